@@ -1,0 +1,1 @@
+export { STARTER_FILE_NAME, STARTER_TEMPLATE } from './template.js';

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { DeclarationError, formatPath, loadDeclaration, parsePath, validateDeclaration } from './load.js';
+import { NEC_TYPES } from './nec.js';
+import { isTaxonomyId, TAXONOMY } from './taxonomy.js';
+import { didYouMean, editDistance } from './util/suggest.js';
+
+const BASE = `pipa: 1
+app:
+  id: demo
+  name: { zh: 演示, en: Demo }
+  products:
+    - name: 演示
+      platforms: [android, ios]
+  type: performance-ticketing
+controller:
+  legalName: 演示有限公司
+versions:
+  - version: "1.0"
+    published: 2024-01-01
+    effective: 2024-01-02
+categories:
+  - id: contact.phone
+  - id: custom.membership-level
+    label: { zh: 会员等级, en: Membership level }
+    sensitive: false
+purposes:
+  - id: login
+    name: 登录
+    basis: contract
+    categories: [contact.phone]
+`;
+
+function errorOf(fn: () => unknown): DeclarationError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DeclarationError) return err;
+    throw err;
+  }
+  throw new Error('expected a DeclarationError');
+}
+
+describe('loadDeclaration', () => {
+  it('loads a valid declaration and normalises YAML dates to strings', () => {
+    const { declaration } = loadDeclaration(BASE, 'demo.yaml');
+    expect(declaration.app.id).toBe('demo');
+    expect(declaration.versions[0]?.published).toBe('2024-01-01');
+    expect(declaration.app.publicAffairs).toBe(false);
+  });
+
+  it('maps JSON paths to line and column, falling back to the nearest ancestor', () => {
+    const loaded = loadDeclaration(BASE, 'demo.yaml');
+    expect(loaded.positions.positionOf('$.purposes[0].basis')).toEqual({ line: 23, column: 12 });
+    expect(loaded.positions.keyPositionOf('$.purposes[0].basis')).toEqual({ line: 23, column: 5 });
+    // absent field: the purpose item itself
+    expect(loaded.positions.positionOf('$.purposes[0].retention')).toEqual({ line: 21, column: 5 });
+    expect(loaded.positions.positionOf('$.nothing.here')).toEqual({ line: 1, column: 1 });
+  });
+
+  it('reports malformed YAML with line and column', () => {
+    const err = errorOf(() => loadDeclaration('pipa: 1\napp: [\n', 'bad.yaml'));
+    expect(err.message).toMatch(/^bad\.yaml:\d+:\d+: YAML: /);
+  });
+
+  it('reports duplicate YAML keys', () => {
+    const err = errorOf(() => loadDeclaration(`${BASE}pipa: 1\n`, 'dup.yaml'));
+    expect(err.issues[0]?.message).toMatch(/unique|duplicate/i);
+  });
+
+  it('reports a wrong type at the value position', () => {
+    const err = errorOf(() => loadDeclaration(BASE.replace('basis: contract', 'basis: 42'), 'x.yaml'));
+    expect(err.issues).toHaveLength(1);
+    expect(err.issues[0]).toMatchObject({ path: '$.purposes[0].basis', line: 23, column: 12 });
+    expect(err.issues[0]?.message).toContain('"consent"');
+  });
+
+  it('reports an unknown field at the key position', () => {
+    const err = errorOf(() => loadDeclaration(BASE.replace('    basis: contract', '    basis: contract\n    colour: red'), 'x.yaml'));
+    expect(err.issues[0]).toMatchObject({ path: '$.purposes[0].colour', line: 24, column: 5, message: 'unknown field "colour"' });
+  });
+
+  it('reports a missing required field', () => {
+    const err = errorOf(() => loadDeclaration(BASE.replace('    name: 登录\n', ''), 'x.yaml'));
+    expect(err.issues[0]?.path).toBe('$.purposes[0].name');
+    expect(err.issues[0]?.message).toMatch(/required/);
+  });
+
+  it('rejects a wrong schema version', () => {
+    const err = errorOf(() => loadDeclaration(BASE.replace('pipa: 1', 'pipa: 2'), 'x.yaml'));
+    expect(err.issues[0]?.path).toBe('$.pipa');
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    expect(errorOf(() => loadDeclaration('- 1\n- 2\n')).issues[0]?.message).toMatch(/mapping/);
+    expect(errorOf(() => loadDeclaration('')).issues[0]?.message).toMatch(/mapping/);
+  });
+
+  it('suggests the closest taxonomy id for an unknown category', () => {
+    const err = errorOf(() => loadDeclaration(BASE.replace('  - id: contact.phone', '  - id: contact.phon'), 'x.yaml'));
+    expect(err.issues[0]?.message).toContain('did you mean "contact.phone"');
+    expect(err.issues[0]).toMatchObject({ path: '$.categories[0].id', line: 16, column: 9 });
+  });
+
+  it('reports a reference to an undeclared category, naming the taxonomy', () => {
+    const err = errorOf(() =>
+      loadDeclaration(BASE.replace('categories: [contact.phone]', 'categories: [contact.phone, device.id.imei]'), 'x.yaml'),
+    );
+    expect(err.issues[0]).toMatchObject({ path: '$.purposes[0].categories[1]' });
+    expect(err.issues[0]?.message).toContain('add it to categories first');
+  });
+
+  it('reports duplicate ids with the first declaration', () => {
+    const dup = `${BASE}  - id: login\n    name: again\n    categories: [contact.phone]\n`;
+    const err = errorOf(() => loadDeclaration(dup, 'x.yaml'));
+    expect(err.issues[0]).toMatchObject({ path: '$.purposes[1].id', line: 25, column: 9 });
+    expect(err.issues[0]?.message).toContain('first declared at $.purposes[0]');
+  });
+
+  it('reports an unknown purpose reference with a suggestion', () => {
+    const yaml = `${BASE}permissions:\n  - id: phone-state\n    name: 电话状态\n    purposes: [logn]\n`;
+    const err = errorOf(() => loadDeclaration(yaml, 'x.yaml'));
+    expect(err.issues[0]).toMatchObject({ path: '$.permissions[0].purposes[0]' });
+    expect(err.issues[0]?.message).toContain('did you mean "login"');
+  });
+
+  it('requires a label and a sensitive flag on custom categories', () => {
+    const yaml = BASE.replace('    label: { zh: 会员等级, en: Membership level }\n    sensitive: false\n', '');
+    const err = errorOf(() => loadDeclaration(yaml, 'x.yaml'));
+    expect(err.issues.map((i) => i.message).join('\n')).toMatch(/needs a label[\s\S]*sensitive/);
+  });
+
+  it('checks the app type against the 39 NEC types', () => {
+    const err = errorOf(() => loadDeclaration(BASE.replace('performance-ticketing', 'perfomance-ticketing'), 'x.yaml'));
+    expect(err.issues[0]?.message).toContain('did you mean "performance-ticketing"');
+    expect(() => loadDeclaration(BASE.replace('performance-ticketing', 'none'))).not.toThrow();
+  });
+
+  it('requires a connection env var for external datasets and checks column references', () => {
+    const yaml = `${BASE}datasets:
+  - id: shop
+    engine: postgres
+    tables:
+      - name: users
+        subject: { column: phone }
+        fields: { phone: contact.phone }
+        erasure: { default: delete-row, columns: { phnoe: mask } }
+`;
+    const err = errorOf(() => loadDeclaration(yaml, 'x.yaml'));
+    const messages = err.issues.map((i) => i.message).join('\n');
+    expect(messages).toContain('needs connectionEnv');
+    expect(messages).toContain('did you mean "phone"');
+  });
+
+  it('validates plain objects the same way (HTTP bodies)', () => {
+    const { declaration } = loadDeclaration(BASE);
+    expect(validateDeclaration(JSON.parse(JSON.stringify(declaration)))).toEqual(declaration);
+    expect(() => validateDeclaration({ ...declaration, pipa: 3 })).toThrow(DeclarationError);
+  });
+});
+
+describe('paths', () => {
+  it('round-trips formatted paths', () => {
+    for (const segs of [[], ['a'], ['purposes', 0, 'categories', 2], ['fields', 'weird key']]) {
+      expect(parsePath(formatPath(segs))).toEqual(segs);
+    }
+    expect(formatPath(['recipients', 1, 'consent'])).toBe('$.recipients[1].consent');
+  });
+});
+
+describe('taxonomy and NEC types', () => {
+  it('has unique ids, labels in both languages, and the ids the issue names', () => {
+    const ids = TAXONOMY.map((t) => t.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of [
+      'contact.phone',
+      'identity.id-card',
+      'device.id.imei',
+      'device.id.mac',
+      'device.installed-apps',
+      'location.precise',
+      'browser.fingerprint',
+    ]) {
+      expect(isTaxonomyId(id)).toBe(true);
+    }
+    for (const t of TAXONOMY) expect(t.zh.length > 0 && t.en.length > 0).toBe(true);
+  });
+
+  it('marks Annex B categories sensitive and hardware identifiers immutable', () => {
+    const byId = new Map(TAXONOMY.map((t) => [t.id, t]));
+    expect(byId.get('identity.id-card')?.sensitive).toBe(true);
+    expect(byId.get('biometric.face')?.sensitive).toBe(true);
+    expect(byId.get('location.precise')?.sensitive).toBe(true);
+    expect(byId.get('device.model')?.sensitive).toBe(false);
+    expect(byId.get('device.id.mac')?.immutableDeviceId).toBe(true);
+    expect(byId.get('device.id.oaid')?.immutableDeviceId).toBeUndefined();
+  });
+
+  it('lists the 39 NEC types, each necessary category in the taxonomy', () => {
+    expect(NEC_TYPES).toHaveLength(39);
+    expect(new Set(NEC_TYPES.map((t) => t.id)).size).toBe(39);
+    for (const t of NEC_TYPES) for (const id of t.necessary) expect(isTaxonomyId(id), `${t.id}: ${id}`).toBe(true);
+    expect(NEC_TYPES.find((t) => t.id === 'performance-ticketing')?.necessary).toEqual([
+      'contact.phone',
+      'order.session-seat',
+      'finance.payment',
+    ]);
+  });
+});
+
+describe('suggestions', () => {
+  it('computes edit distance with transpositions', () => {
+    expect(editDistance('abc', 'abc')).toBe(0);
+    expect(editDistance('abc', 'acb')).toBe(1);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+
+  it('suggests only close matches, or a suffix match', () => {
+    expect(didYouMean('contcat.phone', ['contact.phone', 'contact.email'])).toBe('contact.phone');
+    expect(didYouMean('zzzzzz', ['contact.phone'])).toBeUndefined();
+    expect(didYouMean('phone', ['contact.phone'])).toBe('contact.phone');
+  });
+});

@@ -1,0 +1,356 @@
+/**
+ * Loading a declaration: YAML with exact positions, zod validation, and the cross-reference
+ * checks zod cannot express (duplicate ids, references to nothing, unknown taxonomy ids with
+ * "did you mean …"). Isomorphic: no Node APIs; the CLI reads the file and passes its text.
+ */
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { NEC_TYPE_IDS } from './nec.js';
+import { type Declaration, Declaration as DeclarationSchema } from './schema.js';
+import { isTaxonomyId, TAXONOMY_IDS } from './taxonomy.js';
+import { didYouMean } from './util/suggest.js';
+
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+export interface DeclarationIssue {
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export class DeclarationError extends Error {
+  readonly file: string;
+  readonly issues: DeclarationIssue[];
+  constructor(file: string, issues: DeclarationIssue[]) {
+    super(issues.map((i) => `${file}:${i.line}:${i.column}: ${i.message} (at ${i.path})`).join('\n'));
+    this.name = 'DeclarationError';
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+export type PathSegment = string | number;
+
+/** `['recipients', 1, 'consent']` -> `$.recipients[1].consent` */
+export function formatPath(segments: readonly PathSegment[]): string {
+  let out = '$';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(s)) out += `.${s}`;
+    else out += `[${JSON.stringify(s)}]`;
+  }
+  return out;
+}
+
+/** Inverse of formatPath for the paths it writes. */
+export function parsePath(path: string): PathSegment[] {
+  const out: PathSegment[] = [];
+  const re = /\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+  for (const m of path.slice(1).matchAll(re)) {
+    if (m[1] !== undefined) out.push(m[1]);
+    else if (m[2] !== undefined) out.push(Number(m[2]));
+    else if (m[3] !== undefined) out.push(JSON.parse(m[3]) as string);
+  }
+  return out;
+}
+
+export interface PositionMap {
+  /** Position of the value at `path`, or of its nearest ancestor that exists. */
+  positionOf(path: string | readonly PathSegment[]): SourcePosition;
+  /** Position of the key of a mapping entry (or the item for sequences). */
+  keyPositionOf(path: string | readonly PathSegment[]): SourcePosition;
+}
+
+export interface LoadedDeclaration {
+  file: string;
+  source: string;
+  declaration: Declaration;
+  positions: PositionMap;
+}
+
+const START: SourcePosition = { line: 1, column: 1 };
+
+function buildPositionMap(root: Node | null, counter: LineCounter): PositionMap {
+  const values = new Map<string, SourcePosition>();
+  const keys = new Map<string, SourcePosition>();
+  const pos = (offset: number | undefined): SourcePosition => {
+    if (offset === undefined) return START;
+    const p = counter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const walk = (node: unknown, segs: PathSegment[]): void => {
+    const key = formatPath(segs);
+    if (node && typeof node === 'object' && 'range' in node) {
+      const range = (node as Node).range;
+      if (range) values.set(key, pos(range[0]));
+    }
+    if (isMap(node)) {
+      for (const item of node.items) {
+        if (!isPair(item)) continue;
+        const k = isScalar(item.key) ? String(item.key.value) : String(item.key);
+        const childSegs = [...segs, k];
+        const childKey = formatPath(childSegs);
+        if (isScalar(item.key) && item.key.range) keys.set(childKey, pos(item.key.range[0]));
+        if (item.value) walk(item.value, childSegs);
+        else if (isScalar(item.key) && item.key.range) values.set(childKey, pos(item.key.range[0]));
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const childSegs = [...segs, i];
+        const r = (item as Node | null)?.range;
+        if (r) keys.set(formatPath(childSegs), pos(r[0]));
+        walk(item, childSegs);
+      });
+    }
+  };
+  walk(root, []);
+  const lookup = (map: Map<string, SourcePosition>, path: string | readonly PathSegment[]): SourcePosition => {
+    let segs = typeof path === 'string' ? parsePath(path) : [...path];
+    for (;;) {
+      const hit = map.get(formatPath(segs)) ?? values.get(formatPath(segs));
+      if (hit) return hit;
+      if (segs.length === 0) return START;
+      segs = segs.slice(0, -1);
+    }
+  };
+  return {
+    positionOf: (p) => lookup(values, p),
+    keyPositionOf: (p) => lookup(keys, p),
+  };
+}
+
+/** A position map for a declaration given as an object (HTTP): every position is 1:1. */
+export const NO_POSITIONS: PositionMap = { positionOf: () => START, keyPositionOf: () => START };
+
+/** Parse YAML text into a validated declaration. Throws DeclarationError with file:line:col. */
+export function loadDeclaration(source: string, file = '<input>'): LoadedDeclaration {
+  const counter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  if (doc.errors.length > 0) {
+    throw new DeclarationError(
+      file,
+      doc.errors.map((e) => {
+        const p = counter.linePos(e.pos[0]);
+        return { path: '$', line: p.line, column: p.col, message: `YAML: ${firstLine(e.message)}` };
+      }),
+    );
+  }
+  const positions = buildPositionMap(doc.contents as Node | null, counter);
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const declaration = validateDeclaration(data, file, positions);
+  return { file, source, declaration, positions };
+}
+
+/** Validate an already-parsed object (JSON body, tests). */
+export function validateDeclaration(data: unknown, file = '<input>', positions: PositionMap = NO_POSITIONS): Declaration {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new DeclarationError(file, [{ path: '$', ...START, message: 'a declaration must be a mapping that starts with "pipa: 1"' }]);
+  }
+  const parsed = DeclarationSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new DeclarationError(file, zodIssues(parsed.error, positions, data));
+  }
+  const refIssues = checkReferences(parsed.data).map((r) => {
+    const p = positions.positionOf(r.path);
+    return { path: formatPath(r.path), line: p.line, column: p.column, message: r.message };
+  });
+  if (refIssues.length > 0) throw new DeclarationError(file, refIssues);
+  return parsed.data;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+function zodIssues(error: z.ZodError, positions: PositionMap, data: unknown): DeclarationIssue[] {
+  const out: DeclarationIssue[] = [];
+  for (const issue of error.issues) {
+    const segs = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) {
+        const keySegs = [...segs, k];
+        const p = positions.keyPositionOf(keySegs);
+        out.push({ path: formatPath(keySegs), line: p.line, column: p.column, message: `unknown field "${k}"` });
+      }
+      continue;
+    }
+    const p = positions.positionOf(segs);
+    const missing = valueAt(data, segs) === undefined;
+    out.push({
+      path: formatPath(segs),
+      line: p.line,
+      column: p.column,
+      message: missing ? 'required field is missing' : describeZodIssue(issue),
+    });
+  }
+  return out;
+}
+
+function valueAt(data: unknown, segs: readonly PathSegment[]): unknown {
+  let cur: unknown = data;
+  for (const s of segs) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[s];
+  }
+  return cur;
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined
+        ? `required field is missing (expected ${issue.expected})`
+        : `expected ${issue.expected}, got ${typeOf(issue.input)}`;
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return 'is not in any of the accepted forms (a text is a string or { zh, en })';
+    case 'too_small':
+      return issue.origin === 'array' ? `needs at least ${String(issue.minimum)} item(s)` : issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'a mapping' : typeof v;
+}
+
+interface RefIssue {
+  path: PathSegment[];
+  message: string;
+}
+
+/** Cross-reference checks. Exported for the server, which validates JSON bodies the same way. */
+export function checkReferences(d: Declaration): RefIssue[] {
+  const issues: RefIssue[] = [];
+  const dupes = (list: readonly { id: string }[] | undefined, section: string) => {
+    const seen = new Map<string, number>();
+    list?.forEach((item, i) => {
+      const first = seen.get(item.id);
+      if (first !== undefined) {
+        issues.push({ path: [section, i, 'id'], message: `duplicate id "${item.id}" (first declared at ${formatPath([section, first])})` });
+      } else seen.set(item.id, i);
+    });
+    return new Set(seen.keys());
+  };
+  const categories = dupes(d.categories, 'categories');
+  const sources = dupes(d.sources, 'sources');
+  const purposes = dupes(d.purposes, 'purposes');
+  dupes(d.permissions, 'permissions');
+  const recipients = dupes(d.recipients, 'recipients');
+  dupes(d.datasets, 'datasets');
+
+  d.categories.forEach((cat, i) => {
+    if (cat.id.startsWith('custom.')) {
+      if (!cat.label) issues.push({ path: ['categories', i, 'label'], message: `custom category "${cat.id}" needs a label` });
+      if (cat.sensitive === undefined)
+        issues.push({ path: ['categories', i], message: `custom category "${cat.id}" must say whether it is sensitive` });
+    } else if (!isTaxonomyId(cat.id)) {
+      issues.push({
+        path: ['categories', i, 'id'],
+        message: unknownMessage('category', cat.id, TAXONOMY_IDS, ' (custom categories start with "custom.")'),
+      });
+    }
+  });
+
+  const ref = (kind: string, set: Set<string>, ids: readonly string[] | undefined, path: PathSegment[]) => {
+    ids?.forEach((id, j) => {
+      if (!set.has(id)) issues.push({ path: [...path, j], message: unknownMessage(kind, id, [...set]) });
+    });
+  };
+  const cat = (ids: readonly string[] | undefined, path: PathSegment[]) => {
+    ids?.forEach((id, j) => {
+      if (categories.has(id)) return;
+      const where = isTaxonomyId(id) ? ` ("${id}" is in the taxonomy: add it to categories first)` : '';
+      issues.push({ path: [...path, j], message: unknownMessage('category', id, [...categories]) + where });
+    });
+  };
+
+  d.sources?.forEach((s, i) => {
+    cat(s.categories, ['sources', i, 'categories']);
+  });
+  d.purposes.forEach((p, i) => {
+    cat(p.categories, ['purposes', i, 'categories']);
+    ref('source', sources, p.sources, ['purposes', i, 'sources']);
+    p.retention?.forEach((r, k) => {
+      r.categories?.forEach((id, j) => {
+        if (!p.categories.includes(id)) {
+          issues.push({
+            path: ['purposes', i, 'retention', k, 'categories', j],
+            message: unknownMessage(`category of purpose "${p.id}"`, id, p.categories),
+          });
+        }
+      });
+    });
+  });
+  d.permissions?.forEach((p, i) => {
+    ref('purpose', purposes, p.purposes, ['permissions', i, 'purposes']);
+    cat(p.categories, ['permissions', i, 'categories']);
+  });
+  d.recipients?.forEach((r, i) => {
+    ref('purpose', purposes, r.purposes, ['recipients', i, 'purposes']);
+    cat(r.categories, ['recipients', i, 'categories']);
+    cat(r.background?.categories, ['recipients', i, 'background', 'categories']);
+  });
+  if (d.cookies) {
+    cat(d.cookies.categories, ['cookies', 'categories']);
+    ref('purpose', purposes, d.cookies.purposes, ['cookies', 'purposes']);
+  }
+  d.storage?.crossBorder?.forEach((x, i) => {
+    if (x.recipient) ref('recipient', recipients, [x.recipient], ['storage', 'crossBorder', i, 'recipient']);
+    cat(x.categories, ['storage', 'crossBorder', i, 'categories']);
+  });
+  d.rights?.list.forEach((r, i) => {
+    cat(r.verification, ['rights', 'list', i, 'verification']);
+  });
+  cat(d.rights?.cancellation?.verification, ['rights', 'cancellation', 'verification']);
+  if (Array.isArray(d.security?.encryptionAtRest?.scope)) cat(d.security.encryptionAtRest.scope, ['security', 'encryptionAtRest', 'scope']);
+  d.datasets?.forEach((ds, i) => {
+    cat(ds.categories, ['datasets', i, 'categories']);
+    ds.tables?.forEach((t, k) => {
+      for (const [col, id] of Object.entries(t.fields)) {
+        if (!categories.has(id))
+          issues.push({ path: ['datasets', i, 'tables', k, 'fields', col], message: unknownMessage('category', id, [...categories]) });
+      }
+      for (const col of Object.keys(t.erasure.columns ?? {})) {
+        if (!(col in t.fields))
+          issues.push({
+            path: ['datasets', i, 'tables', k, 'erasure', 'columns', col],
+            message: unknownMessage(`column of table "${t.name}"`, col, Object.keys(t.fields)),
+          });
+      }
+      t.writable?.forEach((col, j) => {
+        if (!(col in t.fields))
+          issues.push({
+            path: ['datasets', i, 'tables', k, 'writable', j],
+            message: unknownMessage(`column of table "${t.name}"`, col, Object.keys(t.fields)),
+          });
+      });
+    });
+    if (ds.engine !== 'vault' && !ds.connectionEnv) {
+      issues.push({
+        path: ['datasets', i],
+        message: `dataset "${ds.id}" (${ds.engine}) needs connectionEnv: the name of the environment variable with its connection URL`,
+      });
+    }
+  });
+  if (d.app.type !== undefined && d.app.type !== 'none' && !NEC_TYPE_IDS.includes(d.app.type)) {
+    issues.push({
+      path: ['app', 'type'],
+      message: unknownMessage('app type', d.app.type, [...NEC_TYPE_IDS, 'none'], ' (one of the 39 NEC types, or "none")'),
+    });
+  }
+  return issues;
+}
+
+function unknownMessage(kind: string, id: string, candidates: readonly string[], extra = ''): string {
+  const hint = didYouMean(id, candidates);
+  return `unknown ${kind} "${id}"${hint ? ` — did you mean "${hint}"?` : ''}${extra}`;
+}
