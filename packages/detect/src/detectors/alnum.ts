@@ -1,0 +1,291 @@
+/**
+ * Identifiers made of letters and digits: unified social credit codes, passports and travel
+ * permits, MEID, Android ID, OAID (alphanumeric words); IDFA/IDFV/OAID in UUID form and MAC
+ * addresses with dashes (dash tokens); IPv6 and MAC addresses with colons (colon tokens); e-mail
+ * addresses and URLs with credentials (around `@`); licence plates (after a province character).
+ */
+import { creditCodeValid, luhnHexCheckDigit } from '../checksums.js';
+import { type Env, emit, isAlnumCode, isCjkCode, isDigitCode, isHexCode, isLetterCode } from './env.js';
+
+const PLATE_PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
+const PLATE_SUFFIX = '学警挂领使港澳';
+const PLATE_LETTER = /^[A-HJ-NP-Z]$/;
+
+/** Alphanumeric words that contain at least one letter. */
+export function scanWords(env: Env): void {
+  const t = env.t;
+  const n = t.length;
+  let i = 0;
+  while (i < n) {
+    const c = t.charCodeAt(i);
+    if (!isAlnumCode(c)) {
+      i++;
+      continue;
+    }
+    const s = i;
+    let letters = 0;
+    while (i < n) {
+      const d = t.charCodeAt(i);
+      if (!isAlnumCode(d)) break;
+      if (!isDigitCode(d)) letters++;
+      i++;
+    }
+    if (letters === 0) continue;
+    const len = i - s;
+    const prev = t[s - 1];
+    const next = t[i];
+    // part of a dashed / dotted / e-mail token: handled elsewhere
+    if (prev === '-' || next === '-' || prev === '@' || next === '@' || prev === '_' || next === '_') continue;
+    if (isCjkCode(t.charCodeAt(s - 1)) && PLATE_PROVINCES.includes(prev ?? '')) {
+      plate(env, s - 1, s, i);
+      continue;
+    }
+    if (len === 9 || len === 10 || len === 11 || len === 14 || len === 15 || len === 16 || len === 18 || len === 32 || len === 64) {
+      classifyWord(env, t.slice(s, i), s, i);
+    }
+  }
+}
+
+function classifyWord(env: Env, w: string, s: number, e: number): void {
+  const len = w.length;
+  const upper = w.toUpperCase();
+  if (len === 18 && w === upper && creditCodeValid(w)) {
+    emit(env, 'credit-code', s, e, 0.65, ['checksum:gb32100'], w, 0.3);
+    return;
+  }
+  if (len === 9 || len === 10 || len === 11) {
+    if (/^E\d{8}$/.test(w)) emit(env, 'passport', s, e, 0.5, ['passport-format:E'], w, 0.45, true);
+    else if (/^E[A-HJ-NP-Z]\d{7}$/.test(w)) emit(env, 'passport', s, e, 0.55, ['passport-format:E+letter'], w, 0.45, true);
+    else if (/^G\d{8}$/.test(w)) emit(env, 'passport', s, e, 0.4, ['passport-format:G'], w, 0.45, true);
+    else if (/^[PSD]E?\d{7}$/.test(w)) emit(env, 'passport', s, e, 0.2, ['passport-format:official'], w, 0.45, true);
+    if (/^[CW]\d{8}$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.35, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
+    else if (/^C[A-HJ-NP-Z]\d{7}$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.4, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
+    else if (/^[HM]\d{8}(?:\d{2})?$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.35, ['permit-format:home-return'], w, 0.45, true);
+    else if (/^L\d{8}$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.3, ['permit-format:taiwan'], w, 0.45, true);
+    return;
+  }
+  if ((len === 14 || len === 15) && /^[A-F][0-9A-F]{13,14}$/i.test(w)) {
+    const reasons = ['meid-format'];
+    let base = 0.3;
+    if (len === 15) {
+      if (luhnHexCheckDigit(upper.slice(0, 14)) === upper[14]) {
+        base = 0.45;
+        reasons.push('check-digit');
+      } else base = 0.1;
+    }
+    emit(env, 'meid', s, e, base, reasons, upper, 0.5);
+    return;
+  }
+  if ((len === 16 || len === 32 || len === 64) && /^[0-9a-f]+$/i.test(w)) {
+    const hasDigit = /\d/.test(w);
+    if (len === 16 && hasDigit) emit(env, 'android-id', s, e, w === w.toLowerCase() ? 0.25 : 0.15, ['hex-16'], w.toLowerCase(), 0.5);
+    if (hasDigit) emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], w.toLowerCase(), 0.55);
+  }
+}
+
+/** 粤B12345, 京A·12345, 沪AD12345 (new energy, small), 粤B12345D (new energy, large), 粤B1234学. */
+function plate(env: Env, p: number, s: number, e: number): void {
+  const t = env.t;
+  let letter = t[s] ?? '';
+  let body: string;
+  let end = e;
+  if (e - s === 1) {
+    // 京A·12345 / 京A 12345
+    const sep = t[e];
+    if (sep !== '·' && sep !== '•' && sep !== ' ' && sep !== '.') return;
+    let j = e + 1;
+    while (j < t.length && isAlnumCode(t.charCodeAt(j))) j++;
+    body = t.slice(e + 1, j).toUpperCase();
+    end = j;
+  } else body = t.slice(s + 1, e).toUpperCase();
+  letter = letter.toUpperCase();
+  if (!PLATE_LETTER.test(letter)) return;
+  const reasons: string[] = [];
+  let base = 0;
+  if (body.length === 5 && /^[A-HJ-NP-Z0-9]{5}$/.test(body) && (body.match(/[A-Z]/g) ?? []).length <= 2) {
+    base = 0.7;
+    reasons.push('plate-format');
+  } else if (body.length === 6 && (/^[DF][A-HJ-NP-Z0-9]\d{4}$/.test(body) || /^\d{5}[DF]$/.test(body))) {
+    base = 0.75;
+    reasons.push('new-energy-plate');
+  } else if (body.length === 4 && /^[A-HJ-NP-Z0-9]{4}$/.test(body) && PLATE_SUFFIX.includes(t[end] ?? '')) {
+    end += 1;
+    base = 0.7;
+    reasons.push('special-plate');
+  } else return;
+  if (isAlnumCode(t.charCodeAt(end))) return;
+  emit(
+    env,
+    'licence-plate',
+    p,
+    end,
+    base,
+    reasons,
+    `${t[p]}${letter}${body}${end > e && PLATE_SUFFIX.includes(t[end - 1] ?? '') ? (t[end - 1] ?? '') : ''}`,
+    0.25,
+  );
+}
+
+/** Tokens of hex digits and dashes: UUIDs (IDFA, IDFV, OAID) and MAC addresses (AA-BB-CC-DD-EE-FF). */
+export function scanDashTokens(env: Env): void {
+  const t = env.t;
+  let from = 0;
+  for (;;) {
+    const dash = t.indexOf('-', from);
+    if (dash < 0) return;
+    let s = dash;
+    while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t[s - 1] === '-')) s--;
+    let e = dash + 1;
+    while (e < t.length && (isHexCode(t.charCodeAt(e)) || t[e] === '-')) e++;
+    from = e + 1;
+    if (isAlnumCode(t.charCodeAt(s - 1)) || isAlnumCode(t.charCodeAt(e)) || t[s - 1] === '_' || t[e] === '_') continue;
+    const w = t.slice(s, e);
+    if (w.length === 36 && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(w)) {
+      if (/^[0-]+$/.test(w)) continue; // all-zero IDFA: tracking limited, not an identifier
+      const upper = w.toUpperCase();
+      const reasons = ['uuid-format'];
+      const caseBase = w === upper ? 0.25 : 0.15;
+      emit(env, 'idfa', s, e, caseBase, reasons, upper, 0.55);
+      emit(env, 'idfv', s, e, caseBase, reasons, upper, 0.55);
+      emit(env, 'oaid', s, e, 0.15, reasons, w.toLowerCase(), 0.55);
+    } else if (w.length === 17 && /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i.test(w)) {
+      mac(env, s, e, w);
+    }
+  }
+}
+
+function mac(env: Env, s: number, e: number, w: string): void {
+  const hex = w.replace(/[^0-9a-f]/gi, '').toUpperCase();
+  if (hex === '000000000000' || hex === 'FFFFFFFFFFFF' || hex === '020000000000') return;
+  const reasons = ['mac-format'];
+  const first = Number.parseInt(hex.slice(0, 2), 16);
+  let base = 0.75;
+  if (first & 1) {
+    base = 0.3;
+    reasons.push('multicast');
+  } else if (first & 2) {
+    base = 0.6;
+    reasons.push('locally-administered');
+  }
+  emit(env, 'mac', s, e, base, reasons, hex.match(/../g)?.join(':') ?? hex, 0.2);
+}
+
+/** Tokens of hex digits, colons and dots: IPv6 addresses and MAC addresses (aa:bb:cc:dd:ee:ff). */
+export function scanColonTokens(env: Env): void {
+  const t = env.t;
+  let from = 0;
+  for (;;) {
+    const colon = t.indexOf(':', from);
+    if (colon < 0) return;
+    let s = colon;
+    while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t[s - 1] === ':' || t[s - 1] === '.')) s--;
+    let e = colon + 1;
+    while (e < t.length && (isHexCode(t.charCodeAt(e)) || t[e] === ':' || t[e] === '.')) e++;
+    from = e + 1;
+    while (e > colon + 1 && t[e - 1] === '.') e--;
+    while (s < colon && t[s] === '.') s++;
+    // a label's colon before the value (地址：E4:03:…) or after it
+    if (t[s] === ':' && t[s + 1] !== ':') s++;
+    if (t[e - 1] === ':' && t[e - 2] !== ':') e--;
+    if (e <= s) continue;
+    if (isLetterCode(t.charCodeAt(s - 1)) || isLetterCode(t.charCodeAt(e)) || t[s - 1] === '_' || t[e] === '_') continue;
+    const w = t.slice(s, e);
+    if (w.length === 17 && /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(w)) {
+      mac(env, s, e, w);
+      continue;
+    }
+    if (w.length >= 3 && ipv6Valid(w)) {
+      const lower = w.toLowerCase();
+      const loop = lower === '::1' || lower === '::';
+      const reasons = ['ipv6-format'];
+      let base = 0.75;
+      if (loop) {
+        base = 0.2;
+        reasons.push('loopback');
+      } else if (lower.startsWith('fe80:')) {
+        base = 0.55;
+        reasons.push('link-local');
+      }
+      emit(env, 'ipv6', s, e, base, reasons, lower, 0.2);
+    }
+  }
+}
+
+export function ipv6Valid(w: string): boolean {
+  if (w.length > 45) return false;
+  let body = w;
+  let v4 = 0;
+  const lastColon = body.lastIndexOf(':');
+  const tail = body.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    if (!/^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(tail)) return false;
+    body = `${body.slice(0, lastColon + 1)}0:0`;
+    v4 = 1;
+  }
+  const dbl = body.indexOf('::');
+  if (dbl !== body.lastIndexOf('::')) return false;
+  const hexGroup = /^[0-9a-f]{1,4}$/i;
+  if (dbl >= 0) {
+    const left = body.slice(0, dbl);
+    const right = body.slice(dbl + 2);
+    const lg = left ? left.split(':') : [];
+    const rg = right ? right.split(':') : [];
+    if (![...lg, ...rg].every((g) => hexGroup.test(g))) return false;
+    const groups = lg.length + rg.length;
+    // `::` stands for at least one group; a bare `a::b` is too weak unless it carries more groups
+    return groups <= 7 && groups + v4 >= 2 && (lg.length > 0 || rg.length > 0);
+  }
+  const g = body.split(':');
+  return g.length === 8 && g.every((x) => hexGroup.test(x));
+}
+
+const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
+const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
+
+/** E-mail addresses and URLs with credentials, found around each `@`. */
+export function scanAt(env: Env): void {
+  const t = env.t;
+  let from = 0;
+  for (;;) {
+    const at = t.indexOf('@', from);
+    if (at < 0) return;
+    from = at + 1;
+    // URL with credentials: scheme://user:password@host
+    const lineStart = Math.max(0, at - 512);
+    const rel = t.slice(lineStart, at).lastIndexOf('://');
+    const slash = rel < 0 ? -1 : lineStart + rel;
+    if (slash >= 0) {
+      const userinfo = t.slice(slash + 3, at);
+      if (/^[^\s/@:]+:[^\s/@]+$/.test(userinfo)) {
+        let s = slash;
+        while (s > 0 && /[A-Za-z0-9+.-]/.test(t[s - 1] ?? '')) s--;
+        if (s < slash && isLetterCode(t.charCodeAt(s))) {
+          let e = at + 1;
+          while (e < t.length && /[A-Za-z0-9.\-[\]:]/.test(t[e] ?? '')) e++;
+          while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === ':')) e--;
+          if (e > at + 1) {
+            emit(env, 'url-credentials', s, e, 0.9, ['userinfo-password'], t.slice(s, e), 0.1);
+            from = e;
+            continue;
+          }
+        }
+      }
+    }
+    let s = at;
+    while (s > 0 && at - s < 64 && LOCAL_CHAR.test(t[s - 1] ?? '')) s--;
+    while (s < at && (t[s] === '.' || t[s] === '-' || t[s] === '+')) s++;
+    let e = at + 1;
+    while (e < t.length && e - at < 256 && DOMAIN_CHAR.test(t[e] ?? '')) e++;
+    while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === '-')) e--;
+    if (s === at || e === at + 1) continue;
+    const local = t.slice(s, at);
+    const domain = t.slice(at + 1, e);
+    if (local.includes('..') || local.endsWith('.')) continue;
+    const labels = domain.split('.');
+    const tld = labels[labels.length - 1] ?? '';
+    if (labels.length < 2 || labels.some((l) => l.length === 0 || l.startsWith('-') || l.endsWith('-')) || !/^[A-Za-z]{2,24}$/.test(tld))
+      continue;
+    emit(env, 'email', s, e, 0.85, ['email-format'], `${local}@${domain}`.toLowerCase(), 0.1);
+    from = e;
+  }
+}

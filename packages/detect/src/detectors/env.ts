@@ -1,0 +1,83 @@
+import { type ContextCache, contextFor } from '../context.js';
+import type { DetectorType } from '../types.js';
+
+/** A detection before overlap resolution; offsets into the width-normalised text. */
+export interface Candidate {
+  type: DetectorType;
+  start: number;
+  end: number;
+  score: number;
+  reasons: string[];
+  normalized: string;
+}
+
+/** What every detector needs: the normalised text, enabled types, context settings. */
+export interface Env {
+  t: string;
+  enabled: ReadonlySet<DetectorType> | undefined;
+  before: number;
+  after: number;
+  field: string | undefined;
+  maxBirthYear: number;
+  /** Candidates whose best possible score is under this are not kept. */
+  floor: number;
+  cache: ContextCache;
+  out: Candidate[];
+}
+
+export function on(env: Env, type: DetectorType): boolean {
+  return env.enabled === undefined || env.enabled.has(type);
+}
+
+/**
+ * Add a candidate: apply the context of its type (boost for a context word, penalty for a nearer
+ * negative word when `negative`) and keep it if its score is still above the floor.
+ */
+export function emit(
+  env: Env,
+  type: DetectorType,
+  start: number,
+  end: number,
+  base: number,
+  reasons: string[],
+  normalized: string,
+  boost = 0.3,
+  negative = false,
+): void {
+  if (!on(env, type)) return;
+  const ctx =
+    boost === 0 && !negative
+      ? { delta: 0 }
+      : contextFor(env.t, start, end, type, { before: env.before, after: env.after, boost, negative, field: env.field });
+  const score = base + ctx.delta;
+  if (score < 0.2) return;
+  env.out.push({
+    type,
+    start,
+    end,
+    score: Math.min(1, score),
+    reasons: 'reason' in ctx && ctx.reason ? [...reasons, ctx.reason] : reasons,
+    normalized,
+  });
+}
+
+export function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+export function isAlnumCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+export function isLetterCode(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+export function isHexCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/** CJK unified ideographs (basic block and extension A). */
+export function isCjkCode(c: number): boolean {
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf);
+}

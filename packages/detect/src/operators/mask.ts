@@ -1,0 +1,112 @@
+/**
+ * Display masking by Chinese conventions (GB/T 35273 7.2; JR/T 0171): 138****5678,
+ * 4101**********123X, 张*, a***@x.com, ****1234 for bank cards, addresses to district level.
+ * Separators of the original are kept where the convention keeps the shape.
+ */
+import { splitAddress } from '../detectors/address.js';
+import { surnameAt } from '../detectors/name.js';
+import type { DetectorType } from '../types.js';
+
+function isAlnum(ch: string): boolean {
+  return /[0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]/.test(ch);
+}
+
+/**
+ * Replace the alphanumeric characters of `text` whose index (counting alphanumerics only, from
+ * `from`) is in [keepStart, count - keepEnd) with `*`; other characters stay.
+ */
+export function maskMiddle(text: string, keepStart: number, keepEnd: number, from = 0): string {
+  let count = 0;
+  for (let i = from; i < text.length; i++) if (isAlnum(text[i] ?? '')) count++;
+  let idx = 0;
+  let out = text.slice(0, from);
+  for (let i = from; i < text.length; i++) {
+    const ch = text[i] ?? '';
+    if (isAlnum(ch)) {
+      out += idx >= keepStart && idx < count - keepEnd ? '*' : ch;
+      idx++;
+    } else out += ch;
+  }
+  return out;
+}
+
+/** Index in `text` where the last `n` digits begin. */
+function lastDigitsStart(text: string, n: number): number {
+  let seen = 0;
+  for (let i = text.length - 1; i >= 0; i--) {
+    if (/[0-9\uFF10-\uFF19]/.test(text[i] ?? '')) {
+      seen++;
+      if (seen === n) return i;
+    }
+  }
+  return 0;
+}
+
+export function maskName(text: string): string {
+  const t = text.trim();
+  const sl = Math.max(1, surnameAt(t, 0));
+  return t.slice(0, sl) + '*'.repeat(Math.max(1, [...t.slice(sl)].length));
+}
+
+export function maskEmail(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at <= 0) return maskMiddle(text, 1, 0);
+  return `${text[0]}***${text.slice(at)}`;
+}
+
+export function maskAddress(text: string): string {
+  const { districtEnd, components } = splitAddress(text);
+  if (districtEnd > 0) return `${text.slice(0, districtEnd)}****`;
+  const first = components[0];
+  return first && first.level !== 'number' && first.level !== 'room' && first.level !== 'building'
+    ? `${text.slice(0, first.end)}****`
+    : '****';
+}
+
+/** Mask a detected value for display. */
+export function maskValue(type: DetectorType, text: string): string {
+  switch (type) {
+    case 'phone':
+      // the mobile number is the last 11 digits (after +86 / 0086)
+      return maskMiddle(text, 3, 4, lastDigitsStart(text, 11));
+    case 'landline': {
+      const m = /^(\+?86[\s-]?|\(?\+?86\)?[\s-]?)?\(?0\d{2,3}\)?[\s-]?/.exec(text);
+      const from = m ? m[0].length : 0;
+      return maskMiddle(text, 0, 4, from);
+    }
+    case 'id-card':
+    case 'foreign-permanent-residence':
+    case 'residence-permit':
+      return maskMiddle(text, 4, 4);
+    case 'bank-card': {
+      const digits = text.replace(/[^0-9\uFF10-\uFF19]/g, '');
+      return `****${digits.slice(-4)}`;
+    }
+    case 'email':
+      return maskEmail(text);
+    case 'name':
+      return maskName(text);
+    case 'address':
+      return maskAddress(text);
+    case 'ipv4': {
+      const parts = text.split('.');
+      return `${parts[0]}.${parts[1]}.*.*`;
+    }
+    case 'ipv6': {
+      const parts = text.split(':');
+      return `${parts.slice(0, 2).join(':')}:****`;
+    }
+    case 'mac':
+      return maskMiddle(text, 6, 0);
+    case 'licence-plate':
+      return `${text.slice(0, 2)}${text.length > 4 ? '*'.repeat(Math.max(1, text.length - 4)) : '*'}${text.slice(-2)}`;
+    case 'url-credentials':
+      return text.replace(/(:\/\/[^:/@\s]+:)[^@\s]+@/, '$1****@');
+    default: {
+      let count = 0;
+      for (const ch of text) if (isAlnum(ch)) count++;
+      const keep = Math.min(4, Math.floor(count / 4));
+      return maskMiddle(text, keep, keep);
+    }
+  }
+}
