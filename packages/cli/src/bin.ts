@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { run } from './program.js';
+
+const code = await run(process.argv.slice(2), {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  cwd: process.cwd(),
+  env: process.env,
+  stdin: process.stdin,
+  isTTY: Boolean(process.stdout.isTTY),
+});
+// Long-running commands (serve, start) keep the event loop alive and exit on their own.
+if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
