@@ -1,0 +1,54 @@
+/**
+ * @pipa/server consent: the in-memory consent projection and the purpose-bound decision engine (the
+ * hot path: no I/O). Design: docs/decisions.md.
+ */
+export { ageInYears, ageOn, chinaYmd, formatYmd, isUnder, parseYmd } from './age.js';
+export {
+  type CompiledCategory,
+  type CompiledMinors,
+  type CompiledPolicy,
+  type CompiledPurpose,
+  type CompiledRecipient,
+  type CompilePolicyOptions,
+  compilePolicy,
+  type PurposeCore,
+  type SeparateRule,
+} from './compile.js';
+export { decide, decideBatch } from './decide.js';
+export {
+  ageFromIdNumber,
+  birthDateFromIdNumber,
+  type IdNumberProblem,
+  type IdNumberResult,
+  idNumberCheckChar,
+  parseIdNumber,
+} from './id-number.js';
+export {
+  type AppConsentState,
+  type ConsentProjection,
+  type ConsentView,
+  createConsentProjection,
+  type ProjectionStats,
+  type ReconsentMark,
+  type SubjectEntry,
+  type SubjectView,
+} from './projection.js';
+export {
+  CONSENT_ACTIONS,
+  CONSENT_METHODS,
+  type ConsentAction,
+  type ConsentEvent,
+  type ConsentMethod,
+  type ConsentState,
+  DECISION_NEEDS,
+  type Decision,
+  type DecisionNeeds,
+  type DecisionRequest,
+  type GuardianInfo,
+  REASON_CODES,
+  type Reason,
+  type ReasonCode,
+  SUBJECT_STATUSES,
+  type SubjectInfo,
+  type SubjectStatus,
+} from './types.js';

@@ -1,0 +1,55 @@
+/**
+ * One error type for the whole service, with a closed set of codes mapped to HTTP status in one
+ * place. Domain code throws PipaError; the HTTP layer turns it into the one error shape
+ * `{ "error": { "code", "message", "requestId", "details"? } }`. Messages are safe to show: they
+ * never contain personal information (ids and field names only).
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_json: 400,
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  unknown_app: 404,
+  unknown_subject: 404,
+  unknown_purpose: 422,
+  unknown_category: 422,
+  unknown_recipient: 422,
+  conflict: 409,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  lint_errors: 422,
+  unprocessable: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorDetail {
+  /** JSON path (`$.body.fields[2]`) or field name the detail is about. */
+  path?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+export class PipaError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[] | undefined;
+  constructor(code: ErrorCode, message: string, details?: ErrorDetail[]) {
+    super(message);
+    this.name = 'PipaError';
+    this.code = code;
+    this.details = details;
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function isPipaError(err: unknown): err is PipaError {
+  return err instanceof PipaError;
+}

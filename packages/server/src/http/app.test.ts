@@ -1,0 +1,187 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { PipaError } from '../errors.js';
+import { createHttpApp } from './app.js';
+import { createRateLimiter } from './rate-limit.js';
+import { type AnyRoute, type Authenticator, defineRoute, type Principal, type Scope } from './route.js';
+
+const keys = new Map<string, Principal>([
+  ['Bearer pipa_k1_secret', { kind: 'api-key', keyId: 'k1', appId: 'demo', scopes: new Set<Scope>(['vault:write']) }],
+  ['Bearer pipa_k2_secret', { kind: 'api-key', keyId: 'k2', appId: 'demo', scopes: new Set<Scope>(['decide']) }],
+]);
+const auth: Authenticator = { authenticate: async (req) => keys.get(String(req.headers.authorization)) ?? null };
+
+const writes: unknown[] = [];
+const routes: AnyRoute[] = [
+  defineRoute({
+    method: 'POST',
+    url: '/v1/things/:id',
+    operationId: 'putThing',
+    summary: 'Store a thing',
+    tags: ['test'],
+    auth: 'api-key',
+    scopes: ['vault:write'],
+    params: z.object({ id: z.string().regex(/^t_[a-z]+$/) }),
+    body: z.strictObject({ phone: z.string(), count: z.number().int() }),
+    status: 201,
+    response: z.object({ id: z.string(), stored: z.boolean() }),
+    handler: async ({ params, body }) => {
+      if (params.id === 't_missing') throw new PipaError('unknown_subject', 'unknown subject t_missing');
+      if (params.id === 't_crash') throw new Error('secret 13812345678 exploded');
+      writes.push(body);
+      // `phone` is not in the response schema: it must never leave the server.
+      return { id: params.id, stored: true, phone: body.phone } as { id: string; stored: boolean };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/ping',
+    operationId: 'ping',
+    summary: 'Ping',
+    tags: ['test'],
+    auth: 'none',
+    query: z.object({ q: z.string().optional() }),
+    response: z.object({ pong: z.literal(true) }),
+    rateLimit: { bucket: 'ping', perMinute: 3 },
+    handler: async () => ({ pong: true as const }),
+  }),
+];
+
+let logs = '';
+const sink = new Writable({
+  write(chunk, _enc, cb) {
+    logs += String(chunk);
+    cb();
+  },
+});
+
+async function app() {
+  return createHttpApp({ routes, auth, version: 'test', bodyLimit: 1024, logger: { level: 'info', stream: sink } });
+}
+
+afterEach(() => {
+  writes.length = 0;
+});
+
+const K1 = { authorization: 'Bearer pipa_k1_secret' };
+
+describe('http app', () => {
+  it('accepts a valid request and serialises only the response schema', async () => {
+    const a = await app();
+    const r = await a.inject({ method: 'POST', url: '/v1/things/t_abc', headers: K1, payload: { phone: '13812345678', count: 2 } });
+    expect(r.statusCode).toBe(201);
+    expect(r.json()).toEqual({ id: 't_abc', stored: true });
+    expect(r.body).not.toContain('138');
+    expect(r.headers['x-request-id']).toMatch(/^req_/);
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.headers['cache-control']).toBe('no-store');
+  });
+
+  it.each([
+    ['malformed JSON', { payload: '{"phone": ', headers: { ...K1, 'content-type': 'application/json' } }, 400, 'invalid_json'],
+    ['wrong types', { payload: { phone: 1, count: 'x' }, headers: K1 }, 400, 'validation_failed'],
+    ['unknown field', { payload: { phone: '1', count: 1, extra: true }, headers: K1 }, 400, 'validation_failed'],
+    ['oversized body', { payload: { phone: 'x'.repeat(2000), count: 1 }, headers: K1 }, 413, 'payload_too_large'],
+    ['missing key', { payload: { phone: '1', count: 1 }, headers: {} }, 401, 'unauthenticated'],
+    ['wrong key', { payload: { phone: '1', count: 1 }, headers: { authorization: 'Bearer pipa_k9_nope' } }, 401, 'unauthenticated'],
+    ['wrong scope', { payload: { phone: '1', count: 1 }, headers: { authorization: 'Bearer pipa_k2_secret' } }, 403, 'forbidden'],
+  ])('%s -> %i %s with the error shape and nothing written', async (_name, req, status, code) => {
+    const a = await app();
+    const r = await a.inject({ method: 'POST', url: '/v1/things/t_abc', ...req });
+    expect(r.statusCode).toBe(status);
+    const body = r.json() as { error: { code: string; message: string; requestId: string } };
+    expect(body.error.code).toBe(code);
+    expect(body.error.requestId).toBe(r.headers['x-request-id']);
+    expect(writes).toHaveLength(0);
+  });
+
+  it('names the JSON path of each invalid field', async () => {
+    const a = await app();
+    const r = await a.inject({ method: 'POST', url: '/v1/things/BAD', headers: K1, payload: { phone: 1, count: 1 } });
+    const details = (r.json() as { error: { details: { path: string }[] } }).error.details;
+    expect(details.map((d) => d.path)).toEqual(['$.params.id']);
+    const r2 = await a.inject({ method: 'POST', url: '/v1/things/t_a', headers: K1, payload: { phone: 1, count: 1 } });
+    expect((r2.json() as { error: { details: { path: string }[] } }).error.details.map((d) => d.path)).toEqual(['$.body.phone']);
+  });
+
+  it('maps domain errors and hides unknown ones behind a 500', async () => {
+    const a = await app();
+    const r = await a.inject({ method: 'POST', url: '/v1/things/t_missing', headers: K1, payload: { phone: '1', count: 1 } });
+    expect(r.statusCode).toBe(404);
+    expect((r.json() as { error: { code: string } }).error.code).toBe('unknown_subject');
+    const c = await a.inject({ method: 'POST', url: '/v1/things/t_crash', headers: K1, payload: { phone: '1', count: 1 } });
+    expect(c.statusCode).toBe(500);
+    expect(c.body).not.toContain('exploded');
+    expect(c.body).not.toContain('at ');
+  });
+
+  it('answers 404 with the error shape for unknown routes', async () => {
+    const a = await app();
+    const r = await a.inject({ method: 'GET', url: '/v1/nothing?phone=13812345678' });
+    expect(r.statusCode).toBe(404);
+    expect((r.json() as { error: { code: string; message: string } }).error).toMatchObject({ code: 'not_found' });
+    expect(r.body).not.toContain('13812345678');
+  });
+
+  it('rate-limits per bucket with 429 and retry-after', async () => {
+    const a = await app();
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) codes.push((await a.inject({ method: 'GET', url: '/v1/ping' })).statusCode);
+    expect(codes).toEqual([200, 200, 200, 429, 429]);
+    const r = await a.inject({ method: 'GET', url: '/v1/ping' });
+    expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('never logs bodies, query strings or error details containing personal information', async () => {
+    logs = '';
+    const a = await app();
+    await a.inject({
+      method: 'POST',
+      url: '/v1/things/t_abc?idcard=110101199003071234',
+      headers: K1,
+      payload: { phone: '13812345678', count: 1 },
+    });
+    await a.inject({ method: 'POST', url: '/v1/things/t_crash', headers: K1, payload: { phone: '13912345678', count: 1 } });
+    await a.inject({ method: 'POST', url: '/v1/things/t_abc', headers: K1, payload: '{"phone":"13712345678"' });
+    expect(logs).toContain('/v1/things/t_abc');
+    expect(logs).not.toContain('110101199003071234');
+    expect(logs).not.toContain('13812345678');
+    expect(logs).not.toContain('13712345678');
+    expect(logs).not.toContain('pipa_k1_secret');
+  });
+
+  it('serves the OpenAPI 3.1 document, the reference page, health and readiness', async () => {
+    const a = await app();
+    const doc = (await a.inject({ method: 'GET', url: '/openapi.json' })).json() as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(['/v1/things/{id}', '/v1/ping']);
+    const docs = await a.inject({ method: 'GET', url: '/docs' });
+    expect(docs.headers['content-type']).toContain('text/html');
+    expect(docs.body).toContain('putThing');
+    expect(docs.body).not.toMatch(/<script|https?:\/\/(?!json-schema)/);
+    expect((await a.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+});
+
+describe('rate limiter', () => {
+  it('refills continuously and bounds its memory', () => {
+    const l = createRateLimiter({ maxKeys: 10 });
+    expect(l.take('a', 60, 0).ok).toBe(true);
+    for (let i = 0; i < 59; i++) l.take('a', 60, 0);
+    expect(l.take('a', 60, 0).ok).toBe(false);
+    expect(l.take('a', 60, 1000).ok).toBe(true);
+    for (let i = 0; i < 50; i++) l.take(`k${i}`, 60, 0);
+    expect(l.size()).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('log scrubbing', () => {
+  it('removes quoted values, e-mails and long digit runs', async () => {
+    const { scrubForLog } = await import('./scrub.js');
+    expect(scrubForLog('invalid input: "张三" for a@b.cn id 110101199003071234 phone 138 1234 5678 at line 42')).toBe(
+      'invalid input: "…" for [email] id [digits] phone [digits] at line 42',
+    );
+  });
+});

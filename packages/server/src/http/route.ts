@@ -1,0 +1,165 @@
+/**
+ * Route definitions: every route declares zod schemas for params, query, body and each response
+ * status. Requests are validated with zod (errors name the JSON path); responses are serialised
+ * through a JSON schema generated from the response zod schema, so the response is an allow-list:
+ * a property that is not in the schema never leaves the server. The same definitions feed the
+ * OpenAPI document.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { type ErrorDetail, PipaError } from '../errors.js';
+
+export type Scope =
+  | 'admin'
+  | 'policy:read'
+  | 'policy:write'
+  | 'vault:read'
+  | 'vault:read-plain'
+  | 'vault:write'
+  | 'vault:erase'
+  | 'consent:read'
+  | 'consent:write'
+  | 'decide'
+  | 'audit:read'
+  | 'rights:read'
+  | 'rights:write'
+  | 'keys:manage';
+
+export const SCOPES: readonly Scope[] = [
+  'admin',
+  'policy:read',
+  'policy:write',
+  'vault:read',
+  'vault:read-plain',
+  'vault:write',
+  'vault:erase',
+  'consent:read',
+  'consent:write',
+  'decide',
+  'audit:read',
+  'rights:read',
+  'rights:write',
+  'keys:manage',
+];
+
+/** Who is calling: an API key (optionally bound to one app) or a subject with a signed token. */
+export type Principal =
+  | { kind: 'api-key'; keyId: string; appId: string | null; scopes: ReadonlySet<Scope> }
+  | { kind: 'subject'; appId: string; subjectId: string; tokenId: string };
+
+export type AuthMode = 'none' | 'api-key' | 'subject' | 'api-key-or-subject';
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal | null;
+  requestId: string;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+type Schema = z.ZodType;
+
+export interface RouteDef<PS extends Schema = Schema, QS extends Schema = Schema, BS extends Schema = Schema, RS extends Schema = Schema> {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  auth: AuthMode;
+  /** Any one of these scopes grants access ('admin' always does). */
+  scopes?: Scope[];
+  params?: PS;
+  query?: QS;
+  body?: BS;
+  /** The success status and its schema. */
+  status?: 200 | 201 | 202 | 204;
+  response: RS;
+  /** Extra rate-limit cost or a dedicated bucket. */
+  rateLimit?: { bucket: string; perMinute: number };
+  handler: (ctx: RouteContext<z.output<PS>, z.output<QS>, z.output<BS>>) => Promise<z.input<RS>>;
+}
+
+/** Identity helper that keeps the generic types of a route definition. */
+export function defineRoute<PS extends Schema, QS extends Schema, BS extends Schema, RS extends Schema>(
+  def: RouteDef<PS, QS, BS, RS>,
+): RouteDef<PS, QS, BS, RS> {
+  return def;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a heterogeneous list of routes needs an erased type
+export type AnyRoute = RouteDef<any, any, any, any>;
+
+export function zodDetails(error: z.ZodError, root: string): ErrorDetail[] {
+  return error.issues.map((i) => {
+    const path = [root, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/\.\[/g, '[');
+    return { path, message: i.message, code: i.code };
+  });
+}
+
+function parsePart<S extends Schema>(schema: S | undefined, value: unknown, root: string): z.output<S> | undefined {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value ?? (root === '$.body' ? undefined : {}));
+  if (!r.success) {
+    throw new PipaError('validation_failed', `request ${root.slice(2)} is invalid`, zodDetails(r.error, root));
+  }
+  return r.data;
+}
+
+export function jsonSchemaOf(schema: Schema, io: 'input' | 'output'): Record<string, unknown> {
+  const s = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete s.$schema;
+  return s;
+}
+
+export interface Authenticator {
+  authenticate(request: FastifyRequest, mode: AuthMode): Promise<Principal | null>;
+}
+
+export function hasScope(principal: Principal | null, scopes: readonly Scope[] | undefined): boolean {
+  if (!scopes || scopes.length === 0) return true;
+  if (principal?.kind !== 'api-key') return false;
+  if (principal.scopes.has('admin')) return true;
+  return scopes.some((s) => principal.scopes.has(s));
+}
+
+export function registerRoute(app: FastifyInstance, route: AnyRoute, auth: Authenticator): void {
+  const status = route.status ?? 200;
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema: status === 204 ? {} : { response: { [status]: jsonSchemaOf(route.response, 'output') } },
+    config: { rateLimit: route.rateLimit },
+    handler: async (request, reply) => {
+      let principal: Principal | null = null;
+      if (route.auth !== 'none') {
+        principal = await auth.authenticate(request, route.auth);
+        if (!principal) throw new PipaError('unauthenticated', 'missing or invalid credentials');
+        if (principal.kind === 'api-key' && !hasScope(principal, route.scopes)) {
+          throw new PipaError(
+            'forbidden',
+            `this key lacks the scope for ${route.operationId} (one of: ${(route.scopes ?? []).join(', ')})`,
+          );
+        }
+        if (principal.kind === 'subject' && route.auth === 'api-key') {
+          throw new PipaError('forbidden', 'this route needs an API key');
+        }
+      }
+      const ctx: RouteContext<unknown, unknown, unknown> = {
+        params: parsePart(route.params, request.params, '$.params'),
+        query: parsePart(route.query, request.query, '$.query'),
+        body: parsePart(route.body, request.body, '$.body'),
+        principal,
+        requestId: request.id,
+        request,
+        reply,
+      };
+      const result = await route.handler(ctx);
+      reply.code(status);
+      if (status === 204) return reply.send();
+      return result;
+    },
+  });
+}

@@ -1,0 +1,3 @@
+export * from './consent/index.js';
+export * from './crypto/index.js';
+export * from './errors.js';

@@ -1,0 +1,423 @@
+import { type Kysely, sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { forUpdate } from './capabilities.js';
+import { createDatabase, type ListenEvent } from './database.js';
+import { isStoreError } from './errors.js';
+import { MIGRATION_TABLE, migrate, migrationStatus } from './migrate.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { SCHEMA_COLUMNS, type Schema, type TableName } from './schema.js';
+import { collect, runTs, SERVER_SRC, spawnTs, waitForLine } from './test-child.js';
+import { createTestDatabase, forEachDialect } from './test-dialects.js';
+import { withTransaction } from './transaction.js';
+
+const T0 = 1_718_000_000_000;
+
+async function seedApp(db: Kysely<Schema>, id = 'xiaopiaopiao'): Promise<void> {
+  await db.insertInto('apps').values({ id, name: '小票票商户版', current_version: null, created_at: T0, updated_at: T0 }).execute();
+}
+
+async function seedSubject(db: Kysely<Schema>, id: string, app = 'xiaopiaopiao'): Promise<void> {
+  await db
+    .insertInto('subjects')
+    .values({
+      id,
+      app_id: app,
+      kind: 'account',
+      external_id: `ext-${id}`,
+      linked_to: null,
+      status: 'active',
+      birth_date: null,
+      created_at: T0,
+      updated_at: T0,
+      frozen_at: null,
+      erased_at: null,
+    })
+    .execute();
+}
+
+function waitFor<T>(events: T[], count: number, ms = 5000): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (events.length >= count) resolve();
+      else if (Date.now() - started > ms) reject(new Error(`waited ${ms} ms for ${count} events, got ${events.length}`));
+      else setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+describe('createDatabase', () => {
+  it('says which file it cannot open', async () => {
+    await expect(createDatabase({ url: 'sqlite:/etc/passwd/not/here.db' })).rejects.toSatisfy(
+      (err: unknown) => isStoreError(err, 'connection_failed') && /not\/here\.db/.test((err as Error).message),
+    );
+  });
+
+  it('opens an in-memory SQLite database', async () => {
+    const database = await createDatabase(':memory:');
+    expect(await migrate(database.db)).toEqual(['0001_initial']);
+    await database.close();
+    await database.close();
+  });
+});
+
+forEachDialect(
+  'migrations',
+  (ctx) => {
+    it('apply once, then report nothing to do', async () => {
+      expect(await migrationStatus(ctx.db)).toEqual([{ name: '0001_initial', executedAt: null }]);
+      expect(await migrate(ctx.db)).toEqual(['0001_initial']);
+      expect(await migrate(ctx.db)).toEqual([]);
+      const status = await migrationStatus(ctx.db);
+      expect(status.map((s) => s.name)).toEqual(['0001_initial']);
+      expect(status[0]?.executedAt).toBeInstanceOf(Date);
+    });
+
+    it('create exactly the columns the Schema type declares', async () => {
+      const tables = await ctx.db.introspection.getTables();
+      const schemaOf =
+        ctx.caps.dialect === 'postgres'
+          ? (await sql<{ s: string }>`select current_schema() as s`.execute(ctx.db)).rows[0]?.s
+          : tables.find((t) => t.name === 'apps')?.schema;
+      const ours = tables.filter((t) => t.schema === schemaOf && !t.name.startsWith('pipa_migrations'));
+      expect(ours.map((t) => t.name).sort()).toEqual(Object.keys(SCHEMA_COLUMNS).sort());
+      for (const table of ours) {
+        expect(
+          table.columns.map((c) => c.name),
+          table.name,
+        ).toEqual([...SCHEMA_COLUMNS[table.name as TableName]]);
+      }
+    });
+
+    it('refuse a database migrated by a newer pipa', async () => {
+      await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, timestamp) values ('9999_future', '2030-01-01T00:00:00.000Z')`.execute(
+        ctx.db,
+      );
+      await expect(migrate(ctx.db)).rejects.toSatisfy(
+        (err: unknown) => isStoreError(err, 'schema_too_new') && /9999_future/.test((err as Error).message),
+      );
+      await sql`delete from ${sql.table(MIGRATION_TABLE)} where name = '9999_future'`.execute(ctx.db);
+    });
+
+    it('name the migration that failed and keep the ones before it', async () => {
+      const database = await ctx.fresh({ migrate: false });
+      const migrations = {
+        ...MIGRATIONS,
+        '0002_broken': {
+          up: async (db: Kysely<unknown>) => {
+            await sql`create table broken_thing (id text primary key)`.execute(db);
+            await sql`select * from no_such_table`.execute(db);
+          },
+        },
+      };
+      await expect(migrate(database.db, { migrations })).rejects.toSatisfy(
+        (err: unknown) => isStoreError(err, 'migration_failed') && /migration 0002_broken failed/.test((err as Error).message),
+      );
+      const status = await migrationStatus(database.db, { migrations });
+      expect(status.map((s) => [s.name, s.executedAt !== null])).toEqual([
+        ['0001_initial', true],
+        ['0002_broken', false],
+      ]);
+      // The failed migration left nothing behind (each runs in a transaction).
+      await expect(sql`select * from broken_thing`.execute(database.db)).rejects.toThrow();
+    });
+
+    it('run once when two processes migrate at the same time', async () => {
+      const target = await createTestDatabase(ctx.dialect, { migrate: false });
+      try {
+        const source = `
+          import { createDatabase, migrate } from '${SERVER_SRC}/store/index.ts';
+          const database = await createDatabase(JSON.parse(process.argv[2]));
+          const applied = await migrate(database.db);
+          process.stdout.write(JSON.stringify(applied) + '\\n');
+          await database.close();
+        `;
+        const results = await Promise.all([runTs(source, [JSON.stringify(target.config)]), runTs(source, [JSON.stringify(target.config)])]);
+        for (const r of results) expect(r.code, r.stderr).toBe(0);
+        expect(results.flatMap((r) => JSON.parse(r.stdout) as string[])).toEqual(['0001_initial']);
+        expect(await migrate(target.database.db)).toEqual([]);
+      } finally {
+        await target.dispose();
+      }
+    });
+  },
+  { migrate: false },
+);
+
+forEachDialect('database', (ctx) => {
+  it('stores times, flags, JSON and bytes the same way on every dialect', async () => {
+    await seedApp(ctx.db);
+    await ctx.db
+      .insertInto('api_keys')
+      .values({
+        id: 'key_aaaaaaaaaaaa',
+        app_id: 'xiaopiaopiao',
+        name: 'backend',
+        hash: Buffer.from([0, 1, 2, 255]),
+        scopes: JSON.stringify(['consent:write', 'vault:read']),
+        created_at: 4_102_444_800_123,
+        created_by: null,
+        expires_at: null,
+        revoked_at: null,
+        last_used_at: null,
+      })
+      .execute();
+    await ctx.db
+      .insertInto('policy_versions')
+      .values({
+        app_id: 'xiaopiaopiao',
+        version: '3',
+        declaration: JSON.stringify({ pipa: 1, app: { id: 'xiaopiaopiao', name: '小票票' } }),
+        source: null,
+        lint_summary: JSON.stringify({ errors: 0 }),
+        material: 1,
+        diff: null,
+        published_at: T0,
+        published_by: 'user:dpo',
+        forced_reason: null,
+      })
+      .execute();
+    const key = await ctx.db.selectFrom('api_keys').selectAll().executeTakeFirstOrThrow();
+    expect(Buffer.isBuffer(key.hash)).toBe(true);
+    expect([...key.hash]).toEqual([0, 1, 2, 255]);
+    expect(key.created_at).toBe(4_102_444_800_123);
+    expect(JSON.parse(key.scopes)).toEqual(['consent:write', 'vault:read']);
+    const policy = await ctx.db.selectFrom('policy_versions').selectAll().executeTakeFirstOrThrow();
+    expect(policy.material).toBe(1);
+    expect(typeof policy.declaration).toBe('string');
+    expect(JSON.parse(policy.declaration)).toEqual({ pipa: 1, app: { id: 'xiaopiaopiao', name: '小票票' } });
+    const count = await ctx.db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(count.n).toBe(1);
+  });
+
+  it('enforces the constraints on both dialects', async () => {
+    await expect(seedSubject(ctx.db, 'sub_orphan', 'no-such-app')).rejects.toThrow();
+    await seedSubject(ctx.db, 'sub_1');
+    await expect(
+      ctx.db
+        .updateTable('subjects')
+        .set({ status: 'deleted' as 'erased' })
+        .where('id', '=', 'sub_1')
+        .execute(),
+    ).rejects.toThrow();
+    await expect(
+      ctx.db
+        .insertInto('subjects')
+        .values({
+          id: 'sub_dup',
+          app_id: 'xiaopiaopiao',
+          kind: 'account',
+          external_id: 'ext-sub_1',
+          linked_to: null,
+          status: 'active',
+          birth_date: null,
+          created_at: T0,
+          updated_at: T0,
+          frozen_at: null,
+          erased_at: null,
+        })
+        .execute(),
+    ).rejects.toThrow();
+  });
+
+  it('commits, rolls back, and joins an open transaction', async () => {
+    await withTransaction(ctx.db, async (trx) => {
+      await seedSubject(trx, 'sub_tx1');
+    });
+    await expect(
+      withTransaction(ctx.db, async (trx) => {
+        await seedSubject(trx, 'sub_tx2');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    await expect(
+      withTransaction(ctx.db, async (trx) => {
+        // A service called inside the caller's transaction joins it: its write goes with the rollback.
+        await withTransaction<Schema, void>(trx, (inner) => seedSubject(inner, 'sub_tx3'));
+        throw new Error('outer fails');
+      }),
+    ).rejects.toThrow('outer fails');
+    const ids = (await ctx.db.selectFrom('subjects').select('id').where('id', 'like', 'sub_tx%').execute()).map((r) => r.id);
+    expect(ids).toEqual(['sub_tx1']);
+  });
+
+  it('reaches everything about one subject through indexes (erasure does not grow with the data)', async () => {
+    const plans: string[] = [];
+    const statements = [
+      sql`delete from vault_fields where subject_id = ${'sub_1'}`,
+      sql`delete from data_keys where subject_id = ${'sub_1'}`,
+      sql`select seq from consent_events where subject_id = ${'sub_1'}`,
+      sql`select id from subjects where linked_to = ${'sub_1'}`,
+      sql`select subject_id from vault_fields where app_id = ${'xiaopiaopiao'} and category = ${'phone'} and blind_index = ${Buffer.alloc(32)}`,
+      sql`select seq from audit_events where subject_pseudonym = ${'psn_aaaaaaaaaaaaaaaaaaaaaaaaaa'} order by seq desc limit 50`,
+    ];
+    await withTransaction(ctx.db, async (trx) => {
+      if (ctx.caps.rowLocks) await sql`set local enable_seqscan = off`.execute(trx);
+      for (const statement of statements) {
+        const explain = ctx.caps.rowLocks ? sql`explain ${statement}` : sql`explain query plan ${statement}`;
+        const rows = (await explain.execute(trx)).rows as Record<string, unknown>[];
+        plans.push(rows.map((r) => String(r['QUERY PLAN'] ?? r.detail)).join(' | '));
+      }
+    });
+    for (const plan of plans) {
+      expect(plan).toMatch(/index/i);
+      expect(plan).not.toMatch(/^SCAN (vault_fields|data_keys|consent_events|subjects|audit_events)\b|Seq Scan/);
+    }
+  });
+
+  it('delivers notifications, and inside a transaction only once it commits', async () => {
+    const got: ListenEvent[] = [];
+    const stop = await ctx.database.listen('pipa_test_channel', (e) => got.push(e));
+    await ctx.database.notify('pipa_test_channel', 'plain');
+    await withTransaction(ctx.db, async (trx) => {
+      await ctx.database.notify('pipa_test_channel', 'committed', trx);
+    });
+    await expect(
+      withTransaction(ctx.db, async (trx) => {
+        await ctx.database.notify('pipa_test_channel', 'rolled-back', trx);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    await ctx.database.notify('pipa_test_channel', 'last');
+    await waitFor(got, 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.map((e) => (e.kind === 'notify' ? e.payload : 'resync'))).toEqual(['plain', 'committed', 'last']);
+    await stop();
+    await ctx.database.notify('pipa_test_channel', 'after stop');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toHaveLength(3);
+    await expect(ctx.database.listen('Bad Channel', () => {})).rejects.toSatisfy((err: unknown) => isStoreError(err, 'invalid_argument'));
+  });
+
+  it('makes a writer wait for another process instead of failing', async () => {
+    const child = spawnTs(
+      `
+      import { createDatabase, withTransaction } from '${SERVER_SRC}/store/index.ts';
+      import { sql } from 'kysely';
+      const database = await createDatabase(JSON.parse(process.argv[2]));
+      await withTransaction(database.db, async (trx) => {
+        await sql\`update chain_heads set updated_at = updated_at + 1 where chain = 'consent'\`.execute(trx);
+        process.stdout.write('locked\\n');
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      await database.close();
+    `,
+      [JSON.stringify(ctx.test.config)],
+    );
+    const done = collect(child);
+    await waitForLine(child, /^locked$/);
+    // Read, then write: with a deferred BEGIN this is SQLite's classic SQLITE_BUSY upgrade failure.
+    await withTransaction(
+      ctx.db,
+      async (trx) => {
+        const head = await forUpdate(
+          trx.selectFrom('chain_heads').select(['updated_at']).where('chain', '=', 'consent'),
+          ctx.caps,
+        ).executeTakeFirstOrThrow();
+        await trx
+          .updateTable('chain_heads')
+          .set({ updated_at: head.updated_at + 1 })
+          .where('chain', '=', 'consent')
+          .execute();
+      },
+      { retries: 0 },
+    );
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    const head = await ctx.db.selectFrom('chain_heads').select('updated_at').where('chain', '=', 'consent').executeTakeFirstOrThrow();
+    expect(head.updated_at).toBe(2);
+  });
+});
+
+forEachDialect('sqlite settings', (ctx) => {
+  it('runs WAL with the configured durability and foreign keys on', async () => {
+    if (ctx.caps.concurrentWriters) return; // PostgreSQL: durability is the server's synchronous_commit.
+    const pragma = async (db: Kysely<Schema>, name: string) =>
+      Object.values((await sql.raw(`pragma ${name}`).execute(db)).rows[0] as object)[0];
+    expect(await pragma(ctx.db, 'journal_mode')).toBe('wal');
+    expect(await pragma(ctx.db, 'synchronous')).toBe(1);
+    expect(await pragma(ctx.db, 'foreign_keys')).toBe(1);
+    expect(await pragma(ctx.db, 'busy_timeout')).toBe(5000);
+    const power = await ctx.connect({ durability: 'power' });
+    expect(await pragma(power.db, 'synchronous')).toBe(2);
+  });
+});
+
+forEachDialect('row locks', (ctx) => {
+  it('lets two workers claim different rows with SKIP LOCKED', async () => {
+    if (!ctx.caps.skipLocked) return; // SQLite: one writer at a time, nothing to skip.
+    const now = T0;
+    for (const id of ['job_1', 'job_2']) {
+      await ctx.db
+        .insertInto('jobs')
+        .values({
+          id,
+          kind: 'test',
+          payload: '{}',
+          state: 'queued',
+          priority: 0,
+          attempts: 0,
+          max_attempts: 3,
+          run_at: now,
+          locked_by: null,
+          locked_until: null,
+          last_error: null,
+          dedupe_key: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    }
+    const other = await ctx.connect();
+    const claim = (db: Kysely<Schema>) =>
+      forUpdate(db.selectFrom('jobs').select('id').where('state', '=', 'queued').orderBy('id').limit(1), ctx.caps, {
+        skipLocked: true,
+      }).executeTakeFirst();
+    let release: () => void = () => {};
+    const hold = new Promise<void>((r) => {
+      release = r;
+    });
+    let claimed: (id: string | undefined) => void = () => {};
+    const firstClaim = new Promise<string | undefined>((r) => {
+      claimed = r;
+    });
+    const first = withTransaction(ctx.db, async (trx) => {
+      claimed((await claim(trx))?.id);
+      await hold;
+    });
+    expect(await firstClaim).toBe('job_1');
+    const second = await withTransaction(other.db, async (trx) => (await claim(trx))?.id);
+    expect(second).toBe('job_2');
+    release();
+    await first;
+  });
+
+  it('re-establishes LISTEN after the connection drops and asks listeners to resync', async () => {
+    if (!ctx.caps.listenNotify) return; // SQLite: one process, nothing to lose.
+    const name = `pipa_listen_${Date.now().toString(36)}`;
+    const node = await ctx.connect({ applicationName: name });
+    const got: ListenEvent[] = [];
+    const stop = await node.listen('pipa_reconnect', (e) => got.push(e));
+    await node.notify('pipa_reconnect', 'before');
+    await waitFor(got, 1);
+    // Kill this node's LISTEN connection from outside, as a network failure or a server restart would.
+    const killed = await sql<{
+      pid: number;
+    }>`select pid from pg_stat_activity where application_name = ${name} and query ilike 'LISTEN%'`.execute(ctx.db);
+    expect(killed.rows).toHaveLength(1);
+    await sql`select pg_terminate_backend(${killed.rows[0]?.pid})`.execute(ctx.db);
+    const deadline = Date.now() + 10_000;
+    while (!got.some((e) => e.kind === 'resync') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(got.some((e) => e.kind === 'resync')).toBe(true);
+    await node.notify('pipa_reconnect', 'after');
+    const until = Date.now() + 5000;
+    while (!got.some((e) => e.kind === 'notify' && e.payload === 'after') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(got.filter((e) => e.kind === 'notify').map((e) => (e.kind === 'notify' ? e.payload : ''))).toEqual(['before', 'after']);
+    await stop();
+  });
+});

@@ -1,0 +1,243 @@
+/**
+ * The database factory: one call turns a URL into a Kysely instance, the dialect's capabilities and
+ * the notification channel. Design and durability: docs/storage.md.
+ *
+ * ```ts
+ * const database = await createDatabase({ url: 'postgres://pipa@db/pipa' });
+ * await migrate(database.db);
+ * await withTransaction(database.db, async (trx) => { ... });
+ * const stop = await database.listen('policy_changed', (e) => reload(e));
+ * await database.close();
+ * ```
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { type Capabilities, capabilitiesOf, type DialectName } from './capabilities.js';
+import {
+  type DatabaseConfig,
+  describeDatabase,
+  type PostgresResolved,
+  type ResolvedDatabaseConfig,
+  resolveDatabaseConfig,
+  type SqliteResolved,
+} from './config.js';
+import { StoreError } from './errors.js';
+import { checkChannel, checkPayload, type ListenEvent, type ListenHandler, PgListener, pgClientConfig } from './postgres.js';
+import type { Schema } from './schema.js';
+import { PipaSqliteDialect } from './sqlite-dialect.js';
+
+export interface Database {
+  readonly db: Kysely<Schema>;
+  readonly dialect: DialectName;
+  readonly caps: Capabilities;
+  readonly config: ResolvedDatabaseConfig;
+  /** The URL as it may be logged (password masked). */
+  readonly description: string;
+  /**
+   * Send a notification. PostgreSQL: `pg_notify`, delivered to every process LISTENing on the
+   * database; pass the transaction to have it delivered only if and when that transaction commits.
+   * SQLite (one node): delivered to this process's listeners after the current tick; with a
+   * transaction, only after it commits.
+   */
+  notify(channel: string, payload: string, trx?: Kysely<Schema>): Promise<void>;
+  /**
+   * Receive notifications. Returns a function that stops listening. The handler also receives
+   * `{ kind: 'resync' }` after the LISTEN connection was lost and re-established (notifications may
+   * have been missed: reload what they keep current).
+   */
+  listen(channel: string, handler: ListenHandler): Promise<() => Promise<void>>;
+  /** Close every connection; idempotent. */
+  close(): Promise<void>;
+}
+
+export type { ListenEvent, ListenHandler };
+
+export async function createDatabase(config: DatabaseConfig | string = {}): Promise<Database> {
+  const resolved = resolveDatabaseConfig(config);
+  const onError = typeof config === 'string' ? undefined : config.onError;
+  return resolved.dialect === 'sqlite' ? openSqlite(resolved) : openPostgres(resolved, onError);
+}
+
+function openSqlite(config: SqliteResolved): Database {
+  const memory = config.file === ':memory:';
+  let raw: BetterSqlite3.Database;
+  try {
+    if (!memory) mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
+    raw = new BetterSqlite3(config.file);
+  } catch (err) {
+    throw new StoreError(
+      'connection_failed',
+      `cannot open the SQLite database ${config.file}: ${(err as Error).message}`,
+      `无法打开 SQLite 数据库 ${config.file}：${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  try {
+    // busy_timeout first: the journal_mode switch itself needs the lock when another process has the file open.
+    raw.pragma(`busy_timeout = ${config.busyTimeoutMs}`);
+    if (!memory) {
+      const mode = raw.pragma('journal_mode = WAL', { simple: true });
+      if (String(mode).toLowerCase() !== 'wal') {
+        throw new Error(`the file system refused WAL mode (journal_mode is ${String(mode)})`);
+      }
+    }
+    raw.pragma(`synchronous = ${config.durability === 'power' ? 'FULL' : 'NORMAL'}`);
+    raw.pragma('foreign_keys = ON');
+    raw.pragma('temp_store = MEMORY');
+    // 16 MiB page cache (negative = KiB).
+    raw.pragma('cache_size = -16384');
+    // Checkpoint the WAL every ~40 MiB instead of ~4 MiB: a page rewritten by several commits is copied
+    // back once (random-key indexes dirty many pages per commit); truncate the WAL to 64 MiB after.
+    raw.pragma('wal_autocheckpoint = 10000');
+    raw.pragma('journal_size_limit = 67108864');
+  } catch (err) {
+    raw.close();
+    throw new StoreError(
+      'connection_failed',
+      `cannot set up the SQLite database ${config.file}: ${(err as Error).message}`,
+      `无法初始化 SQLite 数据库 ${config.file}：${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const db = new Kysely<Schema>({ dialect: new PipaSqliteDialect({ database: raw, statementCacheSize: config.statementCacheSize }) });
+  const local = new LocalNotifier(db);
+  let closed = false;
+  return {
+    db,
+    dialect: 'sqlite',
+    caps: capabilitiesOf('sqlite'),
+    config,
+    description: describeDatabase(config),
+    async notify(channel, payload, trx) {
+      checkChannel(channel);
+      checkPayload(payload);
+      if (trx?.isTransaction === true) {
+        await local.afterCommit(trx, channel, payload);
+        return;
+      }
+      local.emit(channel, payload);
+    },
+    async listen(channel, handler) {
+      checkChannel(channel);
+      return local.listen(channel, handler);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      local.clear();
+      await db.destroy();
+    },
+  };
+}
+
+async function openPostgres(config: PostgresResolved, onError: DatabaseConfig['onError']): Promise<Database> {
+  const clientConfig = pgClientConfig(config);
+  const pool = new pg.Pool({ ...clientConfig, max: config.poolSize, idleTimeoutMillis: 30_000 });
+  pool.on('error', (err) => onError?.(err, 'idle PostgreSQL connection failed'));
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new StoreError(
+      'connection_failed',
+      `cannot connect to PostgreSQL at ${describeDatabase(config)}: ${(err as Error).message}`,
+      `无法连接 PostgreSQL（${describeDatabase(config)}）：${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const listener = new PgListener({ clientConfig, onError });
+  let closed = false;
+  return {
+    db,
+    dialect: 'postgres',
+    caps: capabilitiesOf('postgres'),
+    config,
+    description: describeDatabase(config),
+    async notify(channel, payload, trx) {
+      checkChannel(channel);
+      checkPayload(payload);
+      await sql`select pg_notify(${channel}, ${payload})`.execute(trx ?? db);
+    },
+    listen(channel, handler) {
+      return listener.listen(channel, handler);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await listener.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** In-process notifications for SQLite (one node: every listener lives in this process). */
+class LocalNotifier {
+  readonly #handlers = new Map<string, Set<ListenHandler>>();
+  readonly #pending = new Map<number, { channel: string; payload: string }>();
+  readonly #db: Kysely<Schema>;
+  #seq = 0;
+
+  constructor(db: Kysely<Schema>) {
+    this.#db = db;
+  }
+
+  listen(channel: string, handler: ListenHandler): () => Promise<void> {
+    let set = this.#handlers.get(channel);
+    if (set === undefined) {
+      set = new Set();
+      this.#handlers.set(channel, set);
+    }
+    set.add(handler);
+    return async () => {
+      const handlers = this.#handlers.get(channel);
+      handlers?.delete(handler);
+      if (handlers?.size === 0) this.#handlers.delete(channel);
+    };
+  }
+
+  emit(channel: string, payload: string): void {
+    const handlers = this.#handlers.get(channel);
+    if (handlers === undefined) return;
+    const event: ListenEvent = { kind: 'notify', channel, payload };
+    setImmediate(() => {
+      for (const handler of [...handlers]) {
+        try {
+          handler(event);
+        } catch {
+          // A listener's failure is its own; the others still get the notification.
+        }
+      }
+    });
+  }
+
+  /**
+   * Deliver after `trx` ends, and only if it committed. A marker row goes into a temp table inside
+   * the transaction; a query queued behind the transaction on the one connection (it runs once the
+   * transaction has ended) finds the marker only if the transaction committed.
+   */
+  async afterCommit(trx: Kysely<Schema>, channel: string, payload: string): Promise<void> {
+    const id = ++this.#seq;
+    await sql`create temp table if not exists pipa_pending_notify (id integer primary key)`.execute(trx);
+    await sql`insert into temp.pipa_pending_notify (id) values (${id})`.execute(trx);
+    this.#pending.set(id, { channel, payload });
+    sql<{ id: number }>`delete from temp.pipa_pending_notify where id = ${id} returning id`.execute(this.#db).then(
+      (result) => {
+        const entry = this.#pending.get(id);
+        this.#pending.delete(id);
+        if (entry !== undefined && result.rows.length > 0) this.emit(entry.channel, entry.payload);
+      },
+      // The table is gone: the transaction that created it rolled back, and with it the marker.
+      () => this.#pending.delete(id),
+    );
+  }
+
+  clear(): void {
+    this.#handlers.clear();
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The migrations, in order. A static list (no directory scanning), so the bundle, the tests and
+ * `pipa migrate` see the same set whatever the working directory.
+ *
+ * To change the schema: add `NNNN_<what>.ts` (next number, frozen once released: it imports nothing
+ * from the application) and one line below. Never edit or reorder a released migration.
+ */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_initial.js';
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_initial': m0001,
+});

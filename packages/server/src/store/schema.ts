@@ -1,0 +1,341 @@
+/**
+ * The tables, as Kysely sees them. The migrations in `migrations/` create them; this file must say
+ * the same (a test compares it with the migrated database on both dialects).
+ *
+ * Portable representations (identical on SQLite and PostgreSQL, so no repository branches on the
+ * dialect):
+ * - Times: integer milliseconds since the Unix epoch (`bigint` / `integer`), UTC by definition,
+ *   ordered, exact, and what `Date.now()` and the injected clocks return. Calendar dates that are not
+ *   instants (a birth date) are `YYYY-MM-DD` text.
+ * - Flags: integer 0 or 1 (SQLite has no boolean and better-sqlite3 binds no JS boolean).
+ * - JSON: written as JSON text (`JSON.stringify`), read back as JSON text on both dialects
+ *   (`jsonb` on PostgreSQL, `text` on SQLite; store/postgres.ts keeps the text).
+ * - Bytes: Buffer in, Buffer out (`bytea` / `blob`).
+ * - Ids: prefixed text (`sub_…`, `key_…`, `cev_…`, `job_…`); apps use the declaration's app id.
+ */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+
+/** Milliseconds since the Unix epoch. */
+export type Millis = number;
+/** 0 or 1. */
+export type Flag = 0 | 1;
+/** A JSON document, as text. */
+export type JsonText = string;
+
+export const SUBJECT_KINDS = ['account', 'device'] as const;
+export type SubjectKind = (typeof SUBJECT_KINDS)[number];
+export const SUBJECT_STATUS_VALUES = ['active', 'frozen', 'erased'] as const;
+export type SubjectStatusValue = (typeof SUBJECT_STATUS_VALUES)[number];
+
+export interface AppsTable {
+  /** The declaration's `app.id`. */
+  id: string;
+  name: string;
+  /** The published policy version in force, or null before the first publication. */
+  current_version: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface PolicyVersionsTable {
+  app_id: string;
+  version: string;
+  /** The declaration (parsed, normalised) as JSON. */
+  declaration: JsonText;
+  /** The YAML text as published, for an exact rendering later; null when published as JSON. */
+  source: string | null;
+  /** `{ errors, warnings, infos, rules: [...] }` from lint at publication. */
+  lint_summary: JsonText;
+  /** 1 when the change from the previous version is material (re-consent needed). */
+  material: Flag;
+  /** The diff against the previous version, or null for the first version. */
+  diff: JsonText | null;
+  published_at: Millis;
+  /** Actor id (console user, `key_…`). */
+  published_by: string;
+  /** Why publication went ahead despite lint errors; null when it did not need forcing. */
+  forced_reason: string | null;
+}
+
+export interface ApiKeysTable {
+  /** `key_…` */
+  id: string;
+  /** Null for an admin key that spans apps. */
+  app_id: string | null;
+  name: string;
+  /** SHA-256 of the secret (auth/api-key.ts). */
+  hash: Buffer;
+  /** JSON array of scope strings. */
+  scopes: JsonText;
+  created_at: Millis;
+  created_by: string | null;
+  expires_at: Millis | null;
+  revoked_at: Millis | null;
+  last_used_at: Millis | null;
+}
+
+export interface SubjectsTable {
+  /** `sub_…` */
+  id: string;
+  app_id: string;
+  kind: SubjectKind;
+  /** The app's own id of the account or device; null when the app gave none. Unique per (app, kind). */
+  external_id: string | null;
+  /** A device subject linked to its account subject (`sub_…`); its consent history moves with it. */
+  linked_to: string | null;
+  status: SubjectStatusValue;
+  /** `YYYY-MM-DD` when known (minors' rules); null otherwise. */
+  birth_date: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+  frozen_at: Millis | null;
+  erased_at: Millis | null;
+}
+
+export interface DataKeysTable {
+  subject_id: string;
+  app_id: string;
+  /** Master key version the data key is wrapped under (rotation re-wraps rows of old versions). */
+  kek_version: number;
+  wrapped_dek: Buffer;
+  /** Cipher suite of the subject's fields (`aes-256-gcm`, `sm4`). */
+  suite: string;
+  created_at: Millis;
+  rotated_at: Millis | null;
+}
+
+export interface VaultFieldsTable {
+  subject_id: string;
+  app_id: string;
+  /** Taxonomy category id (`phone`, `id-card` …). */
+  category: string;
+  /** The envelope (crypto/envelope.ts). */
+  ciphertext: Buffer;
+  /** Blind index of the normalised value, for lookups; null for categories not indexed. */
+  blind_index: Buffer | null;
+  /** Data key version the ciphertext was sealed under. */
+  key_version: number;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ConsentEventsTable {
+  /** Position in the ledger's hash chain (chain `consent` in `chain_heads`). */
+  seq: number;
+  /** `cev_…` */
+  id: string;
+  app_id: string;
+  subject_id: string;
+  purpose: string;
+  /** Null: consent to the purpose; set: to providing the purpose's data to this recipient. */
+  recipient: string | null;
+  action: 'grant' | 'withdraw' | 'deny';
+  /** 1 when given separately (单独同意). */
+  separate: Flag;
+  method: 'user' | 'guardian' | 'api';
+  /** `{ name?, relation?, evidenceHash? }` for a guardian's consent. */
+  guardian: JsonText | null;
+  policy_version: string;
+  evidence_hash: string | null;
+  at: Millis;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  at: Millis;
+  actor: string;
+  action: string;
+  app_id: string | null;
+  subject_pseudonym: string | null;
+  /** Canonical JSON array of category ids (sorted, unique). */
+  categories: JsonText;
+  purpose: string | null;
+  outcome: string;
+  /** Events this row stands for: 1, or n for an aggregate (`decision.aggregate`). */
+  count: number;
+  request_id: string | null;
+  /** Canonical JSON (sorted keys) or null. Never personal information. */
+  details: JsonText | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  /** The chain position the checkpoint vouches for. */
+  seq: number;
+  /** The chain hash at `seq`. */
+  hash: string;
+  /** When the checkpoint was signed (signed too). */
+  at: Millis;
+  /** `ed25519:<hex of SHA-256(public key)[0..8]>` */
+  key_id: string;
+  /** Raw Ed25519 public key, base64. */
+  public_key: string;
+  /** Ed25519 signature, base64. */
+  signature: string;
+}
+
+export interface ChainHeadsTable {
+  /** `audit`, `consent`. */
+  chain: string;
+  /** Last sequence number written (0: empty chain). */
+  seq: number;
+  /** Hash of the last event (64 zeros: empty chain). */
+  hash: string;
+  updated_at: Millis;
+}
+
+export interface JobsTable {
+  /** `job_…` */
+  id: string;
+  kind: string;
+  payload: JsonText;
+  /** `queued`, `running`, `succeeded`, `failed`, `cancelled` (the job runner owns the set). */
+  state: string;
+  /** Higher first among jobs due at the same time. */
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  /** Not before this time. */
+  run_at: Millis;
+  /** Worker id holding the job. */
+  locked_by: string | null;
+  /** The lock expires (stuck-job recovery) at this time. */
+  locked_until: Millis | null;
+  last_error: string | null;
+  /** At most one job per key (idempotent enqueue). */
+  dedupe_key: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+  finished_at: Millis | null;
+}
+
+export interface SystemKeysTable {
+  /** `blind-index`, `audit-pseudonym`, `sharing-pseudonym`, `audit-checkpoint` … */
+  purpose: string;
+  /** The key, wrapped by the master key (crypto/keyring.ts). */
+  wrapped: Buffer;
+  kek_version: number;
+  created_at: Millis;
+}
+
+export interface Schema {
+  apps: AppsTable;
+  policy_versions: PolicyVersionsTable;
+  api_keys: ApiKeysTable;
+  subjects: SubjectsTable;
+  data_keys: DataKeysTable;
+  vault_fields: VaultFieldsTable;
+  consent_events: ConsentEventsTable;
+  audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  chain_heads: ChainHeadsTable;
+  jobs: JobsTable;
+  system_keys: SystemKeysTable;
+}
+
+export type TableName = keyof Schema;
+export type Row<T extends TableName> = Selectable<Schema[T]>;
+export type NewRow<T extends TableName> = Insertable<Schema[T]>;
+export type RowUpdate<T extends TableName> = Updateable<Schema[T]>;
+
+type ColumnList<T extends TableName> = readonly (keyof Schema[T] & string)[];
+type Complete<L extends { [T in TableName]: ColumnList<T> }> = {
+  [T in TableName]: Exclude<keyof Schema[T], L[T][number]> extends never
+    ? L[T]
+    : ['missing columns', Exclude<keyof Schema[T], L[T][number]>];
+};
+function complete<const L extends { [T in TableName]: ColumnList<T> }>(list: L & Complete<L>): L {
+  return list;
+}
+
+/**
+ * Every column of every table, in creation order. Checked at compile time against the interfaces
+ * above (a column missing here does not compile) and by a test against the migrated database.
+ */
+export const SCHEMA_COLUMNS = complete({
+  apps: ['id', 'name', 'current_version', 'created_at', 'updated_at'],
+  policy_versions: [
+    'app_id',
+    'version',
+    'declaration',
+    'source',
+    'lint_summary',
+    'material',
+    'diff',
+    'published_at',
+    'published_by',
+    'forced_reason',
+  ],
+  api_keys: ['id', 'app_id', 'name', 'hash', 'scopes', 'created_at', 'created_by', 'expires_at', 'revoked_at', 'last_used_at'],
+  subjects: [
+    'id',
+    'app_id',
+    'kind',
+    'external_id',
+    'linked_to',
+    'status',
+    'birth_date',
+    'created_at',
+    'updated_at',
+    'frozen_at',
+    'erased_at',
+  ],
+  data_keys: ['subject_id', 'app_id', 'kek_version', 'wrapped_dek', 'suite', 'created_at', 'rotated_at'],
+  vault_fields: ['subject_id', 'app_id', 'category', 'ciphertext', 'blind_index', 'key_version', 'created_at', 'updated_at'],
+  consent_events: [
+    'seq',
+    'id',
+    'app_id',
+    'subject_id',
+    'purpose',
+    'recipient',
+    'action',
+    'separate',
+    'method',
+    'guardian',
+    'policy_version',
+    'evidence_hash',
+    'at',
+    'prev_hash',
+    'hash',
+  ],
+  audit_events: [
+    'seq',
+    'at',
+    'actor',
+    'action',
+    'app_id',
+    'subject_pseudonym',
+    'categories',
+    'purpose',
+    'outcome',
+    'count',
+    'request_id',
+    'details',
+    'prev_hash',
+    'hash',
+  ],
+  audit_checkpoints: ['seq', 'hash', 'at', 'key_id', 'public_key', 'signature'],
+  chain_heads: ['chain', 'seq', 'hash', 'updated_at'],
+  jobs: [
+    'id',
+    'kind',
+    'payload',
+    'state',
+    'priority',
+    'attempts',
+    'max_attempts',
+    'run_at',
+    'locked_by',
+    'locked_until',
+    'last_error',
+    'dedupe_key',
+    'created_at',
+    'updated_at',
+    'finished_at',
+  ],
+  system_keys: ['purpose', 'wrapped', 'kek_version', 'created_at'],
+});
