@@ -2,7 +2,8 @@ import type { Scenario } from '../lib.js';
 import { cryptoScenario } from './crypto.js';
 import { decisionsScenario } from './decisions.js';
 import { detectScenario } from './detect.js';
+import { policyScenario } from './policy.js';
 import { renderScenario } from './render.js';
 
 /** Add each scenario module here. */
-export const scenarios: Scenario[] = [cryptoScenario, decisionsScenario, renderScenario, detectScenario];
+export const scenarios: Scenario[] = [cryptoScenario, decisionsScenario, renderScenario, detectScenario, policyScenario];
