@@ -11,6 +11,8 @@ import { createTestDatabase, forEachDialect } from './test-dialects.js';
 import { withTransaction } from './transaction.js';
 
 const T0 = 1_718_000_000_000;
+/** Every migration this build knows, in order. */
+const ALL = Object.keys(MIGRATIONS).sort();
 
 async function seedApp(db: Kysely<Schema>, id = 'xiaopiaopiao'): Promise<void> {
   await db.insertInto('apps').values({ id, name: '小票票商户版', current_version: null, created_at: T0, updated_at: T0 }).execute();
@@ -56,7 +58,7 @@ describe('createDatabase', () => {
 
   it('opens an in-memory SQLite database', async () => {
     const database = await createDatabase(':memory:');
-    expect(await migrate(database.db)).toEqual(['0001_initial']);
+    expect(await migrate(database.db)).toEqual(ALL);
     await database.close();
     await database.close();
   });
@@ -66,11 +68,11 @@ forEachDialect(
   'migrations',
   (ctx) => {
     it('apply once, then report nothing to do', async () => {
-      expect(await migrationStatus(ctx.db)).toEqual([{ name: '0001_initial', executedAt: null }]);
-      expect(await migrate(ctx.db)).toEqual(['0001_initial']);
+      expect(await migrationStatus(ctx.db)).toEqual(ALL.map((name) => ({ name, executedAt: null })));
+      expect(await migrate(ctx.db)).toEqual(ALL);
       expect(await migrate(ctx.db)).toEqual([]);
       const status = await migrationStatus(ctx.db);
-      expect(status.map((s) => s.name)).toEqual(['0001_initial']);
+      expect(status.map((s) => s.name)).toEqual(ALL);
       expect(status[0]?.executedAt).toBeInstanceOf(Date);
     });
 
@@ -104,7 +106,7 @@ forEachDialect(
       const database = await ctx.fresh({ migrate: false });
       const migrations = {
         ...MIGRATIONS,
-        '0002_broken': {
+        '0001_zbroken': {
           up: async (db: Kysely<unknown>) => {
             await sql`create table broken_thing (id text primary key)`.execute(db);
             await sql`select * from no_such_table`.execute(db);
@@ -112,12 +114,13 @@ forEachDialect(
         },
       };
       await expect(migrate(database.db, { migrations })).rejects.toSatisfy(
-        (err: unknown) => isStoreError(err, 'migration_failed') && /migration 0002_broken failed/.test((err as Error).message),
+        (err: unknown) => isStoreError(err, 'migration_failed') && /migration 0001_zbroken failed/.test((err as Error).message),
       );
       const status = await migrationStatus(database.db, { migrations });
       expect(status.map((s) => [s.name, s.executedAt !== null])).toEqual([
         ['0001_initial', true],
-        ['0002_broken', false],
+        ['0001_zbroken', false],
+        ...ALL.slice(1).map((name) => [name, false]),
       ]);
       // The failed migration left nothing behind (each runs in a transaction).
       await expect(sql`select * from broken_thing`.execute(database.db)).rejects.toThrow();
@@ -135,7 +138,7 @@ forEachDialect(
         `;
         const results = await Promise.all([runTs(source, [JSON.stringify(target.config)]), runTs(source, [JSON.stringify(target.config)])]);
         for (const r of results) expect(r.code, r.stderr).toBe(0);
-        expect(results.flatMap((r) => JSON.parse(r.stdout) as string[])).toEqual(['0001_initial']);
+        expect(results.flatMap((r) => JSON.parse(r.stdout) as string[])).toEqual(ALL);
         expect(await migrate(target.database.db)).toEqual([]);
       } finally {
         await target.dispose();

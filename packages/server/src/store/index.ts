@@ -38,6 +38,7 @@ export {
   type ConsentEventsTable,
   type DataKeysTable,
   type Flag,
+  type JobDependenciesTable,
   type JobsTable,
   type JsonText,
   type Millis,

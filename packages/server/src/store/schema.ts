@@ -13,7 +13,7 @@
  * - Bytes: Buffer in, Buffer out (`bytea` / `blob`).
  * - Ids: prefixed text (`sub_…`, `key_…`, `cev_…`, `job_…`); apps use the declaration's app id.
  */
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Milliseconds since the Unix epoch. */
 export type Millis = number;
@@ -192,7 +192,7 @@ export interface JobsTable {
   id: string;
   kind: string;
   payload: JsonText;
-  /** `queued`, `running`, `succeeded`, `failed`, `cancelled` (the job runner owns the set). */
+  /** `waiting`, `queued`, `running`, `succeeded`, `dead`, `cancelled` (the job runner owns the set: jobs/types.ts). */
   state: string;
   /** Higher first among jobs due at the same time. */
   priority: number;
@@ -204,12 +204,27 @@ export interface JobsTable {
   locked_by: string | null;
   /** The lock expires (stuck-job recovery) at this time. */
   locked_until: Millis | null;
+  /** JSON `{ message, where, attempt, at, worker, kind }` of the last failed attempt. */
   last_error: string | null;
   /** At most one job per key (idempotent enqueue). */
   dedupe_key: string | null;
   created_at: Millis;
   updated_at: Millis;
   finished_at: Millis | null;
+  /** One attempt may take this long before it is aborted and counted as failed (0002_jobs). */
+  timeout_ms: Generated<number>;
+  /** What a succeeded job returned (0002_jobs). */
+  result: JsonText | null;
+  /** Jobs that belong together, e.g. one rights request's tasks (0002_jobs). */
+  group_id: string | null;
+  /** Dependencies not yet succeeded; the job is `waiting` while above 0 (0002_jobs). */
+  pending_deps: Generated<number>;
+}
+
+/** Run `job_id` after `depends_on` has succeeded (0002_jobs). */
+export interface JobDependenciesTable {
+  job_id: string;
+  depends_on: string;
 }
 
 export interface SystemKeysTable {
@@ -234,6 +249,7 @@ export interface Schema {
   chain_heads: ChainHeadsTable;
   jobs: JobsTable;
   system_keys: SystemKeysTable;
+  job_dependencies: JobDependenciesTable;
 }
 
 export type TableName = keyof Schema;
@@ -336,6 +352,11 @@ export const SCHEMA_COLUMNS = complete({
     'created_at',
     'updated_at',
     'finished_at',
+    'timeout_ms',
+    'result',
+    'group_id',
+    'pending_deps',
   ],
   system_keys: ['purpose', 'wrapped', 'kek_version', 'created_at'],
+  job_dependencies: ['job_id', 'depends_on'],
 });
