@@ -398,7 +398,13 @@ export const DatasetTable = z.strictObject({
     columns: z.record(z.string(), ErasureStrategy).optional(),
   }),
   writable: z.array(z.string()).optional(),
-  legalRetention: z.strictObject({ period: Duration, basis: Text, columns: z.array(z.string()).optional() }).optional(),
+  /**
+   * Kept for a period the law requires, for `basis`: `columns` (omitted = the whole row) stay until
+   * `period` after the date in column `from` (omitted = after the erasure); the rest is erased.
+   */
+  legalRetention: z
+    .strictObject({ period: Duration, basis: Text, columns: z.array(z.string()).optional(), from: z.string().min(1).optional() })
+    .optional(),
 });
 export type DatasetTable = z.infer<typeof DatasetTable>;
 
@@ -407,6 +413,11 @@ export const DatasetDecl = z.strictObject({
   engine: z.enum(['postgres', 'mysql', 'sqlite', 'http', 'vault']),
   /** Name of the environment variable holding the connection URL (never the URL itself). */
   connectionEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
+  /** HTTP connector: environment variable holding the signing secret. Default `<connectionEnv>_SECRET`. */
+  secretEnv: z
     .string()
     .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name')
     .optional(),
