@@ -236,6 +236,159 @@ export interface SystemKeysTable {
   created_at: Millis;
 }
 
+/** The operator's subject-token public keys per app (0005_core). */
+export interface SubjectTokenKeysTable {
+  app_id: string;
+  /** Key id, the `kid` of the token header. */
+  kid: string;
+  /** Ed25519 public key, PEM (SPKI). */
+  public_key: string;
+  created_at: Millis;
+  created_by: string | null;
+  revoked_at: Millis | null;
+}
+
+/** One-off facts of the installation, claimed by the first process to insert them (0005_core). */
+export interface ServiceMetaTable {
+  key: string;
+  value: string;
+  created_at: Millis;
+}
+
+/** A rights request of a person (0006_rights; rights/types.ts owns the value sets). */
+export interface RightsRequestsTable {
+  /** `rrq_…` */
+  id: string;
+  app_id: string;
+  /** The person (`sub_…`). */
+  subject_id: string;
+  /** `access`, `copy`, `portability`, `correction`, `deletion`, `account_cancellation`, `consent_withdrawal`, `explanation`, `restriction`. */
+  type: string;
+  /** `received`, `identity_verified`, `in_progress`, `completed`, `rejected`, `cancelled`. */
+  state: string;
+  /** `<app>|<subject>|<type>` while open, null once closed (unique: duplicate detection). */
+  open_key: string | null;
+  /** Actor that submitted it (`subject`, `key_…`, `user:…`). */
+  submitted_by: string;
+  /** `token`, `code` or `staff`; null until verified. */
+  verification: string | null;
+  verified_at: Millis | null;
+  verified_by: string | null;
+  /** Staff verification: the recorded reason. */
+  verify_reason: string | null;
+  received_at: Millis;
+  due_at: Millis;
+  /** `{ value, unit, source }` of the declaration's response time the deadline came from. */
+  deadline: JsonText;
+  /** When the next reminder is due (null: none left). */
+  remind_at: Millis | null;
+  reminded_at: Millis | null;
+  /** When the overdue sweep flagged it (null: not flagged). */
+  overdue_at: Millis | null;
+  closed_at: Millis | null;
+  reject_code: string | null;
+  /** The reason the person sees, zh and en. */
+  reject_zh: string | null;
+  reject_en: string | null;
+  /** Non-personal parameters (purposes to withdraw, export first, confirmation …). */
+  payload: JsonText;
+  /** Personal parameters (correction values) sealed with the request key. */
+  sealed: Buffer | null;
+  /** The request's data key, wrapped by the master key; null once shredded. */
+  key_wrapped: Buffer | null;
+  /** Why the request waits (`{ task, target, message, since, attempts }`), null when it does not. */
+  waiting: JsonText | null;
+  /** Summary of the outcome (counts per target, no personal information). */
+  result: JsonText | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** Every state change of a rights request (0006_rights). */
+export interface RightsTransitionsTable {
+  request_id: string;
+  seq: number;
+  from_state: string | null;
+  to_state: string;
+  actor: string;
+  reason: string | null;
+  at: Millis;
+}
+
+/** One step of a request's execution plan, run as a job (0006_rights). */
+export interface RightsTasksTable {
+  /** `rtk_…` */
+  id: string;
+  request_id: string;
+  seq: number;
+  /** `freeze`, `collect`, `package`, `erase`, `correct`, `withdraw`, `notify`, `restrict`, `finish`. */
+  kind: string;
+  /** `vault`, `dataset:<id>/<table>`, `dataset:<id>`, `recipient:<id>`, `request`. */
+  target: string;
+  /** `planned`, `queued`, `running`, `succeeded`, `failed`, `cancelled`. */
+  state: string;
+  /** JSON array of task ids this one runs after. */
+  depends_on: JsonText;
+  job_id: string | null;
+  attempts: Generated<number>;
+  last_error: JsonText | null;
+  result: JsonText | null;
+  started_at: Millis | null;
+  finished_at: Millis | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** What a collection task gathered, sealed with the request key (0006_rights). */
+export interface RightsArtifactsTable {
+  request_id: string;
+  name: string;
+  ciphertext: Buffer;
+  created_at: Millis;
+}
+
+/** One-time download links (0006_rights). */
+export interface RightsDownloadsTable {
+  /** `rdl_…` */
+  id: string;
+  request_id: string;
+  /** SHA-256 of the token. */
+  token_hash: Buffer;
+  expires_at: Millis;
+  used_at: Millis | null;
+  created_at: Millis;
+  created_by: string;
+}
+
+/** One-time verification codes (0006_rights). */
+export interface RightsCodesTable {
+  request_id: string;
+  /** The category the code went to (`contact.phone`, `contact.email`). */
+  channel: string;
+  /** HMAC of the code. */
+  code_hash: Buffer;
+  expires_at: Millis;
+  attempts: number;
+  max_attempts: number;
+  sends: number;
+  sent_at: Millis;
+  consumed_at: Millis | null;
+}
+
+/** The operator's webhook endpoints for rights requests (0006_rights). */
+export interface RightsWebhooksTable {
+  app_id: string;
+  /** `verification`, `staff` or `recipient`. */
+  kind: string;
+  /** The recipient id for `recipient`, '' otherwise. */
+  recipient: string;
+  url: string;
+  /** HMAC secret, wrapped by the master key. */
+  secret_wrapped: Buffer;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 export interface Schema {
   apps: AppsTable;
   policy_versions: PolicyVersionsTable;
@@ -250,6 +403,15 @@ export interface Schema {
   jobs: JobsTable;
   system_keys: SystemKeysTable;
   job_dependencies: JobDependenciesTable;
+  subject_token_keys: SubjectTokenKeysTable;
+  service_meta: ServiceMetaTable;
+  rights_requests: RightsRequestsTable;
+  rights_transitions: RightsTransitionsTable;
+  rights_tasks: RightsTasksTable;
+  rights_artifacts: RightsArtifactsTable;
+  rights_downloads: RightsDownloadsTable;
+  rights_codes: RightsCodesTable;
+  rights_webhooks: RightsWebhooksTable;
 }
 
 export type TableName = keyof Schema;
@@ -359,4 +521,58 @@ export const SCHEMA_COLUMNS = complete({
   ],
   system_keys: ['purpose', 'wrapped', 'kek_version', 'created_at'],
   job_dependencies: ['job_id', 'depends_on'],
+  subject_token_keys: ['app_id', 'kid', 'public_key', 'created_at', 'created_by', 'revoked_at'],
+  service_meta: ['key', 'value', 'created_at'],
+  rights_requests: [
+    'id',
+    'app_id',
+    'subject_id',
+    'type',
+    'state',
+    'open_key',
+    'submitted_by',
+    'verification',
+    'verified_at',
+    'verified_by',
+    'verify_reason',
+    'received_at',
+    'due_at',
+    'deadline',
+    'remind_at',
+    'reminded_at',
+    'overdue_at',
+    'closed_at',
+    'reject_code',
+    'reject_zh',
+    'reject_en',
+    'payload',
+    'sealed',
+    'key_wrapped',
+    'waiting',
+    'result',
+    'created_at',
+    'updated_at',
+  ],
+  rights_transitions: ['request_id', 'seq', 'from_state', 'to_state', 'actor', 'reason', 'at'],
+  rights_tasks: [
+    'id',
+    'request_id',
+    'seq',
+    'kind',
+    'target',
+    'state',
+    'depends_on',
+    'job_id',
+    'attempts',
+    'last_error',
+    'result',
+    'started_at',
+    'finished_at',
+    'created_at',
+    'updated_at',
+  ],
+  rights_artifacts: ['request_id', 'name', 'ciphertext', 'created_at'],
+  rights_downloads: ['id', 'request_id', 'token_hash', 'expires_at', 'used_at', 'created_at', 'created_by'],
+  rights_codes: ['request_id', 'channel', 'code_hash', 'expires_at', 'attempts', 'max_attempts', 'sends', 'sent_at', 'consumed_at'],
+  rights_webhooks: ['app_id', 'kind', 'recipient', 'url', 'secret_wrapped', 'created_at', 'updated_at'],
 });

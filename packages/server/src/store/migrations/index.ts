@@ -8,8 +8,12 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_jobs.js';
+import * as m0005 from './0005_core.js';
+import * as m0006 from './0006_rights.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
   '0002_jobs': m0002,
+  '0005_core': m0005,
+  '0006_rights': m0006,
 });
