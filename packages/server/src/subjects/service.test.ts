@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { countAuditEvents } from '../audit/audit-log.js';
+import { PipaError } from '../errors.js';
+import type { ServiceContext } from '../service/context.js';
+import { openTestContext } from '../service/test-context.js';
+import { forEachDialect } from '../store/test-dialects.js';
+import { withTransaction } from '../store/transaction.js';
+import { createSubjectService, ensureSubjectSync, isSubjectId, type SubjectService } from './index.js';
+
+const APP = 'xiaopiaopiao-merchant';
+const OTHER = 'shengshitong';
+
+async function expectError(p: Promise<unknown>, code: string, path?: string): Promise<PipaError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PipaError);
+  const pe = err as PipaError;
+  expect(pe.code).toBe(code);
+  if (path !== undefined) expect(pe.details?.map((d) => d.path)).toContain(path);
+  return pe;
+}
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+forEachDialect('subjects service', (dctx) => {
+  let ctx: ServiceContext;
+  let subjects: SubjectService;
+  beforeAll(async () => {
+    ctx = await openTestContext(dctx.database);
+    subjects = createSubjectService(ctx);
+  });
+  afterAll(async () => {
+    await ctx.close();
+  });
+
+  it('creates subjects with sub_ + base32 ids, idempotent on (app, kind, externalId)', async () => {
+    const a = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'u-1' });
+    expect(isSubjectId(a.id)).toBe(true);
+    expect(a.id).toMatch(/^sub_[a-z2-7]{26}$/);
+    expect(a).toMatchObject({ appId: APP, kind: 'account', externalId: 'u-1', status: 'active', linkedTo: null, birthDate: null });
+    const again = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'u-1' });
+    expect(again.id).toBe(a.id);
+    // Same external id, other kind or other app: other subjects.
+    const dev = await subjects.ensure(ctx.db, { appId: APP, kind: 'device', externalId: 'u-1' });
+    const other = await subjects.ensure(ctx.db, { appId: OTHER, kind: 'account', externalId: 'u-1' });
+    expect(new Set([a.id, dev.id, other.id]).size).toBe(3);
+    // No external id: always new.
+    const n1 = await subjects.ensure(ctx.db, { appId: APP, kind: 'device' });
+    const n2 = await subjects.ensure(ctx.db, { appId: APP, kind: 'device', externalId: null });
+    expect(n1.id).not.toBe(n2.id);
+    expect(await subjects.findByExternalId(ctx.db, APP, 'account', 'u-1')).toMatchObject({ id: a.id });
+    expect(await subjects.findByExternalId(ctx.db, APP, 'account', 'nobody')).toBeUndefined();
+    expect(await subjects.get(ctx.db, OTHER, a.id)).toBeUndefined();
+    expect((await subjects.require(ctx.db, APP, a.id)).id).toBe(a.id);
+  });
+
+  it('ensure from several callers at once gives one subject', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () => subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'race' })),
+    );
+    expect(new Set(all.map((s) => s.id)).size).toBe(1);
+    const rows = await ctx.db.selectFrom('subjects').select('id').where('external_id', '=', 'race').execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('refuses bad input and writes nothing', async () => {
+    const before = await ctx.db.selectFrom('subjects').select('id').execute();
+    const audits = await countAuditEvents(ctx.db);
+    await expectError(subjects.ensure(ctx.db, { appId: 'no-such-app', kind: 'account', externalId: 'x' }), 'unknown_app', 'app');
+    await expectError(subjects.ensure(ctx.db, { appId: APP, kind: 'robot' as 'account', externalId: 'x' }), 'validation_failed', 'kind');
+    await expectError(subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: '' }), 'validation_failed', 'externalId');
+    await expectError(
+      subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'x'.repeat(257) }),
+      'validation_failed',
+      'externalId',
+    );
+    const bad = await expectError(
+      subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'x', birthDate: '2010-02-30' }),
+      'validation_failed',
+      'birthDate',
+    );
+    expect(bad.message).not.toContain('2010-02-30');
+    await expectError(
+      subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'x', birthDate: '2999-01-01' }),
+      'validation_failed',
+      'birthDate',
+    );
+    await expectError(subjects.require(ctx.db, APP, 'sub_doesnotexistatall'), 'unknown_subject', 'subject');
+    await expectError(subjects.require(ctx.db, APP, 'not-an-id'), 'unknown_subject');
+    await expectError(subjects.setStatus(ctx.db, APP, 'sub_doesnotexistatall', 'frozen'), 'unknown_subject');
+    expect(await ctx.db.selectFrom('subjects').select('id').execute()).toHaveLength(before.length);
+    expect(await countAuditEvents(ctx.db)).toBe(audits);
+  });
+
+  it('status changes are audited, reach the projection, and erasure is final', async () => {
+    const s = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'status-1', birthDate: '2012-05-10' });
+    expect(ctx.consent.subject(APP, s.id)).toMatchObject({ status: 'active', birthDate: '2012-05-10' });
+    const audits = await countAuditEvents(ctx.db);
+    await subjects.setStatus(ctx.db, APP, s.id, 'frozen', { actor: 'key_test', requestId: 'req_12345678' });
+    expect(ctx.consent.subject(APP, s.id)?.status).toBe('frozen');
+    const frozen = await subjects.require(ctx.db, APP, s.id);
+    expect(frozen.status).toBe('frozen');
+    expect(frozen.frozenAt).not.toBeNull();
+    const events = await ctx.audit.events({ after: audits });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      actor: 'key_test',
+      action: 'subject.status',
+      appId: APP,
+      requestId: 'req_12345678',
+      details: { from: 'active', to: 'frozen' },
+    });
+    expect(events[0]?.subjectPseudonym).toBe(ctx.pseudonyms.audit(s.id));
+    // Same status: nothing written.
+    await subjects.setStatus(ctx.db, APP, s.id, 'frozen');
+    expect(await countAuditEvents(ctx.db)).toBe(audits + 1);
+    await subjects.setStatus(ctx.db, APP, s.id, 'active');
+    expect(ctx.consent.subject(APP, s.id)?.status).toBe('active');
+    expect((await subjects.require(ctx.db, APP, s.id)).frozenAt).toBeNull();
+    await subjects.setStatus(ctx.db, APP, s.id, 'erased');
+    const erased = await subjects.require(ctx.db, APP, s.id);
+    expect(erased).toMatchObject({ status: 'erased', externalId: null, birthDate: null });
+    expect(erased.erasedAt).not.toBeNull();
+    expect(ctx.consent.subject(APP, s.id)?.status).toBe('erased');
+    await expectError(subjects.setStatus(ctx.db, APP, s.id, 'active'), 'conflict', 'status');
+    await expectError(subjects.setBirthDate(ctx.db, APP, s.id, '2000-01-01'), 'conflict');
+    // The same account registering again is a new subject.
+    const again = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'status-1' });
+    expect(again.id).not.toBe(s.id);
+    expect(again.status).toBe('active');
+    await expectError(subjects.setStatus(ctx.db, APP, again.id, 'gone' as 'active'), 'validation_failed', 'status');
+  });
+
+  it('birth date changes are audited without the value and reach the projection', async () => {
+    const s = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'birth-1' });
+    const audits = await countAuditEvents(ctx.db);
+    await subjects.setBirthDate(ctx.db, APP, s.id, '2015-03-01');
+    expect(ctx.consent.subject(APP, s.id)?.birthDate).toBe('2015-03-01');
+    const [event] = await ctx.audit.events({ after: audits });
+    expect(event).toMatchObject({ action: 'subject.update', categories: ['basic.birth-date'], details: { fields: ['birthDate'] } });
+    expect(JSON.stringify(event)).not.toContain('2015');
+    // ensure with a new birth date updates it.
+    await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'birth-1', birthDate: '2014-03-01' });
+    expect((await subjects.require(ctx.db, APP, s.id)).birthDate).toBe('2014-03-01');
+    expect(ctx.consent.subject(APP, s.id)?.birthDate).toBe('2014-03-01');
+  });
+
+  it('links a device to its account: history moves, audited, the projection resolves the device', async () => {
+    const dev = await subjects.ensure(ctx.db, { appId: APP, kind: 'device', externalId: 'oaid-1' });
+    const acc = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'acc-link' });
+    const acc2 = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'acc-link-2' });
+    const audits = await countAuditEvents(ctx.db);
+    await subjects.link(ctx.db, APP, dev.id, acc.id, { actor: 'key_l' });
+    expect((await subjects.require(ctx.db, APP, dev.id)).linkedTo).toBe(acc.id);
+    expect(ctx.consent.subject(APP, dev.id)?.id).toBe(acc.id);
+    expect(ctx.consent.subject(APP, acc.id)?.devices).toContain(dev.id);
+    const [event] = await ctx.audit.events({ after: audits });
+    expect(event).toMatchObject({ action: 'subject.link', actor: 'key_l', details: { device: ctx.pseudonyms.audit(dev.id) } });
+    // Idempotent.
+    await subjects.link(ctx.db, APP, dev.id, acc.id);
+    expect(await countAuditEvents(ctx.db)).toBe(audits + 1);
+    // The account's status applies to the device.
+    await subjects.setStatus(ctx.db, APP, acc.id, 'frozen');
+    expect(ctx.consent.subject(APP, dev.id)?.status).toBe('frozen');
+    await subjects.setStatus(ctx.db, APP, acc.id, 'active');
+    // Bad links.
+    await expectError(subjects.link(ctx.db, APP, dev.id, acc2.id), 'conflict', 'device');
+    await expectError(subjects.link(ctx.db, APP, acc.id, acc2.id), 'validation_failed', 'device');
+    const dev2 = await subjects.ensure(ctx.db, { appId: APP, kind: 'device', externalId: 'oaid-2' });
+    await expectError(subjects.link(ctx.db, APP, dev2.id, dev.id), 'validation_failed', 'account');
+    await expectError(subjects.link(ctx.db, APP, dev2.id, 'sub_nosuchaccount'), 'unknown_subject');
+    const foreign = await subjects.ensure(ctx.db, { appId: OTHER, kind: 'account', externalId: 'acc-other-app' });
+    await expectError(subjects.link(ctx.db, APP, dev2.id, foreign.id), 'unknown_subject');
+    expect(await countAuditEvents(ctx.db)).toBe(audits + 5);
+  });
+
+  it('inside a caller transaction: the projection follows after commit, never after a rollback', async () => {
+    const s = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'trx-1' });
+    const audits = await countAuditEvents(ctx.db);
+    await withTransaction(ctx.db, async (trx) => {
+      await subjects.setStatus(trx, APP, s.id, 'frozen');
+      expect(ctx.consent.subject(APP, s.id)?.status ?? 'active').toBe('active');
+    });
+    await until(() => ctx.consent.subject(APP, s.id)?.status === 'frozen');
+    await expect(
+      withTransaction(ctx.db, async (trx) => {
+        await subjects.setStatus(trx, APP, s.id, 'erased');
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ctx.consent.subject(APP, s.id)?.status).toBe('frozen');
+    expect((await subjects.require(ctx.db, APP, s.id)).status).toBe('frozen');
+    expect(await countAuditEvents(ctx.db)).toBe(audits + 1);
+  });
+
+  it('a second node on the same database sees status changes (notification)', async () => {
+    const other = await dctx.connect();
+    const ctx2 = await openTestContext(other, { examples: [] });
+    try {
+      await ensureSubjectSync(ctx2);
+      const s = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'node-1' });
+      await subjects.setStatus(ctx.db, APP, s.id, 'frozen');
+      // PostgreSQL: through LISTEN/NOTIFY. SQLite has one node per database file: no delivery across processes.
+      if (dctx.caps.listenNotify) await until(() => ctx2.consent.subject(APP, s.id)?.status === 'frozen');
+      else expect(ctx2.consent.subject(APP, s.id)).toBeUndefined();
+    } finally {
+      await ctx2.close();
+    }
+  });
+});

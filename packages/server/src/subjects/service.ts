@@ -1,0 +1,394 @@
+/**
+ * Subjects: the people (accounts) and devices whose personal information and consent pipa keeps. A
+ * subject is `sub_` + 26 random base32 characters, unique across apps; the app's own identifier of the
+ * account or device (`externalId`) maps to it, one subject per (app, kind, externalId).
+ *
+ * - `ensure` is idempotent on (app, kind, externalId): concurrent calls from several nodes get the same
+ *   subject (insert-or-nothing on the unique index, then read).
+ * - A device consents at first launch as its own subject and is `link`ed to the account when the person
+ *   signs in: its consent history moves to the account and the device id resolves to the account from
+ *   then on (docs/decisions.md §7). A device is linked to one account; linking it to another is a
+ *   `conflict` (the history it brought belongs to whoever consented on it).
+ * - Status: `active`, `frozen` (cancellation requested: processing stops at once, PIPL 47), `erased`
+ *   (final: an erased subject never becomes active again; its external id and date of birth are
+ *   cleared, so the same account can register again as a new subject).
+ *
+ * Every change is written in a transaction with its audit event (fail closed) and a notification on
+ * `CHANNELS.subject` (payload `<app>\t<subject>`). The consent projection (`ctx.consent`) follows:
+ * when the method runs its own transaction, right after the commit, before it returns; when it joins
+ * the caller's transaction, as soon as that commits, through the notification (the service listens on
+ * `CHANNELS.subject` in every process, see sync.ts), never before: a rolled-back change is never seen.
+ */
+import type { Kysely } from 'kysely';
+import { chinaYmd, parseYmd } from '../consent/age.js';
+import { base32 } from '../crypto/encoding.js';
+import { systemRandom } from '../crypto/random.js';
+import { PipaError } from '../errors.js';
+import { CHANNELS, type ServiceContext } from '../service/context.js';
+import { forUpdate } from '../store/capabilities.js';
+import type { Row, Schema } from '../store/schema.js';
+import { withTransaction } from '../store/transaction.js';
+import { applySubjectRow, ensureSubjectSync } from './sync.js';
+
+export const SUBJECT_KIND_VALUES = ['account', 'device'] as const;
+export type SubjectKindName = (typeof SUBJECT_KIND_VALUES)[number];
+export const SUBJECT_STATUS_NAMES = ['active', 'frozen', 'erased'] as const;
+export type SubjectStatusName = (typeof SUBJECT_STATUS_NAMES)[number];
+
+export interface SubjectRecord {
+  id: string;
+  appId: string;
+  kind: SubjectKindName;
+  externalId: string | null;
+  linkedTo: string | null;
+  status: SubjectStatusName;
+  birthDate: string | null;
+  createdAt: number;
+  updatedAt: number;
+  frozenAt: number | null;
+  erasedAt: number | null;
+}
+
+/** Who made a change and in which request: recorded in the audit event. Default actor `system`. */
+export interface SubjectWriteOptions {
+  actor?: string;
+  requestId?: string | null;
+}
+
+export interface EnsureSubjectInput {
+  appId: string;
+  kind: SubjectKindName;
+  externalId?: string | null;
+  birthDate?: string | null;
+}
+
+export interface SubjectService {
+  /** The subject for (app, kind, externalId), created when absent; always a new subject without an externalId. */
+  ensure(db: Kysely<Schema>, input: EnsureSubjectInput, options?: SubjectWriteOptions): Promise<SubjectRecord>;
+  get(db: Kysely<Schema>, appId: string, subjectId: string): Promise<SubjectRecord | undefined>;
+  /** The subject, or `PipaError('unknown_subject')`. */
+  require(db: Kysely<Schema>, appId: string, subjectId: string): Promise<SubjectRecord>;
+  findByExternalId(db: Kysely<Schema>, appId: string, kind: SubjectKindName, externalId: string): Promise<SubjectRecord | undefined>;
+  /** Link a device subject to an account subject of the same app (idempotent; another account is a `conflict`). */
+  link(db: Kysely<Schema>, appId: string, deviceId: string, accountId: string, options?: SubjectWriteOptions): Promise<void>;
+  setBirthDate(db: Kysely<Schema>, appId: string, subjectId: string, birthDate: string, options?: SubjectWriteOptions): Promise<void>;
+  setStatus(db: Kysely<Schema>, appId: string, subjectId: string, status: SubjectStatusName, options?: SubjectWriteOptions): Promise<void>;
+}
+
+/** `sub_` + 26 base32 characters (128 random bits). */
+export function newSubjectId(): string {
+  return `sub_${base32(systemRandom(16))}`;
+}
+
+const SUBJECT_ID = /^sub_[a-z2-7]{10,52}$/;
+
+export function isSubjectId(value: string): boolean {
+  return SUBJECT_ID.test(value);
+}
+
+export function subjectFromRow(r: Row<'subjects'>): SubjectRecord {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    kind: r.kind,
+    externalId: r.external_id,
+    linkedTo: r.linked_to,
+    status: r.status,
+    birthDate: r.birth_date,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    frozenAt: r.frozen_at === null ? null : Number(r.frozen_at),
+    erasedAt: r.erased_at === null ? null : Number(r.erased_at),
+  };
+}
+
+function invalid(path: string, en: string, zh: string): PipaError {
+  return new PipaError('validation_failed', `${path}: ${en}`, [{ path, message: `${zh} / ${en}` }]);
+}
+
+const MAX_EXTERNAL_ID = 256;
+
+/** A date of birth `YYYY-MM-DD` that exists and is not after today (China time). The value is never echoed. */
+export function checkBirthDate(value: unknown, now: number, path = 'birthDate'): string {
+  if (typeof value !== 'string') throw invalid(path, 'must be a date YYYY-MM-DD', '须为日期 YYYY-MM-DD');
+  const ymd = parseYmd(value);
+  if (ymd === 0) throw invalid(path, 'must be a real date YYYY-MM-DD', '须为有效日期 YYYY-MM-DD');
+  if (ymd > chinaYmd(now)) throw invalid(path, 'the date of birth is in the future', '出生日期晚于今天');
+  if (ymd < 18_500_101) throw invalid(path, 'the date of birth is before 1850', '出生日期早于 1850 年');
+  return value;
+}
+
+function checkExternalId(value: unknown, path = 'externalId'): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_EXTERNAL_ID) {
+    throw invalid(
+      path,
+      `must be a non-empty string of at most ${MAX_EXTERNAL_ID} characters`,
+      `须为不超过 ${MAX_EXTERNAL_ID} 个字符的非空字符串`,
+    );
+  }
+  return value;
+}
+
+function checkKind(value: unknown): SubjectKindName {
+  if (value !== 'account' && value !== 'device') throw invalid('kind', 'must be account or device', '须为 account 或 device');
+  return value;
+}
+
+function unknownSubject(subjectId: string): PipaError {
+  return new PipaError('unknown_subject', `unknown subject ${subjectId}`, [
+    { path: 'subject', message: `未知主体 / unknown subject ${subjectId}` },
+  ]);
+}
+
+export function createSubjectService(ctx: ServiceContext): SubjectService {
+  const sync = ensureSubjectSync(ctx);
+  const caps = ctx.database.caps;
+
+  /** The app must exist (published or not). */
+  const requireApp = async (db: Kysely<Schema>, appId: string): Promise<void> => {
+    if (typeof appId !== 'string' || appId.length === 0) throw invalid('app', 'must be an app id', '须为应用标识');
+    if (ctx.policies.get(appId) !== undefined) return;
+    const row = await db.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
+    if (row === undefined) {
+      throw new PipaError('unknown_app', `unknown app ${appId}`, [{ path: 'app', message: `未知应用 / unknown app ${appId}` }]);
+    }
+  };
+
+  const select = (db: Kysely<Schema>) => db.selectFrom('subjects').selectAll();
+
+  const getRow = async (db: Kysely<Schema>, appId: string, subjectId: string, lock = false): Promise<Row<'subjects'> | undefined> => {
+    if (typeof subjectId !== 'string' || !isSubjectId(subjectId)) return undefined;
+    const q = select(db).where('id', '=', subjectId).where('app_id', '=', appId);
+    return (lock ? forUpdate(q, caps) : q).executeTakeFirst();
+  };
+
+  const requireRow = async (db: Kysely<Schema>, appId: string, subjectId: string, lock = false): Promise<Row<'subjects'>> => {
+    const row = await getRow(db, appId, subjectId, lock);
+    if (row === undefined) throw unknownSubject(subjectId);
+    return row;
+  };
+
+  const actorOf = (options: SubjectWriteOptions | undefined) => options?.actor ?? 'system';
+
+  /**
+   * Run a write: in its own transaction (then the projection follows right after the commit) or in the
+   * caller's (then through the notification, after the caller's commit).
+   */
+  const write = async (db: Kysely<Schema>, fn: (trx: Kysely<Schema>) => Promise<string[]>): Promise<void> => {
+    await sync;
+    if (db.isTransaction) {
+      await fn(db);
+      return;
+    }
+    const touched = await withTransaction(db, fn);
+    if (touched.length === 0) return;
+    const rows = await ctx.db.selectFrom('subjects').selectAll().where('id', 'in', touched).execute();
+    for (const row of rows) applySubjectRow(ctx, row);
+  };
+
+  const notify = (trx: Kysely<Schema>, appId: string, subjectId: string) =>
+    ctx.database.notify(CHANNELS.subject, `${appId}\t${subjectId}`, trx);
+
+  return {
+    async ensure(db, input, options) {
+      await requireApp(db, input.appId);
+      const kind = checkKind(input.kind);
+      const externalId = input.externalId === undefined || input.externalId === null ? null : checkExternalId(input.externalId);
+      const now = ctx.clock();
+      const birthDate = input.birthDate === undefined || input.birthDate === null ? null : checkBirthDate(input.birthDate, now);
+      let result: Row<'subjects'> | undefined;
+      await write(db, async (trx) => {
+        const at = ctx.clock();
+        if (externalId !== null) {
+          const existing = await forUpdate(
+            select(trx).where('app_id', '=', input.appId).where('kind', '=', kind).where('external_id', '=', externalId),
+            caps,
+          ).executeTakeFirst();
+          if (existing !== undefined && existing.status !== 'erased') {
+            result = existing;
+            if (birthDate !== null && existing.birth_date !== birthDate) {
+              await trx.updateTable('subjects').set({ birth_date: birthDate, updated_at: at }).where('id', '=', existing.id).execute();
+              await ctx.audit.append(trx, {
+                actor: actorOf(options),
+                action: 'subject.update',
+                appId: input.appId,
+                subject: existing.id,
+                categories: ['basic.birth-date'],
+                requestId: options?.requestId ?? null,
+                details: { fields: ['birthDate'] },
+              });
+              await notify(trx, input.appId, existing.id);
+              result = { ...existing, birth_date: birthDate, updated_at: at };
+              return [existing.id];
+            }
+            return [];
+          }
+          // An erased subject keeps no identifier: the same account may register again as a new subject.
+          if (existing !== undefined) {
+            await trx.updateTable('subjects').set({ external_id: null, updated_at: at }).where('id', '=', existing.id).execute();
+          }
+        }
+        const row: Row<'subjects'> = {
+          id: newSubjectId(),
+          app_id: input.appId,
+          kind,
+          external_id: externalId,
+          linked_to: null,
+          status: 'active',
+          birth_date: birthDate,
+          created_at: at,
+          updated_at: at,
+          frozen_at: null,
+          erased_at: null,
+        };
+        const inserted = await trx
+          .insertInto('subjects')
+          .values(row)
+          .onConflict((oc) => oc.columns(['app_id', 'kind', 'external_id']).doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (inserted === undefined && externalId !== null) {
+          // Another node created it between our read and our insert (PostgreSQL): use theirs.
+          result = await select(trx)
+            .where('app_id', '=', input.appId)
+            .where('kind', '=', kind)
+            .where('external_id', '=', externalId)
+            .executeTakeFirstOrThrow();
+          return [];
+        }
+        await ctx.audit.append(trx, {
+          actor: actorOf(options),
+          action: 'subject.create',
+          appId: input.appId,
+          subject: row.id,
+          categories: birthDate !== null ? ['basic.birth-date'] : [],
+          requestId: options?.requestId ?? null,
+          details: { kind, externalId: externalId !== null },
+        });
+        if (birthDate !== null) await notify(trx, input.appId, row.id);
+        result = row;
+        return birthDate !== null ? [row.id] : [];
+      });
+      if (result === undefined) throw new PipaError('internal', 'subject ensure produced no subject');
+      return subjectFromRow(result);
+    },
+
+    async get(db, appId, subjectId) {
+      const row = await getRow(db, appId, subjectId);
+      return row === undefined ? undefined : subjectFromRow(row);
+    },
+
+    async require(db, appId, subjectId) {
+      await requireApp(db, appId);
+      return subjectFromRow(await requireRow(db, appId, subjectId));
+    },
+
+    async findByExternalId(db, appId, kind, externalId) {
+      checkKind(kind);
+      checkExternalId(externalId);
+      const row = await select(db)
+        .where('app_id', '=', appId)
+        .where('kind', '=', kind)
+        .where('external_id', '=', externalId)
+        .executeTakeFirst();
+      return row === undefined ? undefined : subjectFromRow(row);
+    },
+
+    async link(db, appId, deviceId, accountId, options) {
+      await requireApp(db, appId);
+      await write(db, async (trx) => {
+        const device = await requireRow(trx, appId, deviceId, true);
+        const account = await requireRow(trx, appId, accountId, true);
+        if (device.kind !== 'device') throw invalid('device', `subject ${deviceId} is not a device`, `主体 ${deviceId} 不是设备`);
+        if (account.kind !== 'account') throw invalid('account', `subject ${accountId} is not an account`, `主体 ${accountId} 不是账号`);
+        if (device.status === 'erased' || account.status === 'erased') {
+          throw new PipaError('conflict', `subject ${device.status === 'erased' ? deviceId : accountId} is erased`, [
+            { path: device.status === 'erased' ? 'device' : 'account', message: '主体已删除 / the subject is erased' },
+          ]);
+        }
+        if (device.linked_to === accountId) return [];
+        if (device.linked_to !== null) {
+          throw new PipaError('conflict', `device ${deviceId} is already linked to another account`, [
+            { path: 'device', message: '设备已关联到其他账号 / the device is already linked to another account' },
+          ]);
+        }
+        const at = ctx.clock();
+        await trx.updateTable('subjects').set({ linked_to: accountId, updated_at: at }).where('id', '=', deviceId).execute();
+        await ctx.audit.append(trx, {
+          actor: actorOf(options),
+          action: 'subject.link',
+          appId,
+          subject: accountId,
+          requestId: options?.requestId ?? null,
+          details: { device: ctx.pseudonyms.audit(deviceId) },
+        });
+        await notify(trx, appId, deviceId);
+        return [deviceId];
+      });
+    },
+
+    async setBirthDate(db, appId, subjectId, birthDate, options) {
+      await requireApp(db, appId);
+      const value = checkBirthDate(birthDate, ctx.clock());
+      await write(db, async (trx) => {
+        const row = await requireRow(trx, appId, subjectId, true);
+        if (row.status === 'erased') {
+          throw new PipaError('conflict', `subject ${subjectId} is erased`, [
+            { path: 'subject', message: '主体已删除 / the subject is erased' },
+          ]);
+        }
+        if (row.birth_date === value) return [];
+        await trx.updateTable('subjects').set({ birth_date: value, updated_at: ctx.clock() }).where('id', '=', subjectId).execute();
+        await ctx.audit.append(trx, {
+          actor: actorOf(options),
+          action: 'subject.update',
+          appId,
+          subject: subjectId,
+          categories: ['basic.birth-date'],
+          requestId: options?.requestId ?? null,
+          details: { fields: ['birthDate'] },
+        });
+        await notify(trx, appId, subjectId);
+        return [subjectId];
+      });
+    },
+
+    async setStatus(db, appId, subjectId, status, options) {
+      await requireApp(db, appId);
+      if (!(SUBJECT_STATUS_NAMES as readonly string[]).includes(status)) {
+        throw invalid('status', 'must be active, frozen or erased', '须为 active、frozen 或 erased');
+      }
+      await write(db, async (trx) => {
+        const row = await requireRow(trx, appId, subjectId, true);
+        if (row.status === status) return [];
+        if (row.status === 'erased') {
+          throw new PipaError('conflict', `subject ${subjectId} is erased and cannot become ${status}`, [
+            { path: 'status', message: '已删除的主体不能恢复 / an erased subject cannot be restored' },
+          ]);
+        }
+        const at = ctx.clock();
+        await trx
+          .updateTable('subjects')
+          .set(
+            status === 'erased'
+              ? { status, erased_at: at, updated_at: at, external_id: null, birth_date: null }
+              : status === 'frozen'
+                ? { status, frozen_at: at, updated_at: at }
+                : { status, frozen_at: null, updated_at: at },
+          )
+          .where('id', '=', subjectId)
+          .execute();
+        await ctx.audit.append(trx, {
+          actor: actorOf(options),
+          action: 'subject.status',
+          appId,
+          subject: subjectId,
+          requestId: options?.requestId ?? null,
+          details: { from: row.status, to: status },
+        });
+        await notify(trx, appId, subjectId);
+        return [subjectId];
+      });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Keeping the consent projection's view of subjects (status, date of birth, device links) current.
+ *
+ * Every subject write notifies `CHANNELS.subject` with `<app>\t<subject>` in its transaction, so the
+ * notification arrives only after the commit (SQLite: in this process; PostgreSQL: in every process
+ * LISTENing on the database). The listener re-reads that subject's row and applies it: the row is the
+ * truth, so a late, repeated or reordered notification applies the current state again, harmlessly.
+ * After a lost LISTEN connection (`resync`) every subject is re-read.
+ *
+ * One listener per service context, started by the first `createSubjectService(ctx)` (or the consent
+ * sync) and stopped by `ctx.close()`.
+ */
+import type { ServiceContext } from '../service/context.js';
+import { CHANNELS } from '../service/context.js';
+import type { Row } from '../store/schema.js';
+
+const started = new WeakMap<ServiceContext, Promise<void>>();
+
+/** Apply one subject row to `ctx.consent`. A linked device only links (its account's status is what applies to it). */
+export function applySubjectRow(
+  ctx: ServiceContext,
+  row: Pick<Row<'subjects'>, 'id' | 'app_id' | 'status' | 'birth_date' | 'linked_to'>,
+): void {
+  if (row.linked_to !== null) {
+    if (row.status !== 'erased') ctx.consent.link(row.app_id, row.id, row.linked_to);
+    return;
+  }
+  const current = ctx.consent.subject(row.app_id, row.id);
+  // The projection never un-erases (the database cannot either); a stale row read late changes nothing.
+  if (current?.status === 'erased' && current.id === row.id) return;
+  ctx.consent.setSubject(row.app_id, row.id, { status: row.status, birthDate: row.birth_date });
+}
+
+/** Read every subject with something to apply (not active, a date of birth, or a link) into the projection. */
+export async function loadSubjectsIntoProjection(ctx: ServiceContext): Promise<number> {
+  const pageSize = 5000;
+  let after = '';
+  let count = 0;
+  // Unlinked first (status, birth dates), then links, so a link finds its account's entry in place.
+  for (const linked of [false, true]) {
+    after = '';
+    for (;;) {
+      let q = ctx.db
+        .selectFrom('subjects')
+        .select(['id', 'app_id', 'status', 'birth_date', 'linked_to'])
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(pageSize);
+      q = linked
+        ? q.where('linked_to', 'is not', null)
+        : q.where('linked_to', 'is', null).where((eb) => eb.or([eb('status', '!=', 'active'), eb('birth_date', 'is not', null)]));
+      const rows = await q.execute();
+      for (const row of rows) applySubjectRow(ctx, row);
+      count += rows.length;
+      const last = rows[rows.length - 1];
+      if (last === undefined || rows.length < pageSize) break;
+      after = last.id;
+    }
+  }
+  return count;
+}
+
+export interface SubjectSyncState {
+  /** Notifications applied. */
+  applied: number;
+  /** The last failure to apply one (it is retried by the next notification or resync). */
+  lastError: unknown;
+}
+
+const states = new WeakMap<ServiceContext, SubjectSyncState>();
+
+export function subjectSyncState(ctx: ServiceContext): SubjectSyncState | undefined {
+  return states.get(ctx);
+}
+
+/** Start the subject listener of `ctx` once; resolves when it is listening. */
+export function ensureSubjectSync(ctx: ServiceContext): Promise<void> {
+  const existing = started.get(ctx);
+  if (existing !== undefined) return existing;
+  const state: SubjectSyncState = { applied: 0, lastError: undefined };
+  states.set(ctx, state);
+  let closed = false;
+  const refresh = async (app: string, subject: string): Promise<void> => {
+    const row = await ctx.db
+      .selectFrom('subjects')
+      .select(['id', 'app_id', 'status', 'birth_date', 'linked_to'])
+      .where('id', '=', subject)
+      .where('app_id', '=', app)
+      .executeTakeFirst();
+    // Absent: a notification from another database sharing the server (or a rolled-back insert).
+    if (row === undefined || closed) return;
+    applySubjectRow(ctx, row);
+    state.applied++;
+  };
+  const promise = ctx.database
+    .listen(CHANNELS.subject, (event) => {
+      if (closed) return;
+      if (event.kind === 'resync') {
+        loadSubjectsIntoProjection(ctx).catch((err: unknown) => {
+          state.lastError = err;
+        });
+        return;
+      }
+      const tab = event.payload.indexOf('\t');
+      if (tab <= 0) return;
+      refresh(event.payload.slice(0, tab), event.payload.slice(tab + 1)).catch((err: unknown) => {
+        state.lastError = err;
+      });
+    })
+    .then((stop) => {
+      ctx.onClose(async () => {
+        closed = true;
+        await stop();
+      });
+    });
+  started.set(ctx, promise);
+  return promise;
+}
