@@ -3,7 +3,7 @@
  * it) raises the score; a negative word (order numbers, tracking numbers, amounts, timestamps)
  * nearer than any positive word lowers the score of numeric detectors.
  */
-import type { DetectorType } from './types.js';
+import { DETECTOR_TYPES, type DetectorType } from './types.js';
 
 export const CONTEXT_WORDS: Readonly<Record<DetectorType, readonly string[]>> = {
   'id-card': [
@@ -220,176 +220,255 @@ export function nearestBefore(window: string, words: readonly string[]): { dista
   return best;
 }
 
-// ---- keyword index: every context word of every type and the negative words, by first character ----
+// ---- keyword tables: every context word of every type and the negative words, by first character ----
 
-interface Keyword {
-  word: string;
-  latin: boolean;
-  /** Types this word is a context word of. */
-  types: ReadonlySet<DetectorType>;
-  negative: boolean;
-}
+/** Bit of each detector type in a keyword's type mask (24 types, one 32-bit integer). */
+export const TYPE_BIT: Readonly<Record<DetectorType, number>> = Object.fromEntries(DETECTOR_TYPES.map((t, i) => [t, 1 << i])) as Record<
+  DetectorType,
+  number
+>;
 
-const KEYWORD_LISTS: (readonly Keyword[])[] = [];
-/** Char code -> index + 1 into KEYWORD_LISTS (0 = no keyword starts with it). */
+const KW_WORD: string[] = [];
+const KW_LEN: number[] = [];
+/** Types the word is a context word of, as a mask of TYPE_BIT. */
+const KW_MASK: number[] = [];
+const KW_NEGATIVE: boolean[] = [];
+/** Second code unit of the word (lower-case), -1 for a one-character word: a cheap reject before comparing. */
+const KW_SECOND: number[] = [];
+const KW_REASON: string[] = [];
+const KW_REASON_NEGATIVE: string[] = [];
+const KW_REASON_AFTER: string[] = [];
+/** Keyword ids starting with a code unit, longest first; FIRST maps a code unit to index + 1 (0 = none). */
+const LISTS: number[][] = [];
 const FIRST = new Uint16Array(65536);
+/** The lists whose words are Latin (matched case-insensitively, not after a Latin letter). */
+const LIST_LATIN: boolean[] = [];
 
-export const KEYWORDS_BY_FIRST: ReadonlyMap<number, readonly Keyword[]> = (() => {
-  const byWord = new Map<string, { types: Set<DetectorType>; negative: boolean }>();
+(() => {
+  const byWord = new Map<string, { mask: number; negative: boolean }>();
   for (const [type, words] of Object.entries(CONTEXT_WORDS) as [DetectorType, readonly string[]][]) {
     for (const w of words) {
-      const e = byWord.get(w) ?? { types: new Set<DetectorType>(), negative: false };
-      e.types.add(type);
+      const e = byWord.get(w) ?? { mask: 0, negative: false };
+      e.mask |= TYPE_BIT[type];
       byWord.set(w, e);
     }
   }
   for (const w of NEGATIVE_WORDS) {
-    const e = byWord.get(w) ?? { types: new Set<DetectorType>(), negative: false };
+    const e = byWord.get(w) ?? { mask: 0, negative: false };
     e.negative = true;
     byWord.set(w, e);
   }
-  const m = new Map<number, Keyword[]>();
+  const byFirst = new Map<number, number[]>();
   for (const [word, e] of byWord) {
-    const k: Keyword = { word, latin: LATIN.test(word[0] ?? ''), types: e.types, negative: e.negative };
-    const codes = k.latin ? [word.charCodeAt(0), word.toUpperCase().charCodeAt(0)] : [word.charCodeAt(0)];
-    for (const c of codes) m.set(c, [...(m.get(c) ?? []), k]);
+    const id = KW_WORD.length;
+    KW_WORD.push(word);
+    KW_LEN.push(word.length);
+    KW_MASK.push(e.mask);
+    KW_NEGATIVE.push(e.negative);
+    KW_SECOND.push(word.length > 1 ? word.charCodeAt(1) : -1);
+    KW_REASON.push(`context:${word}`);
+    KW_REASON_NEGATIVE.push(`negative-context:${word}`);
+    KW_REASON_AFTER.push(`context-after:${word}`);
+    const latin = LATIN.test(word[0] ?? '');
+    const codes = latin ? [word.charCodeAt(0), word.toUpperCase().charCodeAt(0)] : [word.charCodeAt(0)];
+    for (const c of codes) byFirst.set(c, [...(byFirst.get(c) ?? []), id]);
   }
-  for (const [code, list] of m) {
-    list.sort((a, b) => b.word.length - a.word.length);
-    KEYWORD_LISTS.push(list);
-    FIRST[code] = KEYWORD_LISTS.length;
+  for (const [code, list] of byFirst) {
+    list.sort((a, b) => (KW_LEN[b] ?? 0) - (KW_LEN[a] ?? 0));
+    LISTS.push(list);
+    LIST_LATIN.push(LATIN.test(String.fromCharCode(code).toLowerCase()));
+    FIRST[code] = LISTS.length;
   }
-  return m;
 })();
 
-function listAt(t: string, i: number): readonly Keyword[] | undefined {
-  const k = FIRST[t.charCodeAt(i)] ?? 0;
-  return k === 0 ? undefined : KEYWORD_LISTS[k - 1];
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-/** A keyword found in a window: its end's distance from the window's end. */
-export interface KeywordHit {
-  keyword: Keyword;
-  distance: number;
-}
-
-function matchesAt(t: string, i: number, k: Keyword): boolean {
-  const w = k.word;
-  if (i + w.length > t.length) return false;
-  if (!k.latin) return t.startsWith(w, i);
-  for (let j = 0; j < w.length; j++) {
+/** The keyword `id` occurs at `i` of `t` (Latin words case-insensitively; the caller checks the letter before). */
+function keywordAt(t: string, i: number, id: number, latin: boolean): boolean {
+  const len = KW_LEN[id] ?? 0;
+  if (i + len > t.length) return false;
+  if (len > 1) {
+    let c = t.charCodeAt(i + 1);
+    if (latin && c >= 65 && c <= 90) c += 32;
+    if (c !== KW_SECOND[id]) return false;
+  }
+  const w = KW_WORD[id] ?? '';
+  if (!latin) return t.startsWith(w, i);
+  for (let j = 2; j < len; j++) {
     let c = t.charCodeAt(i + j);
     if (c >= 65 && c <= 90) c += 32;
     if (c !== w.charCodeAt(j)) return false;
   }
-  const p = t.charCodeAt(i - 1);
-  return !((p >= 65 && p <= 90) || (p >= 97 && p <= 122));
+  return true;
 }
 
-/** Keywords that end inside [from, to) of `t`, nearest (to `to`) first. */
-export function keywordsIn(t: string, from: number, to: number): KeywordHit[] {
-  const hits: KeywordHit[] = [];
-  let lo = Math.max(0, from - 8);
-  // context does not reach back over the end of a sentence or a line
-  for (let i = to - 1; i >= lo; i--) {
-    const c = t.charCodeAt(i);
-    if (c === 0x3002 || c === 10 || c === 0xff01 || c === 0xff1f || c === 0xff1b || c === 0x21 || c === 0x3f) {
-      lo = i + 1;
-      break;
-    }
-  }
-  for (let i = to - 1; i >= lo; i--) {
-    const list = listAt(t, i);
-    if (!list) continue;
-    for (const k of list) {
-      const end = i + k.word.length;
-      if (end > to || end <= from || !matchesAt(t, i, k)) continue;
-      hits.push({ keyword: k, distance: to - end });
-      break;
-    }
-  }
-  if (hits.length > 1) hits.sort((a, b) => a.distance - b.distance);
-  return hits;
-}
-
-/** Keywords that start inside [from, to) of `t`, first first. */
-export function keywordsAfter(t: string, from: number, to: number): KeywordHit[] {
-  const hits: KeywordHit[] = [];
-  for (let i = from; i < to && i < t.length; i++) {
-    const list = listAt(t, i);
-    if (!list) continue;
-    for (const k of list) {
-      if (!matchesAt(t, i, k)) continue;
-      hits.push({ keyword: k, distance: i - from });
-      break;
-    }
-  }
-  return hits;
-}
-
-export interface ContextResult {
-  /** Score change: + for a positive word, - for a nearer negative word. */
-  delta: number;
-  reason?: string;
-}
-
-export interface ContextCache {
-  before: Map<number, KeywordHit[]>;
-  after: Map<number, KeywordHit[]>;
-}
-
-export function newContextCache(): ContextCache {
-  return { before: new Map(), after: new Map() };
+/** A sentence or line ends at this code unit: context does not reach over it. */
+function isBreak(c: number): boolean {
+  return c === 0x3002 || c === 10 || c === 0xff01 || c === 0xff1f || c === 0xff1b || c === 0x21 || c === 0x3f;
 }
 
 /**
- * The context of a match at [start, end) of `text` for `type`: the nearest context word of the
- * type in the window before (or a nearer negative word when `negative`), else the field name,
- * else a context word just after the match.
+ * The context words around the matches of one text. A match's context is the nearest context word
+ * of its type in the window before it (a negative word nearer than any context word lowers the
+ * score instead), else the field name, else a context word just after the match. The keywords of a
+ * window are found once per match start and end (detectors report several types for one span) and
+ * kept in reused arrays, so a lookup allocates nothing.
  */
-export function contextFor(
-  text: string,
-  start: number,
-  end: number,
-  type: DetectorType,
-  opts: { before: number; after: number; boost: number; negative: boolean; field: string | undefined; cache?: ContextCache },
-): ContextResult {
-  let hits = opts.cache?.before.get(start);
-  if (!hits) {
-    hits = keywordsIn(text, Math.max(0, start - opts.before), start);
-    opts.cache?.before.set(start, hits);
+export class ContextIndex {
+  /** The reason of the last `delta` that returned a change. */
+  reason: string | undefined = undefined;
+  private readonly t: string;
+  private readonly before: number;
+  private readonly after: number;
+  private readonly field: string | undefined;
+  // keywords that end in the window before `beforeStart`, in scan order (nearest start first)
+  private beforeStart = -1;
+  private readonly beforeIds: number[] = [];
+  private readonly beforeDist: number[] = [];
+  private beforeCount = 0;
+  // keywords that start in the window after `afterEnd`, first first
+  private afterEnd = -1;
+  private readonly afterIds: number[] = [];
+  private readonly afterDist: number[] = [];
+  private afterCount = 0;
+  /** Per type bit: reason from the field name ('' = none), computed on first use. */
+  private readonly fieldReason = new Map<number, string>();
+  private fieldNegative: string | undefined;
+
+  constructor(t: string, before: number, after: number, field: string | undefined) {
+    this.t = t;
+    this.before = before;
+    this.after = after;
+    this.field = field;
   }
-  let pos: KeywordHit | undefined;
-  let neg: KeywordHit | undefined;
-  for (const h of hits) {
-    if (!pos && h.keyword.types.has(type)) pos = h;
-    if (!neg && h.keyword.negative) neg = h;
-    if (pos && neg) break;
-  }
-  if (opts.negative && neg && (!pos || pos.distance > neg.distance + 4))
-    return { delta: -0.4, reason: `negative-context:${neg.keyword.word}` };
-  if (pos) return { delta: opts.boost, reason: `context:${pos.keyword.word}` };
-  if (opts.field) {
-    const f = nearestBefore(opts.field, CONTEXT_WORDS[type]);
-    if (f) return { delta: opts.boost, reason: `field:${f.word}` };
-    if (opts.negative) {
-      const fn = nearestBefore(opts.field, NEGATIVE_WORDS);
-      if (fn) return { delta: -0.4, reason: `negative-field:${fn.word}` };
+
+  /**
+   * Score change for a match of the type with bit `bit` at [start, end): `+boost` for a context
+   * word before it (or in the field name), `0.75 * boost` for one just after it, `-0.4` for a nearer
+   * negative word when `negative`, else 0. Sets `reason`.
+   */
+  delta(type: DetectorType, start: number, end: number, boost: number, negative: boolean): number {
+    const bit = TYPE_BIT[type];
+    if (start !== this.beforeStart) this.scanBefore(start);
+    let posDist = Number.POSITIVE_INFINITY;
+    let pos = -1;
+    let negDist = Number.POSITIVE_INFINITY;
+    let neg = -1;
+    for (let j = 0; j < this.beforeCount; j++) {
+      const id = this.beforeIds[j] ?? 0;
+      const d = this.beforeDist[j] ?? 0;
+      if (d < posDist && ((KW_MASK[id] ?? 0) & bit) !== 0) {
+        posDist = d;
+        pos = id;
+      }
+      if (d < negDist && KW_NEGATIVE[id]) {
+        negDist = d;
+        neg = id;
+      }
     }
-  }
-  if (opts.after > 0) {
-    let after = opts.cache?.after.get(end);
-    if (!after) {
-      after = keywordsAfter(text, end, end + opts.after);
-      opts.cache?.after.set(end, after);
+    if (negative && neg >= 0 && (pos < 0 || posDist > negDist + 4)) {
+      this.reason = KW_REASON_NEGATIVE[neg];
+      return -0.4;
     }
-    // a word after the match that labels the next value (`… oaid=…`) is not context of this one
-    const w = after.find(
-      (h) =>
-        h.keyword.types.has(type) &&
-        !/^["']?\s*[=:]/.test(text.slice(end + h.distance + h.keyword.word.length, end + h.distance + h.keyword.word.length + 3)),
-    );
-    if (w) return { delta: opts.boost * 0.75, reason: `context-after:${w.keyword.word}` };
+    if (pos >= 0) {
+      this.reason = KW_REASON[pos];
+      return boost;
+    }
+    if (this.field !== undefined) {
+      let f = this.fieldReason.get(bit);
+      if (f === undefined) {
+        const hit = nearestBefore(this.field, CONTEXT_WORDS[type]);
+        f = hit ? `field:${hit.word}` : '';
+        this.fieldReason.set(bit, f);
+      }
+      if (f !== '') {
+        this.reason = f;
+        return boost;
+      }
+      if (negative) {
+        if (this.fieldNegative === undefined) {
+          const hit = nearestBefore(this.field, NEGATIVE_WORDS);
+          this.fieldNegative = hit ? `negative-field:${hit.word}` : '';
+        }
+        if (this.fieldNegative !== '') {
+          this.reason = this.fieldNegative;
+          return -0.4;
+        }
+      }
+    }
+    if (this.after > 0) {
+      if (end !== this.afterEnd) this.scanAfter(end);
+      for (let j = 0; j < this.afterCount; j++) {
+        const id = this.afterIds[j] ?? 0;
+        if (((KW_MASK[id] ?? 0) & bit) === 0) continue;
+        // a word after the match that labels the next value (`… oaid=…`) is not context of this one
+        const wordEnd = end + (this.afterDist[j] ?? 0) + (KW_LEN[id] ?? 0);
+        if (/^["']?\s*[=:]/.test(this.t.slice(wordEnd, wordEnd + 3))) continue;
+        this.reason = KW_REASON_AFTER[id];
+        return boost * 0.75;
+      }
+    }
+    this.reason = undefined;
+    return 0;
   }
-  return { delta: 0 };
+
+  /**
+   * Keywords ending in (start - before, start], scanning back from the match to the end of the
+   * previous sentence or line; at each position the longest keyword that fits is taken. A keyword
+   * may start up to 8 characters before the window.
+   */
+  private scanBefore(start: number): void {
+    const t = this.t;
+    const from = Math.max(0, start - this.before);
+    const lo = Math.max(0, from - 8);
+    let count = 0;
+    for (let i = start - 1; i >= lo; i--) {
+      const c = t.charCodeAt(i);
+      const k = FIRST[c] ?? 0;
+      if (k === 0) {
+        if (isBreak(c)) break;
+        continue;
+      }
+      const latin = LIST_LATIN[k - 1] === true;
+      if (latin && isAsciiLetter(t.charCodeAt(i - 1))) continue;
+      const list = LISTS[k - 1] ?? [];
+      for (let m = 0; m < list.length; m++) {
+        const id = list[m] ?? 0;
+        const e = i + (KW_LEN[id] ?? 0);
+        if (e > start || e <= from || !keywordAt(t, i, id, latin)) continue;
+        this.beforeIds[count] = id;
+        this.beforeDist[count] = start - e;
+        count++;
+        break;
+      }
+    }
+    this.beforeStart = start;
+    this.beforeCount = count;
+  }
+
+  /** Keywords starting in [end, end + after), the longest at each position. */
+  private scanAfter(end: number): void {
+    const t = this.t;
+    const to = Math.min(end + this.after, t.length);
+    let count = 0;
+    for (let i = end; i < to; i++) {
+      const k = FIRST[t.charCodeAt(i)] ?? 0;
+      if (k === 0) continue;
+      const latin = LIST_LATIN[k - 1] === true;
+      if (latin && isAsciiLetter(t.charCodeAt(i - 1))) continue;
+      const list = LISTS[k - 1] ?? [];
+      for (let m = 0; m < list.length; m++) {
+        const id = list[m] ?? 0;
+        if (!keywordAt(t, i, id, latin)) continue;
+        this.afterIds[count] = id;
+        this.afterDist[count] = i - end;
+        count++;
+        break;
+      }
+    }
+    this.afterEnd = end;
+    this.afterCount = count;
+  }
 }

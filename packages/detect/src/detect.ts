@@ -3,7 +3,7 @@
  * longer match), detections under `minScore` dropped. Offsets are UTF-16 offsets into `text`.
  */
 
-import { newContextCache } from './context.js';
+import { ContextIndex } from './context.js';
 import { scanAddresses } from './detectors/address.js';
 import { scanAt, scanColonTokens, scanDashTokens, scanWords } from './detectors/alnum.js';
 import type { Candidate, Env } from './detectors/env.js';
@@ -20,16 +20,28 @@ const TYPE_ORDER = new Map<DetectorType, number>(DETECTOR_TYPES.map((t, i) => [t
 
 /** All candidates, before overlap resolution and threshold (for diagnostics and tests). */
 export function candidates(text: string, options: DetectOptions = {}): Candidate[] {
+  return collect(text, options, 0);
+}
+
+/**
+ * Run the detectors. `floor`: a candidate whose score cannot reach it even with a context word is
+ * dropped before its context is looked up (detect passes its minScore: such a candidate could never
+ * be reported nor win an overlap).
+ */
+function collect(text: string, options: DetectOptions, floor: number): Candidate[] {
   const t = normalizeWidth(text);
+  const before = options.windowBefore ?? DEFAULT_WINDOW_BEFORE;
+  const after = options.windowAfter ?? DEFAULT_WINDOW_AFTER;
+  const field = options.fieldContext ? normalizeWidth(options.fieldContext).toLowerCase() : undefined;
   const env: Env = {
     t,
     enabled: options.types ? new Set(options.types) : undefined,
-    before: options.windowBefore ?? DEFAULT_WINDOW_BEFORE,
-    after: options.windowAfter ?? DEFAULT_WINDOW_AFTER,
-    field: options.fieldContext ? normalizeWidth(options.fieldContext).toLowerCase() : undefined,
+    before,
+    after,
+    field,
     maxBirthYear: options.maxBirthYear ?? new Date().getUTCFullYear(),
-    floor: Math.min(options.minScore ?? DEFAULT_MIN_SCORE, 0.5),
-    cache: newContextCache(),
+    floor,
+    ctx: new ContextIndex(t, before, after, field),
     out: [],
   };
   scanNumbers(env);
@@ -84,7 +96,7 @@ function round2(v: number): number {
 /** Find personal information in `text`. */
 export function detect(text: string, options: DetectOptions = {}): Detection[] {
   const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
-  const chosen = resolveOverlaps(candidates(text, options), minScore);
+  const chosen = resolveOverlaps(collect(text, options, minScore), minScore);
   return chosen.map((c) => {
     const original = text.slice(c.start, c.end);
     const reasons = c.reasons.slice();

@@ -1,4 +1,4 @@
-import { type ContextCache, contextFor } from '../context.js';
+import type { ContextIndex } from '../context.js';
 import type { DetectorType } from '../types.js';
 
 /** A detection before overlap resolution; offsets into the width-normalised text. */
@@ -19,9 +19,12 @@ export interface Env {
   after: number;
   field: string | undefined;
   maxBirthYear: number;
-  /** Candidates whose best possible score is under this are not kept. */
+  /**
+   * Candidates whose best possible score (base plus the largest context boost) is under this are
+   * dropped before their context is looked up: `detect` sets its `minScore`, `candidates` 0.
+   */
   floor: number;
-  cache: ContextCache;
+  ctx: ContextIndex;
   out: Candidate[];
 }
 
@@ -45,20 +48,16 @@ export function emit(
   negative = false,
 ): void {
   if (!on(env, type)) return;
-  const ctx =
-    boost === 0 && !negative
-      ? { delta: 0 }
-      : contextFor(env.t, start, end, type, { before: env.before, after: env.after, boost, negative, field: env.field });
-  const score = base + ctx.delta;
+  if (base + boost < env.floor - 1e-9) return;
+  let score = base;
+  let all = reasons;
+  if (boost !== 0 || negative) {
+    score += env.ctx.delta(type, start, end, boost, negative);
+    const reason = env.ctx.reason;
+    if (reason !== undefined) all = [...reasons, reason];
+  }
   if (score < 0.2) return;
-  env.out.push({
-    type,
-    start,
-    end,
-    score: Math.min(1, score),
-    reasons: 'reason' in ctx && ctx.reason ? [...reasons, ctx.reason] : reasons,
-    normalized,
-  });
+  env.out.push({ type, start, end, score: Math.min(1, score), reasons: all, normalized });
 }
 
 export function isDigitCode(c: number): boolean {
