@@ -1,0 +1,25 @@
+/**
+ * @pipa/server keys: API keys (create once-shown, list, revoke, expiry, lazy last-used), the HTTP
+ * authenticator with its cross-node cache invalidation, operators' subject-token public keys, the
+ * first-start admin key and master key rotation.
+ */
+export { createKeyAuthenticator, type KeyAuthenticator, type KeyAuthenticatorOptions } from './authenticator.js';
+export {
+  type DataKeyRewrap,
+  pendingRewraps,
+  type RewrapSummary,
+  type RotationReport,
+  rewrapSystemKeys,
+  rotateMasterKey,
+} from './rotate.js';
+export { keyRoutes } from './routes.js';
+export {
+  type ApiKeyRecord,
+  type CreatedApiKey,
+  type CreateKeyInput,
+  createKeyService,
+  isScope,
+  type KeyService,
+  normaliseEd25519PublicKey,
+  type SubjectTokenKeyRecord,
+} from './service.js';
