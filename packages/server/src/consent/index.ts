@@ -24,6 +24,29 @@ export {
   parseIdNumber,
 } from './id-number.js';
 export {
+  type ConsentHistoryPage,
+  type ConsentItem,
+  type ConsentLedger,
+  type ConsentStateView,
+  type ConsentWriteOptions,
+  type CurrentConsent,
+  createConsentLedger,
+  type LedgerEvent,
+  MAX_CONSENT_ITEMS,
+  newConsentEventId,
+  type RecordConsentInput,
+  type WithdrawInput,
+} from './ledger.js';
+export {
+  CONSENT_CHAIN,
+  CONSENT_HASH_FORMAT,
+  type ConsentVerifyProblem,
+  type ConsentVerifyResult,
+  consentHashInput,
+  verifyConsentChain,
+} from './ledger-chain.js';
+export { applyReconsentMarks, type ConsentLoadStats, type ConsentSync, loadConsentProjection, startConsentSync } from './ledger-sync.js';
+export {
   type AppConsentState,
   type ConsentProjection,
   type ConsentView,
