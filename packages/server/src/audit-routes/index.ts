@@ -1,0 +1,2 @@
+/** @pipa/server audit routes: events, verification, checkpoints, a subject's access history. */
+export { auditRoutes } from './routes.js';
