@@ -335,15 +335,38 @@ for (const target of ENGINES) {
       expect(nobody.found).toBe(false);
     });
 
-    it('needs a key for every table and rejects unknown keys', async () => {
+    it('reports tables the keys given cannot reach, and fails when none is reachable', async () => {
       const c = connect();
-      const err = await expectError(c.locate({ phone: '13812345678' }), 'subject_key_missing');
-      expect(err.message).toContain('login_logs');
-      expect(err.message).toContain('external-id');
+      const r = await c.locate({ phone: '13812345678' });
+      expect(r.unreached).toEqual([{ table: e.name('login_logs'), key: 'external-id' }]);
+      expect(r.tables.map((t) => t.table)).not.toContain(e.name('login_logs'));
+      expect(r.tables.find((t) => t.table === e.name('order_notes'))?.rows).toBe(2);
+      expect((await c.locate(SUBJECT)).unreached).toBeUndefined();
+      const before = await snapshot();
+      const report = await c.erase({ phone: '13812345678' }, { dryRun: true, hashKey: HASH_KEY });
+      expect(report.unreached).toEqual([{ table: e.name('login_logs'), key: 'external-id' }]);
+      expect(report.tables.map((t) => t.table)).toEqual(['merchants', 'orders', 'order_notes', 'invoices'].map(e.name));
+      expect(await snapshot()).toEqual(before);
+
+      const err = await expectError(c.locate({ 'subject-id': 'sub_1' }), 'subject_key_missing');
+      expect(err.message).toContain('login_logs (external-id)');
+      expect(err.message).toContain('merchants (phone)');
       expect(err.retryable).toBe(false);
+      await expectError(c.locate({ phone: ' ' }), 'subject_key_missing');
+      const corr = await expectError(
+        c.correct({ 'external-id': 'ext-1' }, [{ table: e.name('merchants'), column: 'name', value: '王晓明' }]),
+        'subject_key_missing',
+      );
+      expect(corr.table).toBe(e.name('merchants'));
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('rejects malformed subjects', async () => {
+      const c = connect();
       await expectError(c.locate({ phone: '13812345678', 'external-id': 'x', wechat: 'y' } as never), 'invalid_argument');
       await expectError(c.locate({ phone: 42, 'external-id': 'x' } as never), 'invalid_argument');
-      await expectError(c.locate({ phone: ' ', 'external-id': 'x' }), 'subject_key_missing');
+      await expectError(c.locate(null as never), 'invalid_argument');
+      await expectError(c.locate(['13812345678'] as never), 'invalid_argument');
     });
 
     it('collect returns only declared columns, with their categories, of the subject only', async () => {

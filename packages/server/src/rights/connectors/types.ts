@@ -92,8 +92,16 @@ export interface CheckResult {
 
 // ---------------------------------------------------------------- locate / collect / correct
 
+/** A table the subject keys given cannot reach (its key kind had no value); nothing was read or changed there. */
+export interface UnreachedTable {
+  table: string;
+  key: SubjectKeyKind;
+}
+
 export interface LocateResult {
   dataset: string;
+  /** Present when some tables could not be searched. */
+  unreached?: readonly UnreachedTable[];
   /** Whether any row of the subject was found. */
   found: boolean;
   tables: readonly { table: string; rows: number }[];
@@ -109,6 +117,8 @@ export interface CollectedTable {
 
 export interface CollectResult {
   dataset: string;
+  /** Present when some tables could not be searched. */
+  unreached?: readonly UnreachedTable[];
   tables: readonly CollectedTable[];
 }
 
@@ -164,6 +174,8 @@ export interface EraseTableReport {
 
 export interface EraseReport {
   dataset: string;
+  /** Present when some tables could not be searched: nothing was erased there. */
+  unreached?: readonly UnreachedTable[];
   dryRun: boolean;
   /** When the erasure ran (ISO 8601). */
   at: string;

@@ -287,6 +287,8 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
 
   const MAIN = 'j0';
 
+  const unreachedOf = (keys: SubjectCandidates) => (keys.unreached.length > 0 ? { unreached: keys.unreached } : {});
+
   async function selectRows(
     s: SqlSession,
     d: SqlDriver,
@@ -333,12 +335,13 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
       const cols = await verify(s, d, 'locate');
       const tables: { table: string; rows: number }[] = [];
       for (const t of plan.tables) {
+        if (!keys.reachable(t)) continue;
         const sql = new Sql(s.dialect).raw('SELECT COUNT(*) AS ').column('n').raw(' FROM ').table(t.name, MAIN).raw(' WHERE ');
         predicate(s, sql, t, MAIN, keys, cols);
         const rows = await stmt(d, 'locate', t.name, [], () => s.query(sql));
         tables.push({ table: t.name, rows: Number(rows[0]?.n ?? 0) });
       }
-      return { dataset, found: tables.some((t) => t.rows > 0), tables };
+      return { dataset, ...unreachedOf(keys), found: tables.some((t) => t.rows > 0), tables };
     });
   }
 
@@ -348,6 +351,7 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
       const cols = await verify(s, d, 'collect');
       const tables: CollectedTable[] = [];
       for (const t of plan.tables) {
+        if (!keys.reachable(t)) continue;
         const columns = t.fields.map(([c]) => c);
         const rows = await selectRows(s, d, 'collect', t, keys, cols, columns, false);
         tables.push({
@@ -356,7 +360,7 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
           rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c, toCell(r.values.get(c))]))),
         });
       }
-      return { dataset, tables };
+      return { dataset, ...unreachedOf(keys), tables };
     });
   }
 
@@ -417,6 +421,15 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
   async function correct(subject: SubjectKeys, changes: readonly Change[]): Promise<CorrectResult> {
     const keys = ready('correct', subject);
     const byTable = validateChanges(changes);
+    for (const t of byTable.keys()) {
+      if (!keys.reachable(t))
+        throw new ConnectorError(
+          'subject_key_missing',
+          `dataset ${q(dataset)}, table ${q(t.name)}: the subject keys given do not reach this table (it needs ${t.subject.key}); nothing was changed`,
+          `数据集 ${q(dataset)}，表 ${q(t.name)}：所给主体标识无法定位该表（需要 ${t.subject.key}）；未做任何修改`,
+          { dataset, operation: 'correct', table: t.name },
+        );
+    }
     return tx('correct', 'write', async (s, d) => {
       const cols = await verify(s, d, 'correct');
       for (const [t, list] of byTable) {
@@ -491,6 +504,7 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
 
       // Phase 1: read and compute everything; nothing is written yet.
       for (const t of plan.tables) {
+        if (!keys.reachable(t)) continue;
         const need = new Set<string>();
         for (const v of [t.free, t.held]) for (const c of v?.computed ?? []) need.add(c.column);
         if (t.hold?.from !== undefined) need.add(t.hold.from);
@@ -616,6 +630,7 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
       const order: EraseAction['strategy'][] = ['delete-row', 'legal-hold', 'set-null', 'mask', 'hash', 'generalise', 'keep'];
       return {
         dataset,
+        ...unreachedOf(keys),
         dryRun,
         at: now.toISOString(),
         tables: planned.map((p) => ({
