@@ -1,0 +1,578 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countAuditEvents } from '../audit/audit-log.js';
+import type { AuditEvent } from '../audit/types.js';
+import { DataKey } from '../crypto/data-key.js';
+import { createFieldCipher } from '../crypto/field-cipher.js';
+import { suiteById } from '../crypto/suites.js';
+import { PipaError } from '../errors.js';
+import type { ServiceContext } from '../service/context.js';
+import { openTestContext } from '../service/test-context.js';
+import { forEachDialect } from '../store/test-dialects.js';
+import { createSubjectService, type SubjectService } from '../subjects/index.js';
+import { createVaultService, type VaultActor, type VaultService } from './index.js';
+
+const SST = 'shengshitong';
+const XPP = 'xiaopiaopiao-merchant';
+const KEY: VaultActor = { id: 'key_writer', scopes: new Set(['vault:write', 'vault:read']), requestId: 'req_test_0001' };
+const PLAIN: VaultActor = { id: 'key_reader', scopes: new Set(['vault:read-plain']), requestId: 'req_test_0002' };
+
+/** A 10-field profile of the shengshitong app. */
+const PROFILE = {
+  'basic.name': '张三',
+  'basic.gender': '男',
+  'basic.birth-date': '1990-03-07',
+  'basic.nationality': '中国',
+  'contact.phone': '13812345678',
+  'contact.email': 'Zhang.San@Example.com',
+  'contact.address': '辽宁省沈阳市和平区南京北街123号4单元501室',
+  'contact.postcode': '110000',
+  'custom.document-number': 'E12345678',
+  'account.customer-code': 'C-2024-0001',
+} as const;
+
+const MASKED = {
+  'basic.name': '张*',
+  'basic.gender': '男',
+  'basic.birth-date': '1990-**-**',
+  'basic.nationality': '中国',
+  'contact.phone': '138****5678',
+  'contact.email': 'Z***@Example.com',
+  'contact.address': '辽宁省沈阳市和平区****',
+  'contact.postcode': '11****',
+  'custom.document-number': '******',
+  'account.customer-code': 'C***',
+};
+
+async function expectError(p: Promise<unknown>, code: string, path?: string): Promise<PipaError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PipaError);
+  const pe = err as PipaError;
+  expect(pe.code).toBe(code);
+  if (path !== undefined) expect(pe.details?.map((d) => d.path)).toContain(path);
+  return pe;
+}
+
+async function counts(ctx: ServiceContext): Promise<{ fields: number; keys: number; audit: number }> {
+  const f = await ctx.db.selectFrom('vault_fields').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+  const k = await ctx.db.selectFrom('data_keys').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+  await ctx.auditBatcher.flush();
+  return { fields: Number(f.n), keys: Number(k.n), audit: await countAuditEvents(ctx.db) };
+}
+
+async function lastEvents(ctx: ServiceContext, n: number): Promise<AuditEvent[]> {
+  await ctx.auditBatcher.flush();
+  const head = await ctx.audit.head();
+  return ctx.audit.events({ after: Math.max(0, head.seq - n), limit: n });
+}
+
+forEachDialect('vault service', (dctx) => {
+  let ctx: ServiceContext;
+  let subjects: SubjectService;
+  let vault: VaultService;
+  const account = async (app = SST) => (await subjects.ensure(ctx.db, { appId: app, kind: 'account' })).id;
+
+  beforeAll(async () => {
+    ctx = await openTestContext(dctx.database);
+    subjects = createSubjectService(ctx);
+    vault = createVaultService(ctx, { subjects });
+  });
+  afterAll(async () => {
+    await ctx.close();
+  });
+
+  describe('write and read', () => {
+    it('stores a 10-field profile encrypted and reads it back masked by Chinese conventions', async () => {
+      const sub = await account();
+      const r = await vault.put(SST, sub, PROFILE, KEY);
+      expect(r).toMatchObject({ appId: SST, subjectId: sub, mode: 'merge', suite: 'aes-256-gcm', keyVersion: 1, removed: [] });
+      expect(r.written).toEqual(Object.keys(PROFILE).sort());
+      const rec = await vault.read(SST, sub, KEY);
+      expect(rec).toMatchObject({ subjectId: sub, kind: 'account', status: 'active', view: 'masked', purpose: null, devices: [] });
+      expect(Object.fromEntries(Object.entries(rec.fields).map(([k, v]) => [k, v.value]))).toEqual(MASKED);
+      for (const f of Object.values(rec.fields)) expect(f).toMatchObject({ masked: true, from: sub });
+    });
+
+    it('keeps no value in the clear: not in the fields, the key table or the audit log', async () => {
+      const sub = await account();
+      await vault.put(SST, sub, PROFILE, KEY);
+      const rows = await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute();
+      expect(rows).toHaveLength(10);
+      for (const row of rows) {
+        const value = PROFILE[row.category as keyof typeof PROFILE];
+        expect(row.ciphertext.includes(Buffer.from(value, 'utf8'))).toBe(false);
+        expect(row.key_version).toBe(1);
+        // Blind indexes only where lookups need them.
+        expect(row.blind_index === null).toBe(!['contact.phone', 'contact.email'].includes(row.category));
+      }
+      const key = await ctx.db.selectFrom('data_keys').selectAll().where('subject_id', '=', sub).executeTakeFirstOrThrow();
+      expect(key).toMatchObject({ app_id: SST, suite: 'aes-256-gcm', kek_version: 1 });
+      const events = await lastEvents(ctx, 1);
+      expect(events[0]).toMatchObject({ action: 'vault.write', actor: 'key_writer', appId: SST, requestId: 'req_test_0001' });
+      expect(events[0]?.categories).toEqual(Object.keys(PROFILE).sort());
+      expect(events[0]?.subjectPseudonym).toBe(ctx.pseudonyms.audit(sub));
+      const audit = JSON.stringify(await ctx.audit.events({ limit: 1000 }));
+      for (const v of Object.values(PROFILE)) expect(audit).not.toContain(v);
+      expect(audit).not.toContain(sub);
+    });
+
+    it('merges by default, deletes with null, and replaces with mode replace', async () => {
+      const sub = await account();
+      await vault.put(SST, sub, { 'basic.name': '李四', 'contact.phone': '13912345678' }, KEY);
+      await vault.put(SST, sub, { 'contact.email': 'li@example.cn' }, KEY);
+      expect(Object.keys((await vault.read(SST, sub, KEY)).fields).sort()).toEqual(['basic.name', 'contact.email', 'contact.phone']);
+      const del = await vault.put(SST, sub, { 'contact.email': null, 'basic.name': '李四四' }, KEY);
+      expect(del).toMatchObject({ written: ['basic.name'], removed: ['contact.email'] });
+      expect(Object.keys((await vault.read(SST, sub, KEY)).fields).sort()).toEqual(['basic.name', 'contact.phone']);
+      await vault.put(SST, sub, { 'contact.postcode': '100000' }, KEY, { mode: 'replace' });
+      const rec = await vault.read(SST, sub, KEY);
+      expect(Object.keys(rec.fields)).toEqual(['contact.postcode']);
+      // The replaced phone no longer finds the subject.
+      expect(await vault.lookup(SST, { phone: '13912345678' }, KEY)).toEqual([]);
+      await expectError(
+        vault.put(SST, sub, { 'contact.postcode': null }, KEY, { mode: 'replace' }),
+        'validation_failed',
+        '$.fields.contact.postcode',
+      );
+    });
+
+    it('refuses undeclared categories with the path and a suggestion, writing nothing', async () => {
+      const sub = await account();
+      const xsub = await account(XPP);
+      const before = await counts(ctx);
+      const e = await expectError(vault.put(SST, sub, { 'contact.phon': '13812345678', 'basic.name': '张三' }, KEY), 'unknown_category');
+      expect(e.details?.[0]).toMatchObject({ path: '$.fields.contact.phon', suggestion: 'contact.phone' });
+      expect(e.message).toContain('did you mean contact.phone');
+      // Declared by another app, not by this one.
+      await expectError(vault.put(XPP, xsub, { 'contact.email': 'a@b.cn' }, KEY), 'unknown_category', '$.fields.contact.email');
+      await expectError(vault.put(SST, sub, {}, KEY), 'validation_failed', '$.fields');
+      await expectError(vault.put('no-such-app', sub, { 'basic.name': '张三' }, KEY), 'unknown_app');
+      expect(await counts(ctx)).toEqual(before);
+    });
+
+    it('checks values by type with a clear message that never repeats the value', async () => {
+      const sub = await account();
+      const xsub = await account(XPP);
+      const before = await counts(ctx);
+      const bad = {
+        'contact.phone': '12345',
+        'contact.email': 'not-an-email',
+        'basic.birth-date': '2999-01-01',
+        'contact.postcode': '#',
+        'basic.name': '  ',
+      };
+      const e = await expectError(vault.put(SST, sub, bad, KEY), 'validation_failed');
+      expect(e.details?.map((d) => d.path).sort()).toEqual(
+        Object.keys(bad)
+          .map((k) => `$.fields.${k}`)
+          .sort(),
+      );
+      const text = JSON.stringify({ m: e.message, d: e.details });
+      for (const v of ['12345', 'not-an-email', '2999-01-01']) expect(text).not.toContain(v);
+      expect(e.details?.find((d) => d.path === '$.fields.contact.phone')?.message).toContain('not a mobile phone number');
+      expect(e.details?.find((d) => d.path === '$.fields.basic.birth-date')?.message).toContain('in the future');
+      // A landline is not a mobile number; an ID number needs its check character.
+      await expectError(vault.put(SST, sub, { 'contact.phone': '010-12345678' }, KEY), 'validation_failed', '$.fields.contact.phone');
+      const id = await expectError(vault.put(XPP, xsub, { 'identity.id-card': '110101199003071234' }, KEY), 'validation_failed');
+      expect(id.details?.[0]?.message).toContain('check character');
+      await expectError(
+        vault.put(XPP, xsub, { 'finance.bank-account': '12ab' }, KEY),
+        'validation_failed',
+        '$.fields.finance.bank-account',
+      );
+      await expectError(vault.put(XPP, xsub, { 'network.ip': '300.1.1.1' }, KEY), 'validation_failed', '$.fields.network.ip');
+      expect(await counts(ctx)).toEqual(before);
+      // Accepted forms.
+      await vault.put(
+        XPP,
+        xsub,
+        { 'identity.id-card': '110101199003071233', 'contact.phone': '+86 139-1234-5678', 'network.ip': '::1' },
+        KEY,
+      );
+    });
+
+    it('refuses unknown subjects and subjects of another app', async () => {
+      const other = await account(XPP);
+      const before = await counts(ctx);
+      await expectError(vault.put(SST, 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', { 'basic.name': '张三' }, KEY), 'unknown_subject');
+      await expectError(vault.put(SST, other, { 'basic.name': '张三' }, KEY), 'unknown_subject');
+      await expectError(vault.read(SST, other, KEY), 'unknown_subject');
+      expect(await counts(ctx)).toEqual(before);
+      // The refused writes left no fresh key behind: a later write to a real subject works.
+      const sub = await account();
+      await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);
+    });
+
+    it('commits concurrent writes in groups, each acknowledged and audited, in order per subject', async () => {
+      const ids = await Promise.all(Array.from({ length: 40 }, () => account()));
+      const before = await counts(ctx);
+      const acks = await Promise.all(
+        ids.flatMap((id, i) => [
+          vault.put(SST, id, { 'basic.name': `用户${i}`, 'contact.phone': `1390000${String(i).padStart(4, '0')}` }, KEY),
+          vault.put(SST, id, { 'basic.name': `王${i}` }, KEY),
+        ]),
+      );
+      expect(new Set(acks.map((a) => a.auditSeq)).size).toBe(80);
+      const after = await counts(ctx);
+      expect(after.fields - before.fields).toBe(80);
+      expect(after.keys - before.keys).toBe(40);
+      // The second write of each subject applied after the first.
+      for (const id of ids.slice(0, 5)) expect((await vault.read(SST, id, KEY)).fields['basic.name']?.value).toBe('王*');
+      expect((await ctx.audit.verify()).ok).toBe(true);
+    });
+
+    it('fails closed: when the audit append fails, nothing is stored', async () => {
+      const sub = await account();
+      const before = await counts(ctx);
+      const head = await ctx.db.selectFrom('chain_heads').selectAll().where('chain', '=', 'audit').executeTakeFirstOrThrow();
+      await ctx.db.deleteFrom('chain_heads').where('chain', '=', 'audit').execute();
+      try {
+        await expect(vault.put(SST, sub, { 'basic.name': '张三' }, KEY)).rejects.toThrow(/chain head/);
+      } finally {
+        await ctx.db.insertInto('chain_heads').values(head).execute();
+      }
+      expect(await counts(ctx)).toEqual(before);
+      await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);
+      expect((await vault.read(SST, sub, KEY)).fields['basic.name']?.value).toBe('张*');
+    });
+  });
+
+  describe('tampering', () => {
+    it('a flipped bit, or a ciphertext swapped between subjects or fields, fails with a clear error', async () => {
+      const a = await account();
+      const b = await account();
+      await vault.put(SST, a, { 'basic.name': '张三', 'contact.phone': '13812345678' }, KEY);
+      await vault.put(SST, b, { 'basic.name': '李四', 'contact.phone': '13912345678' }, KEY);
+      const cell = async (s: string, c: string) =>
+        (
+          await ctx.db
+            .selectFrom('vault_fields')
+            .select('ciphertext')
+            .where('subject_id', '=', s)
+            .where('category', '=', c)
+            .executeTakeFirstOrThrow()
+        ).ciphertext;
+      const set = (s: string, c: string, v: Buffer) =>
+        ctx.db.updateTable('vault_fields').set({ ciphertext: v }).where('subject_id', '=', s).where('category', '=', c).execute();
+      const aName = await cell(a, 'basic.name');
+      const aPhone = await cell(a, 'contact.phone');
+      const bName = await cell(b, 'basic.name');
+
+      const flipped = Buffer.from(aName);
+      flipped[flipped.length - 3] = (flipped[flipped.length - 3] ?? 0) ^ 0x01;
+      await set(a, 'basic.name', flipped);
+      let e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
+      expect(e.message).toContain('failed authentication');
+      expect(e.details?.[0]).toMatchObject({ reason: 'authentication_failed' });
+
+      await set(a, 'basic.name', bName); // another subject's ciphertext
+      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
+      expect(e.message).toContain(`subject ${a}`);
+
+      await set(a, 'basic.name', aPhone); // another field's ciphertext of the same subject
+      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
+      expect(e.message).not.toContain('13812345678');
+
+      await set(a, 'basic.name', aName);
+      expect((await vault.read(SST, a, KEY)).fields['basic.name']?.value).toBe('张*');
+      // A wrapped data key moved to another subject does not unwrap either.
+      const wrappedA = (await ctx.db.selectFrom('data_keys').select('wrapped_dek').where('subject_id', '=', a).executeTakeFirstOrThrow())
+        .wrapped_dek;
+      await expect(ctx.keyring.unwrapDataKey(wrappedA, { app: SST, subject: b })).rejects.toMatchObject({ code: 'authentication_failed' });
+    });
+  });
+
+  describe('plain reads', () => {
+    let sub: string;
+    beforeAll(async () => {
+      sub = await account();
+      await vault.put(SST, sub, PROFILE, KEY);
+    });
+
+    it('need the scope vault:read-plain', async () => {
+      await expectError(vault.read(SST, sub, KEY, { view: 'plain', purpose: 'legal-compliance' }), 'forbidden', '$.query.view');
+    });
+
+    it('need a declared purpose (with a suggestion)', async () => {
+      await expectError(vault.read(SST, sub, PLAIN, { view: 'plain' }), 'validation_failed', '$.query.purpose');
+      const e = await expectError(
+        vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'legal-complance' }),
+        'unknown_purpose',
+        '$.query.purpose',
+      );
+      expect(e.details?.[0]).toMatchObject({ suggestion: 'legal-compliance' });
+    });
+
+    it('return the purpose’s categories plain (legal duty: no consent needed), the rest masked, audited with the purpose', async () => {
+      const rec = await vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'legal-compliance' });
+      expect(rec.view).toBe('plain');
+      expect(rec.purpose).toBe('legal-compliance');
+      for (const [k, v] of Object.entries(PROFILE)) expect(rec.fields[k]).toMatchObject({ value: v, masked: false });
+      const [ev] = await lastEvents(ctx, 1);
+      expect(ev).toMatchObject({ action: 'vault.read.plain', purpose: 'legal-compliance', actor: 'key_reader', outcome: 'ok' });
+      expect(ev?.categories).toEqual(Object.keys(PROFILE).sort());
+    });
+
+    it('are refused, with the reason and the clause, for categories the purpose does not use, and the refusal is audited', async () => {
+      const before = await counts(ctx);
+      const e = await expectError(
+        vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phone', 'basic.name'] }),
+        'forbidden',
+      );
+      expect(e.details?.[0]).toMatchObject({ reason: 'category.undeclared-for-purpose', category: 'basic.name' });
+      expect(String(e.details?.[0]?.clause)).toMatch(/^\$\.purposes\[\d+\]/);
+      const after = await counts(ctx);
+      expect(after.audit).toBe(before.audit + 1);
+      const [ev] = await lastEvents(ctx, 1);
+      expect(ev).toMatchObject({ action: 'vault.read.plain', outcome: 'denied', purpose: 'service-messages' });
+      await expectError(
+        vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phon'] }),
+        'unknown_category',
+      );
+    });
+
+    it('follow the consent decision: refused without the consent a purpose needs, allowed once granted', async () => {
+      const e = await expectError(
+        vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phone'] }),
+        'forbidden',
+      );
+      expect(e.details?.[0]).toMatchObject({ reason: 'consent.missing', needs: 'consent' });
+      const policy = ctx.policies.require(SST);
+      ctx.consent.apply({
+        id: 'cev_test_0001',
+        appId: SST,
+        subjectId: sub,
+        purpose: 'service-messages',
+        action: 'grant',
+        separate: false,
+        method: 'user',
+        policyVersion: policy.version,
+        at: ctx.clock(),
+      });
+      const ok = await vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phone'] });
+      expect(ok.fields).toEqual({ 'contact.phone': expect.objectContaining({ value: PROFILE['contact.phone'], masked: false }) });
+      // Without categories: the purpose's categories plain (e-mail, phone, address), the others masked.
+      const mixed = await vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages' });
+      const plainOnes = Object.entries(mixed.fields)
+        .filter(([, f]) => !f.masked)
+        .map(([k]) => k)
+        .sort();
+      expect(plainOnes).toEqual(['contact.address', 'contact.email', 'contact.phone']);
+      expect(mixed.fields['basic.name']).toMatchObject({ value: '张*', masked: true });
+      const [ev] = await lastEvents(ctx, 1);
+      expect(ev).toMatchObject({ action: 'vault.read.plain', purpose: 'service-messages', details: { masked: 7 } });
+      expect(ev?.categories).toEqual(['contact.address', 'contact.email', 'contact.phone']);
+      // Withdrawal is honoured at once.
+      ctx.consent.apply({
+        id: 'cev_test_0002',
+        appId: SST,
+        subjectId: sub,
+        purpose: 'service-messages',
+        action: 'withdraw',
+        separate: false,
+        method: 'user',
+        policyVersion: policy.version,
+        at: ctx.clock() + 1,
+      });
+      const w = await expectError(vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages' }), 'forbidden');
+      expect(w.details?.[0]).toMatchObject({ reason: 'consent.withdrawn' });
+    });
+
+    it('with the declaration rule, need only a purpose declared for the categories', async () => {
+      const lenient = createVaultService(ctx, { subjects }, { plainReadRule: 'declaration' });
+      const rec = await lenient.read(SST, sub, PLAIN, { view: 'plain', purpose: 'business-analysis', categories: ['basic.name'] });
+      expect(rec.fields['basic.name']).toMatchObject({ value: '张三', masked: false });
+      const x = await account(XPP);
+      await lenient.put(XPP, x, { 'identity.id-card': '110101199003071233' }, KEY);
+      // No purpose of xiaopiaopiao uses the ID number.
+      const e = await expectError(
+        lenient.read(XPP, x, PLAIN, { view: 'plain', purpose: 'verification-and-notices', categories: ['identity.id-card'] }),
+        'forbidden',
+      );
+      expect(e.details?.[0]).toMatchObject({ reason: 'category.undeclared-for-purpose', category: 'identity.id-card' });
+    });
+  });
+
+  describe('lookup', () => {
+    it('finds subjects by phone, ID number or e-mail in any usual notation, audited, nothing decrypted', async () => {
+      const a = await account();
+      const b = await account();
+      await vault.put(SST, a, { 'contact.phone': '13712345678', 'contact.email': 'Wang.Wu@Example.com' }, KEY);
+      await vault.put(SST, b, { 'contact.phone': '137 1234 5678' }, KEY);
+      const byPhone = await vault.lookup(SST, { phone: '+86-137-1234-5678' }, KEY);
+      expect(byPhone.map((m) => m.subjectId).sort()).toEqual([a, b].sort());
+      expect(byPhone[0]).toMatchObject({ kind: 'account', linkedTo: null, status: 'active', category: 'contact.phone' });
+      expect((await vault.lookup(SST, { email: ' wang.wu@example.COM ' }, KEY)).map((m) => m.subjectId)).toEqual([a]);
+      const x = await account(XPP);
+      await vault.put(XPP, x, { 'identity.id-card': '41010119850612002１' }, KEY);
+      expect((await vault.lookup(XPP, { idNumber: '410101 19850612 0021' }, KEY)).map((m) => m.subjectId)).toEqual([x]);
+      // The same number in another app is not found there.
+      expect(await vault.lookup(XPP, { phone: '13712345678' }, KEY)).toEqual([]);
+      const events = await lastEvents(ctx, 2);
+      expect(events[1]).toMatchObject({ action: 'vault.lookup', categories: ['contact.phone'], details: { by: 'phone', matches: 0 } });
+      expect(events[0]).toMatchObject({
+        action: 'vault.lookup',
+        categories: ['identity.id-card'],
+        subjectPseudonym: ctx.pseudonyms.audit(x),
+      });
+    });
+
+    it('refuses bad lookups', async () => {
+      await expectError(vault.lookup(SST, { phone: 'abc' }, KEY), 'validation_failed', '$.phone');
+      await expectError(vault.lookup(SST, {}, KEY), 'validation_failed');
+      await expectError(vault.lookup(SST, { phone: '13712345678', email: 'a@b.cn' }, KEY), 'validation_failed');
+      await expectError(vault.lookup(XPP, { email: 'a@b.cn' }, KEY), 'unknown_category', '$.email');
+    });
+  });
+
+  describe('erasure', () => {
+    it('needs confirmation', async () => {
+      const sub = await account();
+      await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);
+      const before = await counts(ctx);
+      await expectError(vault.erase(SST, sub, { confirm: false }, KEY), 'precondition_failed', '$.body.confirm');
+      expect(await counts(ctx)).toEqual(before);
+      await expectError(vault.erase(SST, 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', { confirm: true }, KEY), 'unknown_subject');
+    });
+
+    it('crypto-shreds: the key is gone, the old ciphertext cannot be decrypted, the subject is erased, audited', async () => {
+      const sub = await account();
+      await vault.put(SST, sub, PROFILE, KEY);
+      const saved = await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute();
+      const cachedKey = ctx.dataKeys.get(SST, sub);
+      expect(cachedKey).toBeInstanceOf(DataKey);
+      const receipt = await vault.erase(SST, sub, { confirm: true }, { id: 'key_eraser', requestId: 'req_erase_001' });
+      expect(receipt).toMatchObject({
+        appId: SST,
+        subjectId: sub,
+        subjects: [sub],
+        fieldsDeleted: 10,
+        keysShredded: 1,
+        kekVersions: [1],
+        backups: 'pending-kek-retirement',
+        alreadyErased: false,
+      });
+      expect(receipt.categories).toEqual(Object.keys(PROFILE).sort());
+      expect(await ctx.db.selectFrom('data_keys').selectAll().where('subject_id', '=', sub).execute()).toEqual([]);
+      expect(await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute()).toEqual([]);
+      expect((await subjects.get(ctx.db, SST, sub))?.status).toBe('erased');
+      // The unwrapped key held in memory was destroyed.
+      expect(cachedKey?.destroyed).toBe(true);
+      expect(ctx.dataKeys.get(SST, sub)).toBeUndefined();
+      // Rows restored from a backup cannot be read: their key is gone.
+      await ctx.db.insertInto('vault_fields').values(saved).execute();
+      const e = await expectError(vault.read(SST, sub, KEY), 'internal');
+      expect(e.message).toContain('crypto-shredded');
+      // Nor does a new key for the same subject id open them.
+      const fresh = DataKey.generate(1);
+      const row = saved[0];
+      if (row === undefined) throw new Error('no row');
+      const envelopeSuite = suiteById(row.ciphertext.readUInt8(1));
+      expect(() =>
+        createFieldCipher({ suite: envelopeSuite?.name ?? 'aes-256-gcm' }).decrypt(fresh, row.ciphertext, {
+          app: SST,
+          subject: sub,
+          field: row.category,
+        }),
+      ).toThrow(expect.objectContaining({ code: 'authentication_failed' }));
+      await ctx.db.deleteFrom('vault_fields').where('subject_id', '=', sub).execute();
+      const events = await ctx.audit.history({ subject: sub, actions: ['vault.erase'] });
+      expect(events.events[0]).toMatchObject({ actor: 'key_eraser', requestId: 'req_erase_001', outcome: 'ok' });
+      expect(events.events[0]?.categories).toEqual(Object.keys(PROFILE).sort());
+      // Nothing can be written for an erased subject; erasing again is harmless.
+      await expectError(vault.put(SST, sub, { 'basic.name': '张三' }, KEY), 'conflict');
+      expect(await vault.erase(SST, sub, { confirm: true }, KEY)).toMatchObject({
+        alreadyErased: true,
+        keysShredded: 0,
+        backups: 'complete',
+      });
+      // It no longer turns up in lookups.
+      expect(await vault.lookup(SST, { phone: PROFILE['contact.phone'] }, KEY)).not.toContainEqual(
+        expect.objectContaining({ subjectId: sub }),
+      );
+    });
+
+    it('frozen subjects keep their data but take no writes and release no plain values', async () => {
+      const sub = await account();
+      await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);
+      await subjects.setStatus(ctx.db, SST, sub, 'frozen');
+      await expectError(vault.put(SST, sub, { 'basic.name': '李四' }, KEY), 'conflict');
+      expect((await vault.read(SST, sub, KEY)).fields['basic.name']?.value).toBe('张*');
+      await expectError(vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'legal-compliance' }), 'forbidden');
+    });
+  });
+
+  describe('devices', () => {
+    it('a device holds fields before an account exists; after linking, the account’s record includes them', async () => {
+      const device = (await subjects.ensure(ctx.db, { appId: SST, kind: 'device', externalId: `dev-${Date.now()}` })).id;
+      await vault.put(SST, device, { 'contact.phone': '13612345678', 'basic.name': '设备上的名字' }, KEY);
+      const acc = await account();
+      await vault.put(SST, acc, { 'basic.name': '赵六' }, KEY);
+      expect(Object.keys((await vault.read(SST, acc, KEY)).fields)).toEqual(['basic.name']);
+      await subjects.link(ctx.db, SST, device, acc);
+      const rec = await vault.read(SST, acc, KEY);
+      expect(rec.devices).toEqual([device]);
+      // The account's own field wins; the device's phone is merged in, marked with where it is held.
+      expect(rec.fields['basic.name']).toMatchObject({ value: '赵*', from: acc });
+      expect(rec.fields['contact.phone']).toMatchObject({ value: '136****5678', from: device });
+      const plain = await vault.read(SST, acc, PLAIN, { view: 'plain', purpose: 'legal-compliance' });
+      expect(plain.fields['contact.phone']?.value).toBe('13612345678');
+      // The device's own read shows only its fields.
+      expect(Object.keys((await vault.read(SST, device, KEY)).fields).sort()).toEqual(['basic.name', 'contact.phone']);
+      expect(await vault.lookup(SST, { phone: '13612345678' }, KEY)).toEqual([
+        expect.objectContaining({ subjectId: device, kind: 'device', linkedTo: acc }),
+      ]);
+      // Erasing the account erases the device too.
+      const receipt = await vault.erase(SST, acc, { confirm: true }, KEY);
+      expect(receipt.subjects).toEqual([acc, device]);
+      expect(receipt.keysShredded).toBe(2);
+      expect((await subjects.get(ctx.db, SST, device))?.status).toBe('erased');
+      expect(await ctx.db.selectFrom('vault_fields').select('category').where('subject_id', 'in', [acc, device]).execute()).toEqual([]);
+    });
+  });
+});
+
+forEachDialect('vault service with the sm4 suite', (dctx) => {
+  let ctx: ServiceContext;
+  let subjects: SubjectService;
+  let vault: VaultService;
+  beforeAll(async () => {
+    ctx = await openTestContext(dctx.database, { suite: 'sm4' });
+    subjects = createSubjectService(ctx);
+    vault = createVaultService(ctx, { subjects });
+  });
+  afterAll(async () => {
+    await ctx.close();
+  });
+
+  it('stores SM4-CTR + HMAC-SM3 envelopes, reads them, looks up by SM3 blind index, detects tampering', async () => {
+    const sub = (await subjects.ensure(ctx.db, { appId: SST, kind: 'account' })).id;
+    const r = await vault.put(SST, sub, PROFILE, KEY);
+    expect(r.suite).toBe('sm4');
+    expect((await ctx.db.selectFrom('data_keys').select('suite').where('subject_id', '=', sub).executeTakeFirstOrThrow()).suite).toBe(
+      'sm4',
+    );
+    const rows = await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute();
+    for (const row of rows) expect(suiteById(row.ciphertext.readUInt8(1))?.name).toBe('sm4');
+    ctx.dataKeys.clear(); // read through the stored, wrapped key
+    const rec = await vault.read(SST, sub, KEY);
+    expect(Object.fromEntries(Object.entries(rec.fields).map(([k, v]) => [k, v.value]))).toEqual(MASKED);
+    expect((await vault.lookup(SST, { phone: '138 1234 5678' }, KEY)).map((m) => m.subjectId)).toEqual([sub]);
+    const row = rows.find((x) => x.category === 'contact.phone');
+    if (row === undefined) throw new Error('no phone row');
+    const flipped = Buffer.from(row.ciphertext);
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 0x80;
+    await ctx.db
+      .updateTable('vault_fields')
+      .set({ ciphertext: flipped })
+      .where('subject_id', '=', sub)
+      .where('category', '=', 'contact.phone')
+      .execute();
+    await expectError(vault.read(SST, sub, KEY), 'internal', '$.fields.contact.phone');
+    const receipt = await vault.erase(SST, sub, { confirm: true }, KEY);
+    expect(receipt.keysShredded).toBe(1);
+  });
+});

@@ -1,0 +1,695 @@
+/**
+ * The vault: a subject's personal information by category, encrypted field by field under the
+ * subject's data key, masked by default, plain only for a declared purpose that the decision engine
+ * allows, looked up through blind indexes, erased by crypto-shredding. Design: docs/vault.md;
+ * cryptography: docs/crypto.md.
+ *
+ * Every write, plain read, lookup and erasure is an audit event with ids, categories and purposes,
+ * never values. Writes and erasures append their event in their own transaction; plain reads and
+ * lookups wait for their event to commit before they return anything (fail closed); masked reads
+ * are recorded through the audit batcher (group commit) as well.
+ */
+import { didYouMean } from '@pipa/policy';
+import { decide } from '../consent/decide.js';
+import type { Decision } from '../consent/types.js';
+import { isCryptoError } from '../crypto/errors.js';
+import type { SuiteName } from '../crypto/suites.js';
+import { type ErrorDetail, PipaError } from '../errors.js';
+import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
+import { forUpdate } from '../store/capabilities.js';
+import type { SubjectKind, SubjectStatusValue } from '../store/schema.js';
+import { withTransaction } from '../store/transaction.js';
+import type { SubjectService } from '../subjects/service.js';
+import { type CategoryRule, categoryRule, checkValue, LOOKUP_KINDS, type LookupKind, maskFor } from './categories.js';
+import { createKeyStore, type SubjectKey } from './data-keys.js';
+import { createVaultWriter, type FieldRow, KeyRaceError, unknownSubject, type VaultWriterOptions } from './writer.js';
+
+/** The part of the subjects service the vault uses (erasure marks the subject erased). */
+export type VaultSubjects = Pick<SubjectService, 'setStatus'>;
+
+/** Who acts, for authorisation and the audit log. */
+export interface VaultActor {
+  /** Audit actor: `key_…`, `user:<id>`, `subject`, `system`, `job:<kind>`. */
+  id: string;
+  /** Scopes held; a plain read needs `vault:read-plain` (or `admin`). */
+  scopes?: ReadonlySet<string>;
+  requestId?: string | null;
+}
+
+/** Values by category id. `null` (merge mode) deletes the category. */
+export type FieldValues = Readonly<Record<string, string | null>>;
+
+export interface PutOptions {
+  /** `merge` (default): the given categories are set, `null` deletes one, the others stay. `replace`: the given categories become the whole record. */
+  mode?: 'merge' | 'replace';
+}
+
+export interface PutResult {
+  appId: string;
+  subjectId: string;
+  /** Categories stored, sorted. */
+  written: string[];
+  /** Categories deleted (given as null, or absent from a replace), sorted; for a replace, those that may have existed are not listed. */
+  removed: string[];
+  mode: 'merge' | 'replace';
+  suite: SuiteName;
+  keyVersion: number;
+  at: number;
+  auditSeq: number;
+}
+
+export type ReadView = 'masked' | 'plain';
+
+export interface ReadOptions {
+  view?: ReadView;
+  /** Plain view: the declared purpose the values are needed for. */
+  purpose?: string;
+  /** Only these categories. Plain view: each must be one the purpose uses. */
+  categories?: readonly string[];
+}
+
+export interface VaultField {
+  value: string;
+  /** True when `value` is the masked form. */
+  masked: boolean;
+  updatedAt: number;
+  /** The subject that holds the field: the subject read, or one of its linked devices. */
+  from: string;
+}
+
+export interface VaultRecord {
+  appId: string;
+  subjectId: string;
+  kind: SubjectKind;
+  status: SubjectStatusValue;
+  view: ReadView;
+  purpose: string | null;
+  /** Devices linked to this account whose fields are merged in. */
+  devices: string[];
+  fields: Record<string, VaultField>;
+}
+
+export type LookupQuery = Partial<Record<LookupKind, string>>;
+
+export interface LookupMatch {
+  subjectId: string;
+  kind: SubjectKind;
+  /** The account a matching device is linked to. */
+  linkedTo: string | null;
+  status: SubjectStatusValue;
+  category: string;
+}
+
+export interface ErasureReceipt {
+  appId: string;
+  subjectId: string;
+  /** The subject and the devices linked to it, each erased. */
+  subjects: string[];
+  erasedAt: number;
+  /** Categories whose values were deleted (names only). */
+  categories: string[];
+  fieldsDeleted: number;
+  /** Data keys deleted (crypto-shredded). */
+  keysShredded: number;
+  /**
+   * Master key versions that wrapped the shredded keys. Backups taken before the erasure hold the
+   * wrapped keys until these versions are retired (docs/crypto.md §9): until then the erasure is
+   * complete for the live system and pending for backups.
+   */
+  kekVersions: number[];
+  backups: 'complete' | 'pending-kek-retirement';
+  alreadyErased: boolean;
+  auditSeq: number;
+}
+
+export interface VaultServiceDeps {
+  subjects: VaultSubjects;
+}
+
+export interface VaultServiceOptions {
+  /**
+   * What a plain read needs besides the scope. `decision` (default): the decision engine allows the
+   * purpose for the subject and those categories (declared purpose, consent where the basis needs it,
+   * separate and guardian consent). `declaration`: the purpose is declared for those categories.
+   */
+  plainReadRule?: 'decision' | 'declaration';
+  writer?: Omit<VaultWriterOptions, 'onCommitted'>;
+  /** Most matches a lookup returns. Default 100. */
+  maxLookupMatches?: number;
+}
+
+export interface VaultService {
+  put(appId: string, subjectId: string, fields: FieldValues, actor: VaultActor, options?: PutOptions): Promise<PutResult>;
+  read(appId: string, subjectId: string, actor: VaultActor, options?: ReadOptions): Promise<VaultRecord>;
+  lookup(appId: string, query: LookupQuery, actor: VaultActor): Promise<LookupMatch[]>;
+  erase(appId: string, subjectId: string, confirmation: { confirm: boolean }, actor: VaultActor): Promise<ErasureReceipt>;
+  /** Wait for queued writes. */
+  flush(): Promise<void>;
+}
+
+interface VaultCategory {
+  readonly id: string;
+  readonly rule: CategoryRule;
+  readonly sensitive: boolean;
+  /** `$.categories[k]` in the declaration. */
+  readonly path: string;
+}
+
+interface VaultPolicy {
+  readonly policy: AppPolicy;
+  readonly categories: ReadonlyMap<string, VaultCategory>;
+  readonly ids: readonly string[];
+}
+
+const policies = new WeakMap<AppPolicy, VaultPolicy>();
+
+function vaultPolicy(policy: AppPolicy): VaultPolicy {
+  let vp = policies.get(policy);
+  if (vp !== undefined) return vp;
+  const categories = new Map<string, VaultCategory>();
+  policy.declaration.categories.forEach((c, k) => {
+    const idx = policy.compiled.categoryById.get(c.id);
+    const compiled = idx === undefined ? undefined : policy.compiled.categories[idx];
+    const sensitive = compiled?.sensitive ?? c.sensitive === true;
+    categories.set(c.id, { id: c.id, rule: categoryRule(c.id, sensitive, c.masked), sensitive, path: `$.categories[${k}]` });
+  });
+  vp = { policy, categories, ids: [...categories.keys()] };
+  policies.set(policy, vp);
+  return vp;
+}
+
+function unknownCategory(vp: VaultPolicy, id: string, path: string): ErrorDetail {
+  const suggestion = didYouMean(id, vp.ids);
+  return {
+    path,
+    message: `app ${vp.policy.appId} declares no category ${id}${suggestion !== undefined ? `; did you mean ${suggestion}?` : ''}`,
+    messageZh: `应用 ${vp.policy.appId} 未声明类别 ${id}${suggestion !== undefined ? `；是否应为 ${suggestion}？` : ''}`,
+    ...(suggestion !== undefined ? { suggestion } : {}),
+  };
+}
+
+/** JSON path of a category key (`$.fields.contact.phone`, or bracketed when it is not a plain id). */
+function fieldPath(root: string, id: string): string {
+  return /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(id)}]`;
+}
+
+/** Rows of one read: the subject and its linked devices, each with its fields. */
+interface ReadRow {
+  id: string;
+  kind: SubjectKind;
+  status: SubjectStatusValue;
+  linked_to: string | null;
+  category: string | null;
+  ciphertext: Buffer | null;
+  updated_at: number | null;
+}
+
+export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, options: VaultServiceOptions = {}): VaultService {
+  const keys = createKeyStore(ctx);
+  const writer = createVaultWriter(ctx, { ...options.writer, onCommitted: (key) => keys.committed(key) });
+  const plainRule = options.plainReadRule ?? 'decision';
+  const maxMatches = options.maxLookupMatches ?? 100;
+  const caps = ctx.database.caps;
+  ctx.onClose(() => writer.close());
+
+  // Another node changed a subject (erased it, say): drop our unwrapped copy of its key.
+  if (caps.listenNotify) {
+    const stop = ctx.database.listen(CHANNELS.subject, (e) => {
+      if (e.kind !== 'notify') return;
+      const [app, subject] = e.payload.split('\t');
+      if (app !== undefined && subject !== undefined && subject !== '') keys.shred(app, subject);
+    });
+    ctx.onClose(async () => {
+      await (await stop)();
+    });
+  }
+
+  const requirePolicy = (appId: string): VaultPolicy => vaultPolicy(ctx.policies.require(appId));
+
+  // ---- put --------------------------------------------------------------------------------------
+
+  const prepareFields = (
+    vp: VaultPolicy,
+    fields: FieldValues,
+    mode: 'merge' | 'replace',
+  ): { values: [VaultCategory, string][]; removed: string[] } => {
+    const problems: ErrorDetail[] = [];
+    const unknown: ErrorDetail[] = [];
+    const values: [VaultCategory, string][] = [];
+    const removed: string[] = [];
+    const now = ctx.clock();
+    const entries = typeof fields === 'object' && fields !== null ? Object.entries(fields) : [];
+    if (entries.length === 0) {
+      throw new PipaError('validation_failed', 'no fields given', [{ path: '$.fields', message: 'give at least one category and value' }]);
+    }
+    for (const [id, value] of entries) {
+      const path = fieldPath('$.fields', id);
+      const cat = vp.categories.get(id);
+      if (cat === undefined) {
+        unknown.push(unknownCategory(vp, id, path));
+        continue;
+      }
+      if (value === null) {
+        if (mode === 'replace') {
+          problems.push({ path, message: 'null deletes a category only in a merge (PATCH); leave the category out of a replace instead' });
+        } else removed.push(id);
+        continue;
+      }
+      if (typeof value !== 'string') {
+        problems.push({ path, message: 'must be a string' });
+        continue;
+      }
+      const problem = checkValue(cat.rule.value, value, now);
+      if (problem !== undefined) problems.push({ path, message: `${id} ${problem.en}`, messageZh: `${id}${problem.zh}` });
+      else values.push([cat, value]);
+    }
+    if (unknown.length > 0) {
+      throw new PipaError(
+        'unknown_category',
+        unknown.length === 1 ? (unknown[0]?.message ?? 'unknown category') : `${unknown.length} categories are not declared`,
+        [...unknown, ...problems],
+      );
+    }
+    if (problems.length > 0) {
+      throw new PipaError(
+        'validation_failed',
+        problems.length === 1 ? (problems[0]?.message ?? 'invalid value') : 'invalid values',
+        problems,
+      );
+    }
+    return { values, removed };
+  };
+
+  const encrypt = (appId: string, subjectId: string, key: SubjectKey, values: [VaultCategory, string][]): FieldRow[] => {
+    const cipher = ctx.cipher(key.suite).forSubject(key.dek, { app: appId, subject: subjectId });
+    const rows: FieldRow[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const [cat, value] = values[i] as [VaultCategory, string];
+      const index = cat.rule.index;
+      rows[i] = {
+        category: cat.id,
+        ciphertext: cipher.encrypt(cat.id, value),
+        blindIndex: index === undefined ? null : ctx.blindIndex.index(appId, cat.id, index, value),
+      };
+    }
+    return rows;
+  };
+
+  const put: VaultService['put'] = async (appId, subjectId, fields, actor, putOptions = {}) => {
+    const mode = putOptions.mode ?? 'merge';
+    const vp = requirePolicy(appId);
+    const { values, removed } = prepareFields(vp, fields, mode);
+    const written = values.map(([c]) => c.id).sort();
+    const audit = {
+      actor: actor.id,
+      action: 'vault.write',
+      appId,
+      subject: subjectId,
+      categories: [...written, ...removed],
+      requestId: actor.requestId ?? null,
+      details: { mode, ...(removed.length > 0 ? { removed: [...removed].sort() } : {}) },
+    };
+    for (let attempt = 0; ; attempt++) {
+      const key = await keys.forWrite(appId, subjectId);
+      let rows: FieldRow[];
+      try {
+        rows = encrypt(appId, subjectId, key, values);
+      } catch (err) {
+        // The key was shredded between loading and use (erasure): the subject is gone.
+        if (isCryptoError(err) && err.code === 'key_destroyed' && attempt === 0) continue;
+        throw err;
+      }
+      try {
+        const ack = await writer.write({ appId, subjectId, mode, key, rows, removed, audit });
+        return {
+          appId,
+          subjectId,
+          written,
+          removed: [...removed].sort(),
+          mode,
+          suite: key.suite,
+          keyVersion: key.dek.version,
+          at: ack.at,
+          auditSeq: ack.auditSeq,
+        };
+      } catch (err) {
+        keys.discard(key);
+        if (err instanceof KeyRaceError && attempt === 0) continue;
+        if (err instanceof KeyRaceError)
+          throw new PipaError('conflict', `the data key of subject ${subjectId} changed during the write; retry`);
+        throw err;
+      }
+    }
+  };
+
+  // ---- read -------------------------------------------------------------------------------------
+
+  const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> => {
+    const rows = await ctx.db
+      .selectFrom('subjects as s')
+      .leftJoin('vault_fields as f', 'f.subject_id', 's.id')
+      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'f.category', 'f.ciphertext', 'f.updated_at'])
+      .where('s.app_id', '=', appId)
+      .where((eb) => eb.or([eb('s.id', '=', subjectId), eb('s.linked_to', '=', subjectId)]))
+      .execute();
+    return rows as ReadRow[];
+  };
+
+  const integrityError = (subjectId: string, category: string, reason: string, detail: string): PipaError =>
+    new PipaError('internal', `vault field ${category} of subject ${subjectId} cannot be decrypted: ${detail}`, [
+      { path: fieldPath('$.fields', category), message: detail, reason },
+    ]);
+
+  const decryptField = (appId: string, holder: string, key: SubjectKey | undefined, category: string, envelope: Buffer): string => {
+    if (key === undefined) {
+      throw integrityError(
+        holder,
+        category,
+        'key_missing',
+        'its data key is gone (the subject was crypto-shredded, or the row was restored without its key)',
+      );
+    }
+    try {
+      return ctx.cipher(key.suite).decryptString(key.dek, envelope, { app: appId, subject: holder, field: category });
+    } catch (err) {
+      if (isCryptoError(err)) {
+        const detail =
+          err.code === 'authentication_failed'
+            ? 'the ciphertext failed authentication: it was altered, or moved from another subject or field'
+            : err.code === 'key_destroyed'
+              ? 'its data key was destroyed (crypto-shredded)'
+              : `the ciphertext is unreadable (${err.code})`;
+        throw integrityError(holder, category, err.code, detail);
+      }
+      throw err;
+    }
+  };
+
+  const checkPlain = (vp: VaultPolicy, actor: VaultActor, purpose: string | undefined): string => {
+    if (actor.scopes?.has('vault:read-plain') !== true && actor.scopes?.has('admin') !== true) {
+      throw new PipaError('forbidden', 'a plain read needs the scope vault:read-plain', [
+        { path: '$.query.view', message: 'scope vault:read-plain' },
+      ]);
+    }
+    if (purpose === undefined || purpose === '') {
+      throw new PipaError('validation_failed', 'a plain read needs the purpose the values are needed for', [
+        { path: '$.query.purpose', message: 'required with view=plain: one of the declared purposes' },
+      ]);
+    }
+    if (!vp.policy.compiled.purposeById.has(purpose)) {
+      const ids = vp.policy.declaration.purposes.map((p) => p.id);
+      const suggestion = didYouMean(purpose, ids);
+      throw new PipaError('unknown_purpose', `app ${vp.policy.appId} declares no purpose ${purpose}`, [
+        {
+          path: '$.query.purpose',
+          message: `not a declared purpose of ${vp.policy.appId}${suggestion !== undefined ? `; did you mean ${suggestion}?` : ''}`,
+          ...(suggestion !== undefined ? { suggestion } : {}),
+        },
+      ]);
+    }
+    return purpose;
+  };
+
+  const denyPlain = async (
+    vp: VaultPolicy,
+    subjectId: string,
+    actor: VaultActor,
+    purpose: string,
+    categories: string[],
+    decision: Decision,
+  ): Promise<never> => {
+    await ctx.auditBatcher.record({
+      actor: actor.id,
+      action: 'vault.read.plain',
+      appId: vp.policy.appId,
+      subject: subjectId,
+      categories,
+      purpose,
+      outcome: 'denied',
+      requestId: actor.requestId ?? null,
+      details: { reason: decision.reason.code, clause: [...decision.clause] },
+    });
+    throw new PipaError('forbidden', `plain read for purpose ${purpose} refused: ${decision.reason.en}`, [
+      {
+        path: decision.category !== undefined ? '$.query.categories' : '$.query.purpose',
+        message: decision.reason.en,
+        messageZh: decision.reason.zh,
+        reason: decision.reason.code,
+        clause: [...decision.clause],
+        ...(decision.category !== undefined ? { category: decision.category } : {}),
+        ...(decision.needs !== undefined ? { needs: decision.needs } : {}),
+      },
+    ]);
+  };
+
+  const read: VaultService['read'] = async (appId, subjectId, actor, readOptions = {}) => {
+    const vp = requirePolicy(appId);
+    const view = readOptions.view ?? 'masked';
+    const purpose = view === 'plain' ? checkPlain(vp, actor, readOptions.purpose) : null;
+    let wanted: Set<string> | undefined;
+    if (readOptions.categories !== undefined) {
+      const unknown = readOptions.categories.filter((c) => !vp.categories.has(c));
+      if (unknown.length > 0) {
+        throw new PipaError(
+          'unknown_category',
+          `app ${appId} declares no category ${unknown.join(', ')}`,
+          unknown.map((c) => unknownCategory(vp, c, '$.query.categories')),
+        );
+      }
+      wanted = new Set(readOptions.categories);
+    }
+    const rows = await readRows(appId, subjectId);
+    const self = rows.find((r) => r.id === subjectId);
+    if (self === undefined) throw unknownSubject(appId, subjectId);
+    // A device's read shows the device's own fields; an account's also those of its linked devices.
+    const devices = self.kind === 'account' ? [...new Set(rows.filter((r) => r.id !== subjectId).map((r) => r.id))].sort() : [];
+    // Per category: the account's own field wins; among devices the most recently written.
+    const chosen = new Map<string, ReadRow>();
+    for (const r of rows) {
+      if (r.category === null || r.ciphertext === null) continue;
+      if (r.id !== subjectId && self.kind !== 'account') continue;
+      if (wanted !== undefined && !wanted.has(r.category)) continue;
+      const cur = chosen.get(r.category);
+      if (cur === undefined || (cur.id !== subjectId && (r.id === subjectId || Number(r.updated_at ?? 0) > Number(cur.updated_at ?? 0)))) {
+        chosen.set(r.category, r);
+      }
+    }
+    // Which categories are shown plain.
+    let plain: Set<string> = new Set();
+    if (purpose !== null) {
+      const compiledPurpose = vp.policy.compiled.purposeById.get(purpose);
+      const declared = new Set(
+        compiledPurpose === undefined ? [] : (vp.policy.declaration.purposes.find((p) => p.id === purpose)?.categories ?? []),
+      );
+      const asked = wanted !== undefined ? [...wanted] : [...chosen.keys()].filter((c) => declared.has(c));
+      const cats = asked.sort();
+      if (cats.length > 0) {
+        let denial: Decision | undefined;
+        if (plainRule === 'decision') {
+          const d = decide(vp.policy.compiled, ctx.consent, { subject: subjectId, purpose, categories: cats }, ctx.clock());
+          denial = d.allow ? undefined : d;
+        } else denial = declarationDenial(vp, purpose, cats, declared);
+        if (denial !== undefined) await denyPlain(vp, subjectId, actor, purpose, cats, denial);
+      }
+      if (self.status === 'frozen' && cats.length > 0) {
+        throw new PipaError('forbidden', `processing of subject ${subjectId} is restricted (frozen); plain values are not released`);
+      }
+      plain = new Set(cats);
+    }
+    const holders = [...new Set([...chosen.values()].map((r) => r.id))];
+    const subjectKeys = holders.length === 0 ? new Map<string, SubjectKey>() : await keys.forRead(appId, holders);
+    const fields: Record<string, VaultField> = {};
+    for (const category of [...chosen.keys()].sort()) {
+      const r = chosen.get(category) as ReadRow;
+      const value = decryptField(appId, r.id, subjectKeys.get(r.id), category, r.ciphertext as Buffer);
+      const cat = vp.categories.get(category);
+      const isPlain = plain.has(category);
+      fields[category] = {
+        value: isPlain ? value : cat === undefined ? '******' : maskFor(cat.rule.mask, value),
+        masked: !isPlain,
+        updatedAt: Number(r.updated_at ?? 0),
+        from: r.id,
+      };
+    }
+    const shown = Object.keys(fields);
+    if (purpose !== null) {
+      await ctx.auditBatcher.record({
+        actor: actor.id,
+        action: 'vault.read.plain',
+        appId,
+        subject: subjectId,
+        categories: [...plain],
+        purpose,
+        requestId: actor.requestId ?? null,
+        details: { masked: shown.filter((c) => !plain.has(c)).length, ...(devices.length > 0 ? { devices: devices.length } : {}) },
+      });
+    } else {
+      await ctx.auditBatcher.record({
+        actor: actor.id,
+        action: 'vault.read',
+        appId,
+        subject: subjectId,
+        categories: shown,
+        requestId: actor.requestId ?? null,
+        details: { view: 'masked' },
+      });
+    }
+    return { appId, subjectId, kind: self.kind, status: self.status, view, purpose, devices, fields };
+  };
+
+  // ---- lookup -----------------------------------------------------------------------------------
+
+  const lookup: VaultService['lookup'] = async (appId, query, actor) => {
+    const vp = requirePolicy(appId);
+    const given = (Object.keys(LOOKUP_KINDS) as LookupKind[]).filter((k) => query[k] !== undefined);
+    if (given.length !== 1) {
+      throw new PipaError('validation_failed', 'give exactly one of phone, idNumber, email', [
+        { path: '$', message: `give exactly one of ${Object.keys(LOOKUP_KINDS).join(', ')}` },
+      ]);
+    }
+    const kind = given[0] as LookupKind;
+    const category = LOOKUP_KINDS[kind];
+    const cat = vp.categories.get(category);
+    if (cat === undefined || cat.rule.index === undefined) {
+      throw new PipaError('unknown_category', `app ${appId} declares no category ${category}, so nothing can be looked up by ${kind}`, [
+        { path: `$.${kind}`, message: `category ${category} is not declared by ${appId}` },
+      ]);
+    }
+    let index: Buffer;
+    try {
+      index = ctx.blindIndex.index(appId, category, cat.rule.index, query[kind] as string);
+    } catch (err) {
+      if (isCryptoError(err) && err.code === 'invalid_value') {
+        throw new PipaError('validation_failed', `${kind}: ${err.message}`, [{ path: `$.${kind}`, message: err.message }]);
+      }
+      throw err;
+    }
+    const rows = await ctx.db
+      .selectFrom('vault_fields as f')
+      .innerJoin('subjects as s', 's.id', 'f.subject_id')
+      .select(['f.subject_id', 's.kind', 's.linked_to', 's.status'])
+      .where('f.app_id', '=', appId)
+      .where('f.category', '=', category)
+      .where('f.blind_index', '=', index)
+      .orderBy('f.subject_id')
+      .limit(maxMatches)
+      .execute();
+    const matches: LookupMatch[] = rows.map((r) => ({
+      subjectId: r.subject_id,
+      kind: r.kind,
+      linkedTo: r.linked_to,
+      status: r.status,
+      category,
+    }));
+    const base = { actor: actor.id, action: 'vault.lookup', appId, categories: [category], requestId: actor.requestId ?? null };
+    if (matches.length === 0) await ctx.auditBatcher.record({ ...base, details: { by: kind, matches: 0 } });
+    else {
+      await Promise.all(
+        matches.map((m) => ctx.auditBatcher.record({ ...base, subject: m.subjectId, details: { by: kind, matches: matches.length } })),
+      );
+    }
+    return matches;
+  };
+
+  // ---- erase ------------------------------------------------------------------------------------
+
+  const erase: VaultService['erase'] = async (appId, subjectId, confirmation, actor) => {
+    requirePolicy(appId);
+    if (confirmation?.confirm !== true) {
+      throw new PipaError('precondition_failed', 'erasure is irreversible: send {"confirm": true}', [
+        { path: '$.body.confirm', message: 'must be true' },
+      ]);
+    }
+    const result = await withTransaction(ctx.db, async (trx) => {
+      const self = await forUpdate(
+        trx.selectFrom('subjects').select(['id', 'kind', 'status']).where('id', '=', subjectId).where('app_id', '=', appId),
+        caps,
+      ).executeTakeFirst();
+      if (self === undefined) throw unknownSubject(appId, subjectId);
+      const linked =
+        self.kind === 'account'
+          ? await forUpdate(
+              trx.selectFrom('subjects').select(['id', 'status']).where('linked_to', '=', subjectId).where('app_id', '=', appId),
+              caps,
+            ).execute()
+          : [];
+      const all = [subjectId, ...linked.map((d) => d.id).sort()];
+      const fields = await trx.selectFrom('vault_fields').select(['subject_id', 'category']).where('subject_id', 'in', all).execute();
+      const dataKeys = await trx.selectFrom('data_keys').select(['subject_id', 'kek_version']).where('subject_id', 'in', all).execute();
+      await trx.deleteFrom('data_keys').where('subject_id', 'in', all).execute();
+      await trx.deleteFrom('vault_fields').where('subject_id', 'in', all).execute();
+      const at = ctx.clock();
+      const events = all.map((id) => {
+        const own = fields.filter((f) => f.subject_id === id).map((f) => f.category);
+        return {
+          actor: actor.id,
+          action: 'vault.erase',
+          appId,
+          subject: id,
+          categories: own,
+          requestId: actor.requestId ?? null,
+          details: {
+            fields: own.length,
+            keyShredded: dataKeys.some((k) => k.subject_id === id),
+            reason: id === subjectId ? 'requested' : 'device-of-erased-account',
+          },
+        };
+      });
+      const { firstSeq } = await ctx.audit.appendMany(trx, events);
+      const alreadyErased = self.status === 'erased';
+      for (const id of all) {
+        const status = id === subjectId ? self.status : linked.find((d) => d.id === id)?.status;
+        if (status !== 'erased')
+          await deps.subjects.setStatus(trx, appId, id, 'erased', { actor: actor.id, requestId: actor.requestId ?? null });
+      }
+      const kekVersions = [...new Set(dataKeys.map((k) => k.kek_version))].sort((a, b) => a - b);
+      const receipt: ErasureReceipt = {
+        appId,
+        subjectId,
+        subjects: all,
+        erasedAt: at,
+        categories: [...new Set(fields.map((f) => f.category))].sort(),
+        fieldsDeleted: fields.length,
+        keysShredded: dataKeys.length,
+        kekVersions,
+        backups: dataKeys.length === 0 ? 'complete' : 'pending-kek-retirement',
+        alreadyErased,
+        auditSeq: firstSeq,
+      };
+      return receipt;
+    });
+    // The wrapped keys are gone from the database; destroy the unwrapped copies in memory.
+    for (const id of result.subjects) keys.shred(appId, id);
+    return result;
+  };
+
+  return {
+    put,
+    read,
+    lookup,
+    erase,
+    flush: () => writer.flush(),
+  };
+}
+
+/** The `declaration` rule: the purpose is declared for every category asked for; the denial, or undefined. */
+function declarationDenial(
+  vp: VaultPolicy,
+  purpose: string,
+  categories: readonly string[],
+  declared: ReadonlySet<string>,
+): Decision | undefined {
+  const missing = categories.find((c) => !declared.has(c));
+  if (missing === undefined) return undefined;
+  const k = vp.policy.declaration.purposes.findIndex((p) => p.id === purpose);
+  return {
+    allow: false,
+    reason: {
+      code: 'category.undeclared-for-purpose',
+      en: `purpose ${purpose} does not use category ${missing}`,
+      zh: `目的 ${purpose} 未声明使用类别 ${missing}`,
+    },
+    clause: [`$.purposes[${k}].categories`],
+    category: missing,
+  };
+}

@@ -1,0 +1,332 @@
+/**
+ * Group commit for vault writes. A write is validated and encrypted by its caller (CPU work, no
+ * I/O), then queued; the writer puts every queued write into one transaction: check the subjects
+ * (locked on PostgreSQL, so an erasure cannot interleave), insert the data keys of new subjects,
+ * delete removed fields, upsert the field envelopes, append one audit event per write, commit. Only
+ * then is each caller acknowledged: nothing is acknowledged that is not durable, and a failed audit
+ * append fails the writes (fail closed). While one batch commits the next one fills, so batches grow
+ * with the load and the per-transaction cost (commit, audit head) is shared.
+ *
+ * One write per subject per batch: a second write to the same subject waits for the next batch, so
+ * writes to one subject apply in the order they were made. A write refused for its own reason
+ * (unknown or erased subject) is rejected alone; if the batch transaction itself fails, its writes
+ * are retried one by one so a single bad write cannot fail the others.
+ */
+import type { CompiledQuery, Kysely } from 'kysely';
+import type { AuditEventInput } from '../audit/types.js';
+import { PipaError } from '../errors.js';
+import type { ServiceContext } from '../service/context.js';
+import { forUpdate } from '../store/capabilities.js';
+import type { NewRow, Schema } from '../store/schema.js';
+import { withTransaction } from '../store/transaction.js';
+import type { SubjectKey } from './data-keys.js';
+
+export interface FieldRow {
+  category: string;
+  ciphertext: Buffer;
+  blindIndex: Buffer | null;
+}
+
+export interface QueuedWrite {
+  appId: string;
+  subjectId: string;
+  mode: 'merge' | 'replace';
+  key: SubjectKey;
+  rows: FieldRow[];
+  /** Categories to delete (merge: given as null). */
+  removed: string[];
+  audit: AuditEventInput;
+}
+
+export interface WriteAck {
+  at: number;
+  auditSeq: number;
+}
+
+/** Thrown to a write whose new data key lost a race with another node creating one: re-encrypt and retry. */
+export class KeyRaceError extends Error {
+  constructor() {
+    super('another writer created the subject data key first');
+    this.name = 'KeyRaceError';
+  }
+}
+
+export interface VaultWriter {
+  write(w: QueuedWrite): Promise<WriteAck>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  readonly pending: number;
+}
+
+export interface VaultWriterOptions {
+  /** Most writes per transaction. Default 256. */
+  maxBatch?: number;
+  /** Most writes waiting; beyond it `write` rejects with `unavailable`. Default 50 000. */
+  maxQueue?: number;
+  /** Called after commit for each write whose data key was new (so the key store caches it). */
+  onCommitted?: (key: SubjectKey) => void;
+}
+
+interface Waiting {
+  w: QueuedWrite;
+  resolve: (ack: WriteAck) => void;
+  reject: (err: unknown) => void;
+}
+
+const FIELD_COLUMNS = ['subject_id', 'app_id', 'category', 'ciphertext', 'blind_index', 'key_version', 'created_at', 'updated_at'] as const;
+const WIDTH = FIELD_COLUMNS.length;
+const CHUNK = 256;
+
+export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptions = {}): VaultWriter {
+  const maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));
+  const maxQueue = Math.max(maxBatch, Math.floor(options.maxQueue ?? 50_000));
+  const caps = ctx.database.caps;
+  const upserts = new Map<number, CompiledQuery | null>();
+  let queue: Waiting[] = [];
+  let running: Promise<void> | null = null;
+  let scheduled = false;
+  let closed = false;
+
+  /** A compiled n-row upsert whose parameters are the rows' columns in order, or null if Kysely compiles otherwise. */
+  const upsertFor = (trx: Kysely<Schema>, n: number): CompiledQuery | null => {
+    const hit = upserts.get(n);
+    if (hit !== undefined) return hit;
+    const sentinels: string[] = [];
+    const rows: Record<string, string>[] = [];
+    for (let r = 0; r < n; r++) {
+      const row: Record<string, string> = {};
+      for (const c of FIELD_COLUMNS) {
+        const s = `\u0001${r}:${c}`;
+        row[c] = s;
+        sentinels.push(s);
+      }
+      rows.push(row);
+    }
+    const compiled = upsertBuilder(trx, rows as unknown as NewRow<'vault_fields'>[]).compile();
+    const same = compiled.parameters.length === sentinels.length && compiled.parameters.every((p, i) => p === sentinels[i]);
+    const out = same ? compiled : null;
+    upserts.set(n, out);
+    return out;
+  };
+
+  const upsertBuilder = (trx: Kysely<Schema>, rows: NewRow<'vault_fields'>[]) =>
+    trx
+      .insertInto('vault_fields')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['subject_id', 'category']).doUpdateSet((eb) => ({
+          ciphertext: eb.ref('excluded.ciphertext'),
+          blind_index: eb.ref('excluded.blind_index'),
+          key_version: eb.ref('excluded.key_version'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      );
+
+  const upsertRows = async (trx: Kysely<Schema>, values: unknown[], count: number): Promise<void> => {
+    let i = 0;
+    while (i < count) {
+      const left = count - i;
+      const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
+      const params = values.slice(i * WIDTH, (i + n) * WIDTH);
+      i += n;
+      const compiled = upsertFor(trx, n);
+      if (compiled !== null) {
+        await trx.executeQuery({ ...compiled, parameters: params });
+        continue;
+      }
+      const rows: Record<string, unknown>[] = [];
+      for (let r = 0; r < n; r++) {
+        const row: Record<string, unknown> = {};
+        FIELD_COLUMNS.forEach((c, k) => {
+          row[c] = params[r * WIDTH + k];
+        });
+        rows.push(row);
+      }
+      await upsertBuilder(trx, rows as unknown as NewRow<'vault_fields'>[]).execute();
+    }
+  };
+
+  /** Write one batch in one transaction; per-write refusals are returned, a thrown error fails the batch. */
+  const writeBatch = async (batch: Waiting[]): Promise<Map<Waiting, unknown>> => {
+    const refused = new Map<Waiting, unknown>();
+    const acks = await withTransaction(ctx.db, async (trx) => {
+      refused.clear();
+      const at = ctx.clock();
+      const ids = [...new Set(batch.map((b) => b.w.subjectId))];
+      const subjects = await forUpdate(
+        trx.selectFrom('subjects').select(['id', 'app_id', 'status']).where('id', 'in', ids),
+        caps,
+      ).execute();
+      const byId = new Map(subjects.map((s) => [s.id, s]));
+      let accepted: Waiting[] = [];
+      for (const b of batch) {
+        const s = byId.get(b.w.subjectId);
+        if (s === undefined || s.app_id !== b.w.appId) {
+          refused.set(b, unknownSubject(b.w.appId, b.w.subjectId));
+        } else if (s.status === 'erased') {
+          refused.set(b, new PipaError('conflict', `subject ${b.w.subjectId} was erased; nothing can be stored for it`));
+        } else if (s.status === 'frozen') {
+          refused.set(
+            b,
+            new PipaError('conflict', `processing of subject ${b.w.subjectId} is restricted (frozen); its data cannot be changed`),
+          );
+        } else accepted.push(b);
+      }
+      // Data keys of new subjects. A key another node created first wins; the write re-encrypts under it.
+      const newKeys = accepted.filter((b) => !b.w.key.stored);
+      if (newKeys.length > 0) {
+        const inserted = await trx
+          .insertInto('data_keys')
+          .values(
+            newKeys.map((b) => ({
+              subject_id: b.w.subjectId,
+              app_id: b.w.appId,
+              kek_version: b.w.key.kekVersion ?? 0,
+              wrapped_dek: b.w.key.wrapped ?? Buffer.alloc(0),
+              suite: b.w.key.suite,
+              created_at: at,
+              rotated_at: null,
+            })),
+          )
+          .onConflict((oc) => oc.column('subject_id').doNothing())
+          .returning('subject_id')
+          .execute();
+        const ok = new Set(inserted.map((r) => r.subject_id));
+        const lost = new Set(newKeys.filter((b) => !ok.has(b.w.subjectId)));
+        if (lost.size > 0) {
+          for (const b of lost) refused.set(b, new KeyRaceError());
+          accepted = accepted.filter((b) => !lost.has(b));
+        }
+      }
+      for (const b of accepted) {
+        const w = b.w;
+        // A subject whose key is new in this batch has no fields to delete.
+        if (w.mode === 'replace' && w.key.stored) {
+          let del = trx.deleteFrom('vault_fields').where('subject_id', '=', w.subjectId);
+          if (w.rows.length > 0)
+            del = del.where(
+              'category',
+              'not in',
+              w.rows.map((r) => r.category),
+            );
+          await del.execute();
+        } else if (w.removed.length > 0) {
+          await trx.deleteFrom('vault_fields').where('subject_id', '=', w.subjectId).where('category', 'in', w.removed).execute();
+        }
+      }
+      let count = 0;
+      for (const b of accepted) count += b.w.rows.length;
+      if (count > 0) {
+        const values: unknown[] = new Array(count * WIDTH);
+        let k = 0;
+        for (const b of accepted) {
+          const w = b.w;
+          for (const r of w.rows) {
+            values[k++] = w.subjectId;
+            values[k++] = w.appId;
+            values[k++] = r.category;
+            values[k++] = r.ciphertext;
+            values[k++] = r.blindIndex;
+            values[k++] = w.key.dek.version;
+            values[k++] = at;
+            values[k++] = at;
+          }
+        }
+        await upsertRows(trx, values, count);
+      }
+      if (accepted.length === 0) return new Map<Waiting, WriteAck>();
+      const { firstSeq } = await ctx.audit.appendMany(
+        trx,
+        accepted.map((b) => b.w.audit),
+      );
+      return new Map(accepted.map((b, i) => [b, { at, auditSeq: firstSeq + i }]));
+    });
+    for (const [b, ack] of acks) {
+      if (!b.w.key.stored) options.onCommitted?.(b.w.key);
+      b.resolve(ack);
+    }
+    return refused;
+  };
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      // Take up to maxBatch writes, at most one per subject; the rest keep their order for the next batch.
+      const batch: Waiting[] = [];
+      const rest: Waiting[] = [];
+      const seen = new Set<string>();
+      for (const q of queue) {
+        if (batch.length < maxBatch && !seen.has(q.w.subjectId)) {
+          seen.add(q.w.subjectId);
+          batch.push(q);
+        } else rest.push(q);
+      }
+      queue = rest;
+      try {
+        const refused = await writeBatch(batch);
+        for (const [b, err] of refused) b.reject(err);
+      } catch (err) {
+        if (batch.length === 1) {
+          batch[0]?.reject(err);
+          continue;
+        }
+        // Isolate the write that failed the batch: each alone.
+        for (const b of batch) {
+          try {
+            const refused = await writeBatch([b]);
+            const own = refused.get(b);
+            if (own !== undefined) b.reject(own);
+          } catch (e) {
+            b.reject(e);
+          }
+        }
+      }
+    }
+  };
+
+  const start = () => {
+    scheduled = false;
+    if (running !== null) return;
+    running = drain().finally(() => {
+      running = null;
+      if (queue.length > 0) schedule();
+    });
+  };
+  const schedule = () => {
+    if (scheduled || running !== null) return;
+    scheduled = true;
+    setImmediate(start);
+  };
+  const flush = async (): Promise<void> => {
+    while (running !== null || queue.length > 0) {
+      if (running === null) start();
+      await running;
+    }
+  };
+
+  return {
+    write(w) {
+      if (closed) return Promise.reject(new PipaError('unavailable', 'the vault is shutting down'));
+      if (queue.length >= maxQueue) {
+        return Promise.reject(new PipaError('unavailable', `more than ${maxQueue} vault writes are waiting; retry shortly`));
+      }
+      return new Promise<WriteAck>((resolve, reject) => {
+        queue.push({ w, resolve, reject });
+        schedule();
+      });
+    },
+    flush,
+    async close() {
+      closed = true;
+      await flush();
+    },
+    get pending() {
+      return queue.length;
+    },
+  };
+}
+
+export function unknownSubject(appId: string, subjectId: string): PipaError {
+  return new PipaError('unknown_subject', `unknown subject ${subjectId} of app ${appId}`, [
+    { path: '$.params.subject', message: `app ${appId} has no subject ${subjectId}` },
+  ]);
+}
