@@ -5,11 +5,10 @@
 
 import { ContextIndex } from './context.js';
 import { scanAddresses } from './detectors/address.js';
-import { scanAt, scanColonTokens, scanDashTokens, scanWords } from './detectors/alnum.js';
+import { scanAt, scanColonTokens, scanDashTokens, scanTokens } from './detectors/alnum.js';
 import type { Candidate, Env } from './detectors/env.js';
 import { scanNames } from './detectors/name.js';
-import { scanNumbers } from './detectors/numeric.js';
-import { normalizeWidth } from './normalize.js';
+import { hasFullWidth, normalizeWidth } from './normalize.js';
 import { DETECTOR_CATEGORIES, DETECTOR_TYPES, type Detection, type DetectOptions, type DetectorType } from './types.js';
 
 export const DEFAULT_MIN_SCORE = 0.5;
@@ -44,8 +43,7 @@ function collect(text: string, options: DetectOptions, floor: number): Candidate
     ctx: new ContextIndex(t, before, after, field),
     out: [],
   };
-  scanNumbers(env);
-  scanWords(env);
+  scanTokens(env);
   if (t.includes('-')) scanDashTokens(env);
   if (t.includes(':')) scanColonTokens(env);
   if (t.includes('@')) scanAt(env);
@@ -58,35 +56,51 @@ function collect(text: string, options: DetectOptions, floor: number): Candidate
   return env.out;
 }
 
-/** Greedy resolution: best score first, longer span on ties, then the detector order. */
+function byPriority(a: Candidate, b: Candidate): number {
+  return (
+    b.score - a.score ||
+    b.end - b.start - (a.end - a.start) ||
+    (TYPE_ORDER.get(a.type) ?? 0) - (TYPE_ORDER.get(b.type) ?? 0) ||
+    a.start - b.start
+  );
+}
+
+/**
+ * Greedy resolution: best score first, longer span on ties, then the detector order; a candidate
+ * overlapping one already chosen is dropped. The greedy choice is made per cluster of overlapping
+ * candidates (it cannot cross from one cluster to another), and a candidate that overlaps nothing
+ * is simply kept, so the usual text with few overlaps costs one sort by position.
+ */
 export function resolveOverlaps(cands: Candidate[], minScore: number): Candidate[] {
   const kept = cands.filter((c) => c.score >= minScore - 1e-9);
-  kept.sort(
-    (a, b) =>
-      b.score - a.score ||
-      b.end - b.start - (a.end - a.start) ||
-      (TYPE_ORDER.get(a.type) ?? 0) - (TYPE_ORDER.get(b.type) ?? 0) ||
-      a.start - b.start,
-  );
+  kept.sort((a, b) => a.start - b.start || a.end - b.end);
   const chosen: Candidate[] = [];
-  // intervals chosen so far, sorted by start, for an O(log n) overlap test
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (const c of kept) {
-    let lo = 0;
-    let hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((starts[mid] ?? 0) < c.end) lo = mid + 1;
-      else hi = mid;
+  let i = 0;
+  while (i < kept.length) {
+    const first = kept[i] as Candidate;
+    let j = i + 1;
+    let maxEnd = first.end;
+    while (j < kept.length && (kept[j] as Candidate).start < maxEnd) {
+      maxEnd = Math.max(maxEnd, (kept[j] as Candidate).end);
+      j++;
     }
-    // lo = first interval starting at or after c.end; the one before it may overlap
-    if (lo > 0 && (ends[lo - 1] ?? 0) > c.start) continue;
-    starts.splice(lo, 0, c.start);
-    ends.splice(lo, 0, c.end);
-    chosen.push(c);
+    if (j === i + 1) chosen.push(first);
+    else resolveCluster(kept.slice(i, j), chosen);
+    i = j;
   }
-  return chosen.sort((a, b) => a.start - b.start);
+  return chosen;
+}
+
+/** Greedy choice within one cluster; appends the chosen candidates in order of position. */
+function resolveCluster(cluster: Candidate[], chosen: Candidate[]): void {
+  cluster.sort(byPriority);
+  const picked: Candidate[] = [];
+  for (const c of cluster) {
+    if (picked.some((p) => p.start < c.end && c.start < p.end)) continue;
+    picked.push(c);
+  }
+  picked.sort((a, b) => a.start - b.start);
+  for (const c of picked) chosen.push(c);
 }
 
 function round2(v: number): number {
@@ -97,10 +111,11 @@ function round2(v: number): number {
 export function detect(text: string, options: DetectOptions = {}): Detection[] {
   const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
   const chosen = resolveOverlaps(collect(text, options, minScore), minScore);
+  const fullWidth = hasFullWidth(text);
   return chosen.map((c) => {
     const original = text.slice(c.start, c.end);
-    const reasons = c.reasons.slice();
-    if (/[\uFF01-\uFF5E\u3000]/.test(original)) reasons.push('full-width');
+    // a candidate's reasons are its own (the full-width note makes a copy)
+    const reasons = fullWidth && hasFullWidth(original) ? [...c.reasons, 'full-width'] : c.reasons;
     return {
       type: c.type,
       category: DETECTOR_CATEGORIES[c.type],

@@ -9,21 +9,21 @@ export function hasFullWidth(text: string): boolean {
   return FULL_WIDTH.test(text);
 }
 
-export function normalizeWidth(text: string): string {
-  if (!FULL_WIDTH.test(text)) return text;
+const FULL_WIDTH_RUNS = /[\uFF01-\uFF5E\u3000]+/g;
+
+function narrow(run: string): string {
   let out = '';
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xff01 && c <= 0xff5e) {
-      out += text.slice(from, i) + String.fromCharCode(c - 0xfee0);
-      from = i + 1;
-    } else if (c === 0x3000) {
-      out += `${text.slice(from, i)} `;
-      from = i + 1;
-    }
+  for (let i = 0; i < run.length; i++) {
+    const c = run.charCodeAt(i);
+    out += c === 0x3000 ? ' ' : String.fromCharCode(c - 0xfee0);
   }
-  return out + text.slice(from);
+  return out;
+}
+
+/** The text with full-width characters narrowed (the same string when it has none). */
+export function normalizeWidth(text: string): string {
+  // the regular expression engine finds the runs; only they are rebuilt
+  return FULL_WIDTH.test(text) ? text.replace(FULL_WIDTH_RUNS, narrow) : text;
 }
 
 /** Digits and letters only, upper-case (for canonical forms of identifiers). */

@@ -5,44 +5,73 @@
  * addresses and URLs with credentials (around `@`); licence plates (after a province character).
  */
 import { creditCodeValid, luhnHexCheckDigit } from '../checksums.js';
-import { type Env, emit, isAlnumCode, isCjkCode, isDigitCode, isHexCode, isLetterCode } from './env.js';
+import { type Env, emit, isAlnumCode, isDigitCode, isHexCode, isLetterCode } from './env.js';
+import { firstGroupEnd, scanNumberAt } from './numeric.js';
 
 const PLATE_PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
 const PLATE_SUFFIX = '学警挂领使港澳';
 const PLATE_LETTER = /^[A-HJ-NP-Z]$/;
 
-/** Alphanumeric words that contain at least one letter. */
-export function scanWords(env: Env): void {
+/** Code units of the province characters that start a licence plate. */
+const PLATE_PROVINCE = new Uint8Array(65536);
+for (let i = 0; i < PLATE_PROVINCES.length; i++) PLATE_PROVINCE[PLATE_PROVINCES.charCodeAt(i)] = 1;
+
+/**
+ * The one pass over the text that finds the candidates made of letters and digits: every
+ * alphanumeric token is read once; a digit run in it starts a chain of digit groups (numeric.ts)
+ * unless an earlier chain already covered it, and a token with a letter is a word (credit codes,
+ * passports and permits, MEID, Android ID, OAID, licence plates after a province character).
+ */
+export function scanTokens(env: Env): void {
   const t = env.t;
   const n = t.length;
+  /** Where the next chain of digit groups may start. */
+  let next = 0;
   let i = 0;
   while (i < n) {
-    const c = t.charCodeAt(i);
+    let c = t.charCodeAt(i);
     if (!isAlnumCode(c)) {
       i++;
       continue;
     }
     const s = i;
     let letters = 0;
-    while (i < n) {
-      const d = t.charCodeAt(i);
-      if (!isAlnumCode(d)) break;
-      if (!isDigitCode(d)) letters++;
-      i++;
+    for (;;) {
+      if (c <= 57) {
+        // a digit run (the character before is a letter or not alphanumeric)
+        if (i >= next) {
+          next = scanNumberAt(env, i);
+          i = firstGroupEnd();
+        } else {
+          i++;
+          while (i < n && isDigitCode(t.charCodeAt(i))) i++;
+        }
+      } else {
+        letters++;
+        i++;
+      }
+      if (i >= n) break;
+      c = t.charCodeAt(i);
+      if (!isAlnumCode(c)) break;
     }
-    if (letters === 0) continue;
-    const len = i - s;
-    const prev = t[s - 1];
-    const next = t[i];
-    // part of a dashed / dotted / e-mail token: handled elsewhere
-    if (prev === '-' || next === '-' || prev === '@' || next === '@' || prev === '_' || next === '_') continue;
-    if (isCjkCode(t.charCodeAt(s - 1)) && PLATE_PROVINCES.includes(prev ?? '')) {
-      plate(env, s - 1, s, i);
-      continue;
-    }
-    if (len === 9 || len === 10 || len === 11 || len === 14 || len === 15 || len === 16 || len === 18 || len === 32 || len === 64) {
-      classifyWord(env, t.slice(s, i), s, i);
-    }
+    if (letters > 0) word(env, s, i);
+  }
+}
+
+/** An alphanumeric token [s, e) with at least one letter. */
+function word(env: Env, s: number, e: number): void {
+  const t = env.t;
+  const prev = t.charCodeAt(s - 1);
+  const next = t.charCodeAt(e);
+  // part of a dashed / dotted / e-mail token: handled elsewhere
+  if (prev === 45 || next === 45 || prev === 64 || next === 64 || prev === 95 || next === 95) return;
+  if (PLATE_PROVINCE[prev] === 1) {
+    plate(env, s - 1, s, e);
+    return;
+  }
+  const len = e - s;
+  if (len === 9 || len === 10 || len === 11 || len === 14 || len === 15 || len === 16 || len === 18 || len === 32 || len === 64) {
+    classifyWord(env, t.slice(s, e), s, e);
   }
 }
 
@@ -138,6 +167,7 @@ export function scanDashTokens(env: Env): void {
     let e = dash + 1;
     while (e < t.length && (isHexCode(t.charCodeAt(e)) || t[e] === '-')) e++;
     from = e + 1;
+    if (e - s !== 36 && e - s !== 17) continue;
     if (isAlnumCode(t.charCodeAt(s - 1)) || isAlnumCode(t.charCodeAt(e)) || t[s - 1] === '_' || t[e] === '_') continue;
     const w = t.slice(s, e);
     if (w.length === 36 && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(w)) {
@@ -189,6 +219,7 @@ export function scanColonTokens(env: Env): void {
     if (t[e - 1] === ':' && t[e - 2] !== ':') e--;
     if (e <= s) continue;
     if (isLetterCode(t.charCodeAt(s - 1)) || isLetterCode(t.charCodeAt(e)) || t[s - 1] === '_' || t[e] === '_') continue;
+    if (e - s !== 17 && !ipv6Shape(t, s, e)) continue;
     const w = t.slice(s, e);
     if (w.length === 17 && /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(w)) {
       mac(env, s, e, w);
@@ -209,6 +240,33 @@ export function scanColonTokens(env: Env): void {
       emit(env, 'ipv6', s, e, base, reasons, lower, 0.2);
     }
   }
+}
+
+/**
+ * What every IPv6 address of t[s, e) has, checked without allocating (times such as 12:30:05 and
+ * most other colon tokens fail here): 3 to 45 characters, groups of at most 4 characters, `::` or
+ * 7 colons (6 before an embedded IPv4 address), and dots only in a dotted quad after the last colon.
+ */
+function ipv6Shape(t: string, s: number, e: number): boolean {
+  if (e - s < 3 || e - s > 45) return false;
+  let colons = 0;
+  let dots = 0;
+  let double = false;
+  let run = 0;
+  for (let i = s; i < e; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 58) {
+      if (dots > 0) return false;
+      if (t.charCodeAt(i + 1) === 58 && i + 1 < e) double = true;
+      colons++;
+      run = 0;
+    } else if (c === 46) {
+      dots++;
+      run = 0;
+    } else if (++run > 4) return false;
+  }
+  if (dots !== 0 && dots !== 3) return false;
+  return double ? colons >= 2 : colons === (dots === 3 ? 6 : 7);
 }
 
 export function ipv6Valid(w: string): boolean {
@@ -239,30 +297,52 @@ export function ipv6Valid(w: string): boolean {
   return g.length === 8 && g.every((x) => hexGroup.test(x));
 }
 
-const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
-const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
+/** [A-Za-z0-9._%+-]: a character of an e-mail address's local part. */
+function isLocalCode(c: number): boolean {
+  return isAlnumCode(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+}
+
+/** [A-Za-z0-9.-]: a character of a domain. */
+function isDomainCode(c: number): boolean {
+  return isAlnumCode(c) || c === 46 || c === 45;
+}
+
+/** [A-Za-z0-9+.-]: a character of a URL scheme. */
+function isSchemeCode(c: number): boolean {
+  return isAlnumCode(c) || c === 43 || c === 46 || c === 45;
+}
+
+/** [A-Za-z0-9.-[]:]: a character of a URL host (with an IPv6 literal and a port). */
+function isHostCode(c: number): boolean {
+  return isAlnumCode(c) || c === 46 || c === 45 || c === 91 || c === 93 || c === 58;
+}
 
 /** E-mail addresses and URLs with credentials, found around each `@`. */
 export function scanAt(env: Env): void {
   const t = env.t;
   let from = 0;
+  // the last `://` that ends before the current `@`, and the next one (both found going forward)
+  let sepLast = -1;
+  let sepNext = t.indexOf('://');
   for (;;) {
     const at = t.indexOf('@', from);
     if (at < 0) return;
     from = at + 1;
-    // URL with credentials: scheme://user:password@host
-    const lineStart = Math.max(0, at - 512);
-    const rel = t.slice(lineStart, at).lastIndexOf('://');
-    const slash = rel < 0 ? -1 : lineStart + rel;
+    // URL with credentials: scheme://user:password@host, `://` at most 512 characters before the `@`
+    while (sepNext >= 0 && sepNext + 3 <= at) {
+      sepLast = sepNext;
+      sepNext = t.indexOf('://', sepNext + 1);
+    }
+    const slash = sepLast >= 0 && sepLast >= at - 512 ? sepLast : -1;
     if (slash >= 0) {
       const userinfo = t.slice(slash + 3, at);
       if (/^[^\s/@:]+:[^\s/@]+$/.test(userinfo)) {
         let s = slash;
-        while (s > 0 && /[A-Za-z0-9+.-]/.test(t[s - 1] ?? '')) s--;
+        while (s > 0 && isSchemeCode(t.charCodeAt(s - 1))) s--;
         if (s < slash && isLetterCode(t.charCodeAt(s))) {
           let e = at + 1;
-          while (e < t.length && /[A-Za-z0-9.\-[\]:]/.test(t[e] ?? '')) e++;
-          while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === ':')) e--;
+          while (e < t.length && isHostCode(t.charCodeAt(e))) e++;
+          while (e > at + 1 && (t.charCodeAt(e - 1) === 46 || t.charCodeAt(e - 1) === 58)) e--;
           if (e > at + 1) {
             emit(env, 'url-credentials', s, e, 0.9, ['userinfo-password'], t.slice(s, e), 0.1);
             from = e;
@@ -272,10 +352,10 @@ export function scanAt(env: Env): void {
       }
     }
     let s = at;
-    while (s > 0 && at - s < 64 && LOCAL_CHAR.test(t[s - 1] ?? '')) s--;
+    while (s > 0 && at - s < 64 && isLocalCode(t.charCodeAt(s - 1))) s--;
     while (s < at && (t[s] === '.' || t[s] === '-' || t[s] === '+')) s++;
     let e = at + 1;
-    while (e < t.length && e - at < 256 && DOMAIN_CHAR.test(t[e] ?? '')) e++;
+    while (e < t.length && e - at < 256 && isDomainCode(t.charCodeAt(e))) e++;
     while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === '-')) e--;
     if (s === at || e === at + 1) continue;
     const local = t.slice(s, at);

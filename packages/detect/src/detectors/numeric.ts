@@ -1,18 +1,23 @@
 /**
- * Numbers: one pass over the text finds runs of digits joined by single separators (space, dash,
- * `)` after an area code in parentheses) and classifies every run of consecutive groups of 11 to
- * 20 digits: mobile and landline numbers, resident ID numbers (and their foreign / HK-Macao-Taiwan
- * variants), bank cards, IMEI, IMSI, all-digit credit codes; IPv4 addresses are recognised where a
- * run continues with dots. Digit boundaries are lookarounds (the character before and after is not
- * a digit), so `手机13812345678号` is found.
+ * Numbers: a chain of digit groups joined by single separators (space, dash, `)` after an area code
+ * in parentheses) starting at a digit run, and every run of consecutive groups of 11 to 20 digits
+ * in it classified: mobile and landline numbers, resident ID numbers (and their foreign /
+ * HK-Macao-Taiwan variants), bank cards, IMEI, IMSI, all-digit credit codes; IPv4 addresses are
+ * recognised where a run continues with dots. Digit boundaries are lookarounds (the character
+ * before and after is not a digit), so `手机13812345678号` is found.
+ *
+ * The digits of the run being classified are copied into a small typed array and every check
+ * (prefixes, dates, region codes, check digits) reads that array: a number that is none of the
+ * types costs no allocation. Strings are built only for a candidate that is emitted.
  */
-import { birthDateAt, creditCodeValid, luhnValid, mod11_2Valid, regionPlausible } from '../checksums.js';
+import { CREDIT_CODE_CHARS, dateValid, PROVINCE_CODES } from '../checksums.js';
 import { type Env, emit, isDigitCode, isHexCode, isLetterCode } from './env.js';
 
-const MOBILE_PREFIXES: ReadonlySet<string> = (() => {
-  const s = new Set<string>();
+/** Assigned mobile prefixes 13x-19x, indexed by the three-digit prefix. */
+const MOBILE_PREFIX = (() => {
+  const s = new Uint8Array(1000);
   const add = (from: number, to: number) => {
-    for (let i = from; i <= to; i++) s.add(String(i));
+    for (let i = from; i <= to; i++) s[i] = 1;
   };
   add(130, 139);
   add(145, 149);
@@ -26,31 +31,20 @@ const MOBILE_PREFIXES: ReadonlySet<string> = (() => {
   return s;
 })();
 
+function table100(codes: Iterable<string>): Uint8Array {
+  const s = new Uint8Array(100);
+  for (const c of codes) s[Number(c)] = 1;
+  return s;
+}
+
 /** IMEI reporting-body identifiers seen on real devices (first two digits of the TAC). */
-const IMEI_RBI: ReadonlySet<string> = new Set([
-  '01',
-  '10',
-  '30',
-  '33',
-  '35',
-  '44',
-  '45',
-  '49',
-  '50',
-  '51',
-  '52',
-  '53',
-  '54',
-  '86',
-  '91',
-  '98',
-  '99',
-]);
+const IMEI_RBI = table100(['01', '10', '30', '33', '35', '44', '45', '49', '50', '51', '52', '53', '54', '86', '91', '98', '99']);
 /** China's mobile network codes under MCC 460. */
-const CN_MNC: ReadonlySet<string> = new Set(['00', '01', '02', '03', '04', '05', '06', '07', '08', '09', '11', '15', '20']);
+const CN_MNC = table100(['00', '01', '02', '03', '04', '05', '06', '07', '08', '09', '11', '15', '20']);
+const PROVINCE = table100(PROVINCE_CODES);
 
 export function isMobile(d: string): boolean {
-  return d.length === 11 && MOBILE_PREFIXES.has(d.slice(0, 3));
+  return d.length === 11 && /^\d{11}$/.test(d) && MOBILE_PREFIX[Number(d.slice(0, 3))] === 1;
 }
 
 /** Longest chain of digit groups considered (a longer one is cut; its tail starts a new chain). */
@@ -59,66 +53,65 @@ const GS = new Int32Array(MAX_GROUPS);
 const GE = new Int32Array(MAX_GROUPS);
 /** Separator before group i (0 = none, else its char code). */
 const SEP = new Int32Array(MAX_GROUPS);
+/** Digits of the run being classified: 0-9, and 10 for a trailing check character X. */
+const D = new Uint8Array(24);
+const X = 10;
 
-/** Scan every digit run of the text. */
-export function scanNumbers(env: Env): void {
+/** End of the first digit group of the last chain scanned by `scanNumberAt`. */
+export function firstGroupEnd(): number {
+  return GE[0] ?? 0;
+}
+
+/**
+ * The chain of digit groups starting at the digit run at `i` (the character before is not a
+ * digit): classify it and return where the next chain may start (after the chain and any dotted
+ * continuation, so the parts of a version string or a decimal are not runs of their own).
+ */
+export function scanNumberAt(env: Env, i: number): number {
   const t = env.t;
   const n = t.length;
-  let i = 0;
-  while (i < n) {
-    const c0 = t.charCodeAt(i);
-    if (c0 < 48 || c0 > 57) {
-      i++;
+  let k = 0;
+  let s = i;
+  let e = i;
+  let total = 0;
+  for (;;) {
+    while (e < n && isDigitCode(t.charCodeAt(e))) e++;
+    GS[k] = s;
+    GE[k] = e;
+    k++;
+    total += e - s;
+    if (k >= MAX_GROUPS) break;
+    const sep = t.charCodeAt(e);
+    if ((sep === 32 || sep === 45) && isDigitCode(t.charCodeAt(e + 1))) {
+      SEP[k] = sep;
+      s = e + 1;
+      e = s;
       continue;
     }
-    // A chain of digit groups joined by single separators.
-    let k = 0;
-    let s = i;
-    let e = i;
-    let total = 0;
-    for (;;) {
-      while (e < n && isDigitCode(t.charCodeAt(e))) e++;
-      GS[k] = s;
-      GE[k] = e;
-      k++;
-      total += e - s;
-      if (k >= MAX_GROUPS) break;
-      const sep = t.charCodeAt(e);
-      if ((sep === 32 || sep === 45) && isDigitCode(t.charCodeAt(e + 1))) {
-        SEP[k] = sep;
-        s = e + 1;
+    // (010)12345678 and (010) 1234 5678
+    if (sep === 41 && k === 1 && t.charCodeAt(s - 1) === 40) {
+      const next = t.charCodeAt(e + 1) === 32 ? e + 2 : e + 1;
+      if (isDigitCode(t.charCodeAt(next))) {
+        SEP[k] = 41;
+        s = next;
         e = s;
         continue;
       }
-      // (010)12345678 and (010) 1234 5678
-      if (sep === 41 && k === 1 && t.charCodeAt(s - 1) === 40) {
-        const next = t.charCodeAt(e + 1) === 32 ? e + 2 : e + 1;
-        if (isDigitCode(t.charCodeAt(next))) {
-          SEP[k] = 41;
-          s = next;
-          e = s;
-          continue;
-        }
-      }
-      break;
     }
-    const chainEnd = e;
-    const firstStart = GS[0] ?? 0;
-    if (k === 1 && t.charCodeAt(chainEnd) === 46 && isDigitCode(t.charCodeAt(chainEnd + 1)) && t.charCodeAt(firstStart - 1) !== 46) {
-      const ipEnd = scanIpv4(env, firstStart);
-      if (ipEnd > 0) {
-        i = ipEnd;
-        continue;
-      }
-    }
-    if (total >= 11 || (total === 17 && (t.charCodeAt(chainEnd) | 32) === 120)) classifyChain(env, k);
-    i = chainEnd;
-    // Skip the rest of a dotted number (version strings, decimals) so its parts are not runs.
-    for (;;) {
-      const c = t.charCodeAt(i);
-      if (c === 46 || isDigitCode(c)) i++;
-      else break;
-    }
+    break;
+  }
+  const chainEnd = e;
+  const firstStart = GS[0] ?? 0;
+  if (k === 1 && t.charCodeAt(chainEnd) === 46 && isDigitCode(t.charCodeAt(chainEnd + 1)) && t.charCodeAt(firstStart - 1) !== 46) {
+    const ipEnd = scanIpv4(env, firstStart);
+    if (ipEnd > 0) return ipEnd;
+  }
+  if (total >= 11) classifyChain(env, k);
+  let j = chainEnd;
+  for (;;) {
+    const c = t.charCodeAt(j);
+    if (c === 46 || isDigitCode(c)) j++;
+    else return j;
   }
 }
 
@@ -129,23 +122,21 @@ function classifyChain(env: Env, k: number): void {
   const xAfter =
     (t.charCodeAt(lastEnd) | 32) === 120 && !isLetterCode(t.charCodeAt(lastEnd + 1)) && !isDigitCode(t.charCodeAt(lastEnd + 1));
   for (let a = 0; a < k; a++) {
-    let digits = '';
-    const ga = GS[a] ?? 0;
+    let len = 0;
     for (let b = a; b < k && b < a + 8; b++) {
-      digits += t.slice(GS[b], GE[b]);
-      if (digits.length > 20) break;
-      const withX = xAfter && b === k - 1 && digits.length === 17;
-      if (digits.length < 11 && !withX) continue;
+      const gs = GS[b] ?? 0;
+      const ge = GE[b] ?? 0;
+      if (len + ge - gs > 20) break;
+      for (let p = gs; p < ge; p++) D[len++] = t.charCodeAt(p) - 48;
+      const withX = xAfter && b === k - 1 && len === 17;
+      if (len < 11) continue;
       // the separators of this run must be the same character
       let mixed = false;
       for (let j = a + 2; j <= b; j++) if (SEP[j] !== SEP[a + 1] && SEP[a + 1] !== 41) mixed = true;
       if (mixed) continue;
-      const lens: number[] = [];
-      for (let j = a; j <= b; j++) lens.push((GE[j] ?? 0) - (GS[j] ?? 0));
-      const partOfLonger = a > 0 || b < k - 1;
-      const gEnd = GE[b] ?? 0;
-      const end = withX ? gEnd + 1 : gEnd;
-      classify(env, withX ? `${digits}X` : digits, ga, end, lens, partOfLonger, a === 0 && SEP[1] === 41 && b > 0);
+      const end = withX ? ge + 1 : ge;
+      if (withX) D[17] = X;
+      classify(env, withX ? 18 : len, a, b, end, a > 0 || b < k - 1, a === 0 && SEP[1] === 41 && b > 0);
     }
   }
 }
@@ -170,9 +161,96 @@ function insideHexToken(t: string, start: number, end: number): boolean {
   return letters && e - s >= 16 && !isLetterCode(t.charCodeAt(s - 1)) && !isLetterCode(t.charCodeAt(e));
 }
 
-function classify(env: Env, d: string, start: number, end: number, lens: number[], partOfLonger: boolean, parenArea: boolean): void {
+function two(o: number): number {
+  return (D[o] ?? 0) * 10 + (D[o + 1] ?? 0);
+}
+
+/** Mobile prefix at offset `o` of D (11 digits from there). */
+function mobileAt(o: number): boolean {
+  return D[o] === 1 && MOBILE_PREFIX[100 + (D[o + 1] ?? 0) * 10 + (D[o + 2] ?? 0)] === 1;
+}
+
+/** A plausible six-digit administrative division code at offset `o` (see regionPlausible). */
+function regionAt(o: number): boolean {
+  if (PROVINCE[two(o)] !== 1) return false;
+  const pref = two(o + 2);
+  return (pref >= 1 && pref <= 70) || pref === 90;
+}
+
+/** A real birth date YYYYMMDD at offset `o`. */
+function birthAt(o: number, maxYear: number): boolean {
+  return dateValid(two(o) * 100 + two(o + 2), two(o + 4), two(o + 6), 1900, maxYear);
+}
+
+const MOD11_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+/** MOD 11-2 check value for a remainder (10 = X). */
+const MOD11_CHECK = [1, 0, X, 9, 8, 7, 6, 5, 4, 3, 2];
+
+function mod11Valid(): boolean {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += (D[i] ?? 0) * (MOD11_WEIGHTS[i] ?? 0);
+  return MOD11_CHECK[sum % 11] === D[17];
+}
+
+const CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+/** Value of the check character X in the GB 32100 character set. */
+const CREDIT_X = CREDIT_CODE_CHARS.indexOf('X');
+
+/** An 18-character all-digit (or 17 digits + X) unified social credit code with a valid check character. */
+function creditValid(): boolean {
+  if (D[0] === 0 || D[1] === 0) return false;
+  let sum = 0;
+  for (let i = 0; i < 17; i++) {
+    const v = D[i] ?? 0;
+    if (v === X) return false;
+    sum += v * (CREDIT_WEIGHTS[i] ?? 0);
+  }
+  const check = (31 - (sum % 31)) % 31;
+  return check === (D[17] === X ? CREDIT_X : D[17]);
+}
+
+function luhn(len: number): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = len - 1; i >= 0; i--) {
+    let d = D[i] ?? 0;
+    if (d === X) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return len > 1 && sum % 10 === 0;
+}
+
+const DIGIT_CHARS = '0123456789X';
+
+/** D[from..to) as a string. */
+function digitString(from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += DIGIT_CHARS[D[i] ?? 0];
+  return s;
+}
+
+function classify(env: Env, len: number, a: number, b: number, end: number, partOfLonger: boolean, parenArea: boolean): void {
   const t = env.t;
-  const grouped = lens.length > 1;
+  const start = GS[a] ?? 0;
+  const grouped = b > a;
+  const lens0 = (GE[a] ?? 0) - start;
+  const lens1 = grouped ? (GE[a + 1] ?? 0) - (GS[a + 1] ?? 0) : 0;
+  const d0 = D[0] ?? 0;
+  const d1 = D[1] ?? 0;
+
+  // Which types can this run be? Most numbers (timestamps, order numbers) are none: return early.
+  const mobile =
+    (len === 11 && d0 === 1) || (len === 13 && d0 === 8 && d1 === 6) || (len === 15 && d0 === 0 && d1 === 0 && D[2] === 8 && D[3] === 6);
+  const landline = (d0 === 0 && d1 !== 0) || (d0 === 8 && d1 === 6);
+  const id = len === 18 || len === 15;
+  const card = len >= 14 && len <= 19;
+  if (!mobile && !landline && !id && !card) return;
+
   const common: string[] = [];
   let adj = 0;
   if (grouped) common.push('separators');
@@ -193,24 +271,20 @@ function classify(env: Env, d: string, start: number, end: number, lens: number[
     common.push('adjacent-letters');
   }
   let s = start;
-  if (parenArea && t[s - 1] === '(') s -= 1;
-  const plus = t[s - 1] === '+';
+  if (parenArea && t.charCodeAt(s - 1) === 40) s -= 1;
+  const plus = t.charCodeAt(s - 1) === 43;
   if (plus) s -= 1;
-  const len = d.length;
+  let d: string | undefined;
+  const digits = (): string => {
+    d ??= digitString(0, len);
+    return d;
+  };
 
   // Mobile numbers: 11 digits, +86 / 0086 / 86 prefixes.
-  {
-    let m = '';
-    let prefix = false;
-    if (len === 11) m = d;
-    else if (len === 13 && d.startsWith('86')) {
-      m = d.slice(2);
-      prefix = true;
-    } else if (len === 15 && d.startsWith('0086')) {
-      m = d.slice(4);
-      prefix = true;
-    }
-    if (m && isMobile(m)) {
+  if (mobile) {
+    const offset = len - 11;
+    if (mobileAt(offset)) {
+      const prefix = offset > 0;
       const reasons = [...common, 'mobile-prefix'];
       let base = 0.8;
       if (prefix) {
@@ -218,104 +292,104 @@ function classify(env: Env, d: string, start: number, end: number, lens: number[
         base = plus || grouped ? 0.9 : 0.75;
       }
       if (grouped) {
-        const shape = lens.slice(prefix && lens[0] === (len === 15 ? 4 : 2) ? 1 : 0).join('-');
+        const lens: number[] = [];
+        for (let j = a; j <= b; j++) lens.push((GE[j] ?? 0) - (GS[j] ?? 0));
+        const shape = lens.slice(prefix && lens0 === offset ? 1 : 0).join('-');
         if (shape !== '3-4-4' && shape !== '3-8' && shape !== '11' && shape !== '7-4') {
           base -= 0.15;
           reasons.push(`grouping:${shape}`);
         }
       }
-      emit(env, 'phone', s, end, base + adj, reasons, m, 0.2, true);
+      emit(env, 'phone', s, end, base + adj, reasons, digitString(offset, len), 0.2, true);
     }
   }
 
   // Landlines: 0 + area code (010, 02x, 0xxx) + local number of 7-8 digits starting 2-8.
-  {
-    let l = '';
+  if (landline) {
+    // l = the number with a leading 0: the digits themselves, or 0 + the digits after country code 86
+    let shift = -1;
     let country = false;
-    if (d[0] === '0' && d[1] !== '0') l = d;
-    else if (d.startsWith('86') && (plus || (grouped && lens[0] === 2)) && d[2] !== '0') {
-      l = `0${d.slice(2)}`;
+    if (d0 === 0 && d1 !== 0) shift = 0;
+    else if (d0 === 8 && d1 === 6 && (plus || (grouped && lens0 === 2)) && D[2] !== 0) {
+      shift = 1;
       country = true;
     }
-    if (l) {
-      const areaLen = l[1] === '1' || l[1] === '2' ? 3 : 4;
-      const local = l.slice(areaLen);
-      const areaOk = l[1] === '1' ? l[2] === '0' : true;
-      const localOk =
-        (areaLen === 3 ? local.length === 8 : local.length === 7 || local.length === 8) &&
-        local[0] !== undefined &&
-        local[0] >= '2' &&
-        local[0] <= '8';
+    if (shift >= 0) {
+      // l[j] = D[j + shift] for j >= 1, l[0] = 0
+      const l1 = D[1 + shift] ?? 0;
+      const lLen = len - shift;
+      const areaLen = l1 === 1 || l1 === 2 ? 3 : 4;
+      const localLen = lLen - areaLen;
+      const local0 = D[areaLen + shift] ?? 0;
+      const areaOk = l1 === 1 ? D[2 + shift] === 0 : true;
+      const localOk = (areaLen === 3 ? localLen === 8 : localLen === 7 || localLen === 8) && local0 >= 2 && local0 <= 8;
       if (areaOk && localOk) {
         const reasons = [...common, 'area-code'];
-        const areaGroup = country ? (lens[1] ?? 0) + 1 : (lens[0] ?? 0);
+        const areaGroup = country ? lens1 + 1 : lens0;
         let base = 0.55;
         if (grouped && areaGroup === areaLen) base = 0.8;
         else if (grouped) base = 0.6;
         if (parenArea) base = 0.85;
         if (country) reasons.push('country-code');
-        emit(env, 'landline', s, end, base + adj, reasons, l, 0.25, true);
+        emit(env, 'landline', s, end, base + adj, reasons, `0${digitString(1 + shift, len)}`, 0.25, true);
       }
     }
   }
 
   // Resident ID numbers and their variants: 17 digits + check character.
-  if (len === 18 && /^\d{17}[\dX]$/.test(d)) {
-    const region = d.slice(0, 6);
-    const birth = birthDateAt(d, 6, env.maxBirthYear);
-    const check = mod11_2Valid(d);
-    if (birth) {
-      const reasons = [...common, check ? 'checksum:mod11-2' : 'checksum-failed', 'birth-date'];
-      if (region === '810000' || region === '820000' || region === '830000') {
-        emit(env, 'residence-permit', start, end, (check ? 0.9 : 0.15) + adj, [...reasons, 'hk-macao-taiwan-region'], d, 0.3, true);
-      } else if (d[0] === '9') {
-        emit(env, 'foreign-permanent-residence', start, end, (check ? 0.8 : 0.15) + adj, [...reasons, 'foreign-prefix'], d, 0.3, true);
-      } else {
-        const plausible = regionPlausible(region);
-        if (plausible) reasons.push('region');
-        else reasons.push('region-implausible');
-        const base = check ? (plausible ? 0.92 : 0.45) : 0.3;
-        emit(env, 'id-card', start, end, base + adj, reasons, d, 0.15, true);
-      }
+  if (len === 18 && birthAt(6, env.maxBirthYear)) {
+    const check = mod11Valid();
+    const reasons = [...common, check ? 'checksum:mod11-2' : 'checksum-failed', 'birth-date'];
+    const hmt = d0 === 8 && (d1 === 1 || d1 === 2 || d1 === 3) && D[2] === 0 && D[3] === 0 && D[4] === 0 && D[5] === 0;
+    if (hmt) {
+      emit(env, 'residence-permit', start, end, (check ? 0.9 : 0.15) + adj, [...reasons, 'hk-macao-taiwan-region'], digits(), 0.3, true);
+    } else if (d0 === 9) {
+      emit(env, 'foreign-permanent-residence', start, end, (check ? 0.8 : 0.15) + adj, [...reasons, 'foreign-prefix'], digits(), 0.3, true);
+    } else {
+      const plausible = regionAt(0);
+      if (plausible) reasons.push('region');
+      else reasons.push('region-implausible');
+      const base = check ? (plausible ? 0.92 : 0.45) : 0.3;
+      emit(env, 'id-card', start, end, base + adj, reasons, digits(), 0.15, true);
     }
   }
   // First-generation 15-digit ID: region + YYMMDD + sequence.
-  if (len === 15 && regionPlausible(d.slice(0, 6))) {
-    const birth = birthDateAt(`19${d.slice(6, 12)}`, 0, env.maxBirthYear);
-    if (birth) emit(env, 'id-card', start, end, 0.42 + adj, [...common, 'first-generation', 'region', 'birth-date'], d, 0.4, true);
+  if (len === 15 && regionAt(0) && dateValid(1900 + two(6), two(8), two(10), 1900, env.maxBirthYear)) {
+    emit(env, 'id-card', start, end, 0.42 + adj, [...common, 'first-generation', 'region', 'birth-date'], digits(), 0.4, true);
   }
 
   // Bank cards: 15-19 digits, issuer prefix, Luhn as a score factor.
-  if (len >= 15 && len <= 19 && !d.endsWith('X')) {
+  if (len >= 15 && len <= 19 && D[len - 1] !== X) {
     let base = -1;
-    const reasons = [...common];
-    const p2 = d.slice(0, 2);
-    const p4 = Number(d.slice(0, 4));
-    if (p2 === '62' && len >= 16) {
+    let reason = '';
+    const p2 = d0 * 10 + d1;
+    const p4 = p2 * 100 + two(2);
+    if (p2 === 62 && len >= 16) {
       base = 0.4;
-      reasons.push('unionpay-prefix');
+      reason = 'unionpay-prefix';
     } else if (
-      (d[0] === '4' && (len === 16 || len === 19)) ||
-      (Number(p2) >= 51 && Number(p2) <= 55 && len === 16) ||
+      (d0 === 4 && (len === 16 || len === 19)) ||
+      (p2 >= 51 && p2 <= 55 && len === 16) ||
       (p4 >= 2221 && p4 <= 2720 && len === 16) ||
-      (p2 === '35' && len >= 16) ||
-      ((p2 === '34' || p2 === '37') && len === 15)
+      (p2 === 35 && len >= 16) ||
+      ((p2 === 34 || p2 === 37) && len === 15)
     ) {
       base = 0.3;
-      reasons.push('card-prefix');
-    } else if (len >= 16 && (d[0] === '9' || p2 === '60' || d[0] === '5' || d[0] === '6')) {
+      reason = 'card-prefix';
+    } else if (len >= 16 && (d0 === 9 || p2 === 60 || d0 === 5 || d0 === 6)) {
       base = 0.1;
-      reasons.push('domestic-card-prefix');
-    }
-    // an 18-digit number with the structure of an ID number (region, birth date) is not a card
-    if (base >= 0 && len === 18 && p2 !== '62' && regionPlausible(d.slice(0, 6)) && birthDateAt(d, 6, env.maxBirthYear)) {
-      base -= 0.35;
-      reasons.push('id-structure');
+      reason = 'domestic-card-prefix';
     }
     if (base >= 0) {
-      const luhn = luhnValid(d);
-      reasons.push(luhn ? 'luhn' : 'luhn-failed');
-      emit(env, 'bank-card', start, end, base + (luhn ? 0.45 : 0) + adj, reasons, d, 0.3, true);
+      const reasons = [...common, reason];
+      // an 18-digit number with the structure of an ID number (region, birth date) is not a card
+      if (len === 18 && p2 !== 62 && regionAt(0) && birthAt(6, env.maxBirthYear)) {
+        base -= 0.35;
+        reasons.push('id-structure');
+      }
+      const valid = luhn(len);
+      reasons.push(valid ? 'luhn' : 'luhn-failed');
+      emit(env, 'bank-card', start, end, base + (valid ? 0.45 : 0) + adj, reasons, digits(), 0.3, true);
     }
   }
 
@@ -324,51 +398,56 @@ function classify(env: Env, d: string, start: number, end: number, lens: number[
     const reasons = [...common];
     let base: number;
     if (len === 15) {
-      const luhn = luhnValid(d);
-      const rbi = IMEI_RBI.has(d.slice(0, 2));
-      reasons.push(luhn ? 'luhn' : 'luhn-failed');
+      const valid = luhn(15);
+      const rbi = IMEI_RBI[two(0)] === 1;
+      reasons.push(valid ? 'luhn' : 'luhn-failed');
       if (rbi) reasons.push('reporting-body');
-      base = luhn ? (rbi ? 0.65 : 0.35) : 0.1;
+      base = valid ? (rbi ? 0.65 : 0.35) : 0.1;
     } else {
       reasons.push(len === 14 ? 'no-check-digit' : 'imeisv');
       base = 0.2;
     }
-    emit(env, 'imei', start, end, base + adj, reasons, d, 0.35, true);
+    emit(env, 'imei', start, end, base + adj, reasons, digits(), 0.35, true);
   }
 
   // IMSI: MCC 460 + a Chinese MNC; other countries only with context.
   if (len === 15) {
-    const cn = d.startsWith('460') && CN_MNC.has(d.slice(3, 5));
-    emit(env, 'imsi', start, end, (cn ? 0.62 : 0.2) + adj, [...common, cn ? 'mcc-460' : 'no-mcc-460'], d, 0.35, true);
+    const cn = d0 === 4 && d1 === 6 && D[2] === 0 && CN_MNC[two(3)] === 1;
+    emit(env, 'imsi', start, end, (cn ? 0.62 : 0.2) + adj, [...common, cn ? 'mcc-460' : 'no-mcc-460'], digits(), 0.35, true);
   }
 
   // All-digit unified social credit code (rare; context decides).
-  if (len === 18 && creditCodeValid(d)) emit(env, 'credit-code', start, end, 0.3 + adj, [...common, 'checksum:gb32100'], d, 0.45, true);
+  if (len === 18 && creditValid()) emit(env, 'credit-code', start, end, 0.3 + adj, [...common, 'checksum:gb32100'], digits(), 0.45, true);
 }
 
 /** IPv4 dotted quad at `start`; returns its end or 0. */
 function scanIpv4(env: Env, start: number): number {
   const t = env.t;
   let i = start;
-  const octets: number[] = [];
+  let a = 0;
+  let b = 0;
   for (let k = 0; k < 4; k++) {
     const s = i;
-    while (i < t.length && isDigitCode(t.charCodeAt(i)) && i - s < 4) i++;
+    let v = 0;
+    while (i < t.length && isDigitCode(t.charCodeAt(i)) && i - s < 4) {
+      v = v * 10 + t.charCodeAt(i) - 48;
+      i++;
+    }
     const len = i - s;
     if (len === 0 || len > 3) return 0;
-    if (len > 1 && t[s] === '0') return 0;
-    const v = Number(t.slice(s, i));
+    if (len > 1 && t.charCodeAt(s) === 48) return 0;
     if (v > 255) return 0;
-    octets.push(v);
+    if (k === 0) a = v;
+    else if (k === 1) b = v;
     if (k < 3) {
-      if (t[i] !== '.') return 0;
+      if (t.charCodeAt(i) !== 46) return 0;
       i++;
     }
   }
   // 1.2.3.4.5 (versions) and 1.2.3.4a are not addresses
-  if (isDigitCode(t.charCodeAt(i)) || (t[i] === '.' && isDigitCode(t.charCodeAt(i + 1))) || isLetterCode(t.charCodeAt(i))) return 0;
+  if (isDigitCode(t.charCodeAt(i)) || (t.charCodeAt(i) === 46 && isDigitCode(t.charCodeAt(i + 1))) || isLetterCode(t.charCodeAt(i)))
+    return 0;
   if (isLetterCode(t.charCodeAt(start - 1))) return 0;
-  const [a = 0, b = 0] = octets;
   const reasons = ['dotted-quad'];
   let base = 0.75;
   if (a === 0 || a >= 224 || (a === 255 && b === 255)) return i;
@@ -379,6 +458,7 @@ function scanIpv4(env: Env, start: number): number {
     base = 0.6;
     reasons.push('private-range');
   }
-  emit(env, 'ipv4', start, i, base, reasons, octets.join('.'), 0.2, true);
+  // the canonical form drops nothing: octets have no leading zeros
+  emit(env, 'ipv4', start, i, base, reasons, t.slice(start, i), 0.2, true);
   return i;
 }
