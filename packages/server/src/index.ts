@@ -1,3 +1,25 @@
+export * from './audit/index.js';
+export { auditRoutes } from './audit-routes/index.js';
 export * from './consent/index.js';
 export * from './crypto/index.js';
 export * from './errors.js';
+export { createHttpApp, type HttpOptions } from './http/app.js';
+export * from './http/route.js';
+export * from './keys/index.js';
+export {
+  type AppRecord,
+  createPolicyService,
+  type LintSummaryRecord,
+  type PolicyService,
+  type PolicySync,
+  type PolicyVersionDetail,
+  type PolicyVersionRecord,
+  type PublishInput,
+  type PublishResult,
+  policyRoutes,
+  type StoredDiff,
+  startPolicySync,
+} from './policies/index.js';
+export * from './server/index.js';
+export { CHANNELS, openServiceContext, type ServiceContext, type ServiceOptions } from './service/context.js';
+export * from './store/index.js';
