@@ -5,6 +5,7 @@ export * from './crypto/index.js';
 export * from './errors.js';
 export { createHttpApp, type HttpOptions } from './http/app.js';
 export * from './http/route.js';
+export * from './jobs/index.js';
 export * from './keys/index.js';
 export {
   type AppRecord,
