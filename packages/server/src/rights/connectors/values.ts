@@ -53,7 +53,7 @@ export function phoneCandidates(value: string): string[] {
         ? digits.slice(4)
         : digits;
   if (MOBILE_RE.test(mobile)) out.push(mobile, `86${mobile}`, `+86${mobile}`);
-  return out;
+  return [...new Set(out)];
 }
 
 /** The distinct values a subject key matches in a column. Empty values are dropped. */
