@@ -3,6 +3,7 @@
  * own: it verifies the signature, the timestamp window and the nonce, then answers per test.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DatasetDecl } from '@pipa/policy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -177,6 +178,21 @@ describe('http connector', () => {
         a?.raw ?? '',
       ),
     );
+  });
+
+  it('matches the test vector in docs/connectors.md', () => {
+    const doc = readFileSync(new URL('../../../../../docs/connectors.md', import.meta.url), 'utf8');
+    const body = '{"protocol":1,"dataset":"crm","operation":"erase","subject":{"keys":{"phone":["13812345678"]}},"dryRun":true}';
+    const sig = signRequest(
+      '0123456789abcdef0123456789abcdef',
+      'POST',
+      '/pipa/crm/erase',
+      '1748764800',
+      '00112233445566778899aabbccddeeff',
+      body,
+    );
+    expect(doc).toContain(body);
+    expect(doc).toContain(`X-Pipa-Signature: ${sig}`);
   });
 
   it('a replayed or tampered request is refused by an endpoint that follows the protocol', async () => {
