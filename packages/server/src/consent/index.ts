@@ -27,10 +27,12 @@ export {
   type ConsentHistoryPage,
   type ConsentItem,
   type ConsentLedger,
+  type ConsentService,
   type ConsentStateView,
   type ConsentWriteOptions,
   type CurrentConsent,
   createConsentLedger,
+  createConsentService,
   type LedgerEvent,
   MAX_CONSENT_ITEMS,
   newConsentEventId,
@@ -45,7 +47,7 @@ export {
   consentHashInput,
   verifyConsentChain,
 } from './ledger-chain.js';
-export { applyReconsentMarks, type ConsentLoadStats, type ConsentSync, loadConsentProjection, startConsentSync } from './ledger-sync.js';
+export { type ConsentLoadStats, type ConsentSync, loadConsentProjection, startConsentSync } from './ledger-sync.js';
 export {
   type AppConsentState,
   type ConsentProjection,
@@ -56,6 +58,7 @@ export {
   type SubjectEntry,
   type SubjectView,
 } from './projection.js';
+export { consentRoutes } from './routes.js';
 export {
   CONSENT_ACTIONS,
   CONSENT_METHODS,

@@ -6,8 +6,9 @@
  *   status, date of birth and device links, then the re-consent marks of every published material
  *   version (its affected purposes and recipients, from the version's stored diff). Call it once at start.
  * - `startConsentSync(ctx)`: LISTENs on `CHANNELS.consent` (payload: the last seq written) and reads the
- *   events after its high-water seq; `CHANNELS.subject` through the subject listener (subjects/sync.ts);
- *   policy publications through `ctx.policies.onChange` (marks). After a lost LISTEN connection
+ *   events after its high-water seq; `CHANNELS.subject` through the subject listener (subjects/sync.ts).
+ *   Re-consent marks of new publications are applied by the policies service (policies/reconsent.ts,
+ *   on publication and on its own cross-node notification). After a lost LISTEN connection
  *   (`resync`) it reads every event after the high-water mark and re-applies the marks: the ledger is
  *   append-only and its seq order is its commit order (the chain head is locked until commit), so
  *   nothing older than the high-water mark can appear later. Loads first if `loadConsentProjection` was
@@ -16,6 +17,8 @@
  * Applying is idempotent and order-tolerant (projection.ts), so an event this process applied right
  * after writing it and then reads again through the notification changes nothing.
  */
+
+import { applyReconsentMarks } from '../policies/reconsent.js';
 import type { ServiceContext } from '../service/context.js';
 import { CHANNELS } from '../service/context.js';
 import { ensureSubjectSync, loadSubjectsIntoProjection } from '../subjects/sync.js';
@@ -66,37 +69,6 @@ async function readAfter(ctx: ServiceContext, state: SyncState): Promise<number>
     count += rows.length;
     if (rows.length < PAGE) return count;
   }
-}
-
-function affectedOf(diff: string | null): { purposes: string[]; recipients: string[] } | undefined {
-  if (diff === null) return undefined;
-  try {
-    const parsed = JSON.parse(diff) as { affected?: { purposes?: unknown; recipients?: unknown } };
-    const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0) : []);
-    return { purposes: list(parsed.affected?.purposes), recipients: list(parsed.affected?.recipients) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Re-consent marks for every published material version of `appId` (or of every app). Returns how many were set. */
-export async function applyReconsentMarks(ctx: ServiceContext, appId?: string): Promise<number> {
-  let q = ctx.db
-    .selectFrom('policy_versions')
-    .select(['app_id', 'version', 'diff', 'published_at'])
-    .where('material', '=', 1)
-    .where('diff', 'is not', null)
-    .orderBy('published_at');
-  if (appId !== undefined) q = q.where('app_id', '=', appId);
-  const rows = await q.execute();
-  let marks = 0;
-  for (const r of rows) {
-    const affected = affectedOf(r.diff);
-    if (affected === undefined || (affected.purposes.length === 0 && affected.recipients.length === 0)) continue;
-    ctx.consent.markReconsent(r.app_id, affected.purposes, affected.recipients, r.version, Number(r.published_at));
-    marks++;
-  }
-  return marks;
 }
 
 /** Fill `ctx.consent` from the database (see the module comment). */
@@ -172,14 +144,8 @@ export function startConsentSync(ctx: ServiceContext): Promise<ConsentSync> {
       const seq = Number(event.payload);
       if (!Number.isSafeInteger(seq) || seq > state.highWater) void catchUp();
     });
-    const unsubscribe = ctx.policies.onChange((policy) => {
-      applyReconsentMarks(ctx, policy.appId).catch((err: unknown) => {
-        lastError = err;
-      });
-    });
     ctx.onClose(async () => {
       closed = true;
-      unsubscribe();
       await stop();
       if (running !== null) await running;
     });

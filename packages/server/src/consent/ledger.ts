@@ -254,6 +254,12 @@ interface Common {
   idNumber: string | undefined;
 }
 
+/** The consent area's service (the contract's `create<Area>Service` name for `createConsentLedger`). */
+export type ConsentService = ConsentLedger;
+export function createConsentService(ctx: ServiceContext, deps: { subjects?: SubjectService } = {}): ConsentService {
+  return createConsentLedger(ctx, deps);
+}
+
 export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: SubjectService } = {}): ConsentLedger {
   const subjects = deps.subjects ?? createSubjectService(ctx);
   const caps = ctx.database.caps;

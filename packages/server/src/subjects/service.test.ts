@@ -176,9 +176,9 @@ forEachDialect('subjects service', (dctx) => {
     await expectError(subjects.link(ctx.db, APP, acc.id, acc2.id), 'validation_failed', 'device');
     const dev2 = await subjects.ensure(ctx.db, { appId: APP, kind: 'device', externalId: 'oaid-2' });
     await expectError(subjects.link(ctx.db, APP, dev2.id, dev.id), 'validation_failed', 'account');
-    await expectError(subjects.link(ctx.db, APP, dev2.id, 'sub_nosuchaccount'), 'unknown_subject');
+    await expectError(subjects.link(ctx.db, APP, dev2.id, 'sub_nosuchaccount'), 'unknown_subject', 'account');
     const foreign = await subjects.ensure(ctx.db, { appId: OTHER, kind: 'account', externalId: 'acc-other-app' });
-    await expectError(subjects.link(ctx.db, APP, dev2.id, foreign.id), 'unknown_subject');
+    await expectError(subjects.link(ctx.db, APP, dev2.id, foreign.id), 'unknown_subject', 'account');
     expect(await countAuditEvents(ctx.db)).toBe(audits + 5);
   });
 

@@ -134,10 +134,8 @@ function checkKind(value: unknown): SubjectKindName {
   return value;
 }
 
-function unknownSubject(subjectId: string): PipaError {
-  return new PipaError('unknown_subject', `unknown subject ${subjectId}`, [
-    { path: 'subject', message: `未知主体 / unknown subject ${subjectId}` },
-  ]);
+function unknownSubject(subjectId: string, path = 'subject'): PipaError {
+  return new PipaError('unknown_subject', `unknown subject ${subjectId}`, [{ path, message: `未知主体 / unknown subject ${subjectId}` }]);
 }
 
 export function createSubjectService(ctx: ServiceContext): SubjectService {
@@ -162,9 +160,15 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
     return (lock ? forUpdate(q, caps) : q).executeTakeFirst();
   };
 
-  const requireRow = async (db: Kysely<Schema>, appId: string, subjectId: string, lock = false): Promise<Row<'subjects'>> => {
+  const requireRow = async (
+    db: Kysely<Schema>,
+    appId: string,
+    subjectId: string,
+    lock = false,
+    path = 'subject',
+  ): Promise<Row<'subjects'>> => {
     const row = await getRow(db, appId, subjectId, lock);
-    if (row === undefined) throw unknownSubject(subjectId);
+    if (row === undefined) throw unknownSubject(subjectId, path);
     return row;
   };
 
@@ -297,8 +301,8 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
     async link(db, appId, deviceId, accountId, options) {
       await requireApp(db, appId);
       await write(db, async (trx) => {
-        const device = await requireRow(trx, appId, deviceId, true);
-        const account = await requireRow(trx, appId, accountId, true);
+        const device = await requireRow(trx, appId, deviceId, true, 'device');
+        const account = await requireRow(trx, appId, accountId, true, 'account');
         if (device.kind !== 'device') throw invalid('device', `subject ${deviceId} is not a device`, `主体 ${deviceId} 不是设备`);
         if (account.kind !== 'account') throw invalid('account', `subject ${accountId} is not an account`, `主体 ${accountId} 不是账号`);
         if (device.status === 'erased' || account.status === 'erased') {
