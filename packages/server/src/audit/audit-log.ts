@@ -49,7 +49,7 @@ export interface AppendResult {
 }
 
 export interface HistoryQuery {
-  /** The subject's raw id (pseudonymised here) … */
+  /** The subject's raw id (pseudonymised here) … (give one of the two) */
   subject?: string;
   /** … or its audit pseudonym. */
   subjectPseudonym?: string;
@@ -131,6 +131,8 @@ export interface AuditBatcher {
 
 const ACTION = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 const MAX_TEXT = 256;
+/** `count` is a 32-bit `integer` column on every dialect. */
+const MAX_COUNT = 2 ** 31 - 1;
 const CHUNK = 256;
 
 type Prepared = Omit<AuditRecord, 'seq' | 'at' | 'prev_hash' | 'hash'>;
@@ -149,6 +151,15 @@ function bad(message: string, messageZh: string): AuditError {
   return new AuditError('invalid_event', message, messageZh);
 }
 
+/** C0 controls and DEL: PostgreSQL refuses NUL in text (SQLite would store it), and a line break in an id could forge log lines. */
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 function text(name: string, value: string | null | undefined, required: boolean): string | null {
   if (value === undefined || value === null) {
     if (required) throw bad(`audit event: ${name} is required`, `审计事件：缺少 ${name}`);
@@ -159,6 +170,31 @@ function text(name: string, value: string | null | undefined, required: boolean)
       `audit event: ${name} must be a non-empty string of at most ${MAX_TEXT} characters`,
       `审计事件：${name} 必须是不超过 ${MAX_TEXT} 个字符的非空字符串`,
     );
+  }
+  if (hasControl(value)) {
+    throw bad(`audit event: ${name} must not contain control characters`, `审计事件：${name} 不能包含控制字符`);
+  }
+  return value;
+}
+
+function invalidArgument(message: string, messageZh: string): AuditError {
+  return new AuditError('invalid_argument', message, messageZh);
+}
+
+/** A page size: a finite number, clamped to 1..max (default when absent). */
+function pageLimit(name: string, value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw invalidArgument(`${name} must be a number (got ${String(value)})`, `${name} 必须是数字（实际为 ${String(value)}）`);
+  }
+  return Math.min(Math.max(1, Math.floor(value)), max);
+}
+
+/** A sequence number cursor: an integer. */
+function cursor(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw invalidArgument(`${name} must be a sequence number (got ${String(value)})`, `${name} 必须是序号（实际为 ${String(value)}）`);
   }
   return value;
 }
@@ -207,8 +243,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       );
     }
     const count = e.count ?? 1;
-    if (!Number.isSafeInteger(count) || count < 1)
-      throw bad('audit event: count must be a positive integer', '审计事件：count 必须是正整数');
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_COUNT) {
+      throw bad(`audit event: count must be a positive integer up to ${MAX_COUNT}`, `审计事件：count 必须是不超过 ${MAX_COUNT} 的正整数`);
+    }
     let details: string | null = null;
     if (e.details !== undefined && e.details !== null) {
       details = canonicalJson(e.details);
@@ -306,6 +343,12 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       const p = prepared[i] as Prepared;
       seq++;
       at = clock.now();
+      if (!Number.isSafeInteger(at) || at < 0) {
+        throw invalidArgument(
+          `the audit clock must return whole milliseconds since the epoch (got ${String(at)})`,
+          `审计时钟必须返回自纪元起的整数毫秒（实际为 ${String(at)}）`,
+        );
+      }
       const hash = sha256Hex(auditHashInputOf(seq, at, p, prev));
       values[k++] = seq;
       values[k++] = at;
@@ -360,23 +403,23 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       return withTransaction(db, async (trx) => {
         const head = await readHead(trx, caps, AUDIT_CHAIN, false);
         if (head.seq === 0) return null;
-        const existing = await trx.selectFrom('audit_checkpoints').selectAll().where('seq', '=', head.seq).executeTakeFirst();
-        if (existing !== undefined) {
-          return {
-            seq: existing.seq,
-            hash: existing.hash,
-            at: existing.at,
-            keyId: existing.key_id,
-            publicKey: existing.public_key,
-            signature: existing.signature,
-          };
-        }
+        const stored = async (): Promise<Checkpoint | null> => {
+          const row = await trx.selectFrom('audit_checkpoints').selectAll().where('seq', '=', head.seq).executeTakeFirst();
+          if (row === undefined) return null;
+          const { seq, hash, at, key_id: keyId, public_key: publicKey, signature } = row;
+          return { seq: Number(seq), hash, at: Number(at), keyId, publicKey, signature };
+        };
+        const existing = await stored();
+        if (existing !== null) return existing;
         const cp = signer.sign({ seq: head.seq, hash: head.hash, at: clock.now() });
+        // Another node may checkpoint the same head at the same time (PostgreSQL): the first one stays,
+        // and both return it.
         await trx
           .insertInto('audit_checkpoints')
           .values({ seq: cp.seq, hash: cp.hash, at: cp.at, key_id: cp.keyId, public_key: cp.publicKey, signature: cp.signature })
+          .onConflict((oc) => oc.column('seq').doNothing())
           .execute();
-        return cp;
+        return (await stored()) ?? cp;
       });
     },
 
@@ -386,6 +429,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
 
     async history(query) {
       let pseudonym = query.subjectPseudonym;
+      if (query.subject !== undefined && query.subjectPseudonym !== undefined) {
+        throw invalidArgument('history: give subject or subjectPseudonym, not both', '查询历史：subject 与 subjectPseudonym 只能给出其一');
+      }
       if (query.subject !== undefined) {
         if (options.pseudonymise === undefined) {
           throw new AuditError('no_pseudonymiser', 'history by subject id needs a pseudonymiser', '按主体标识查询历史需要配置假名化函数');
@@ -395,9 +441,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       if (pseudonym === undefined) {
         throw new AuditError('invalid_argument', 'history needs subject or subjectPseudonym', '查询历史需要 subject 或 subjectPseudonym');
       }
-      const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 50)), 500);
+      const limit = pageLimit('limit', query.limit, 50, 500);
+      const before = cursor('before', query.before);
       let q = db.selectFrom('audit_events').selectAll().where('subject_pseudonym', '=', pseudonym);
-      if (query.before !== undefined) q = q.where('seq', '<', query.before);
+      if (before !== undefined) q = q.where('seq', '<', before);
       if (query.appId !== undefined) q = q.where('app_id', '=', query.appId);
       if (query.actions !== undefined && query.actions.length > 0) q = q.where('action', 'in', [...query.actions]);
       const rows = (await q
@@ -410,11 +457,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     },
 
     async events(query = {}) {
-      const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 100)), 1000);
+      const limit = pageLimit('limit', query.limit, 100, 1000);
       let q = db
         .selectFrom('audit_events')
         .selectAll()
-        .where('seq', '>', query.after ?? 0);
+        .where('seq', '>', cursor('after', query.after) ?? 0);
       if (query.appId !== undefined) q = q.where('app_id', '=', query.appId);
       if (query.requestId !== undefined) q = q.where('request_id', '=', query.requestId);
       const rows = (await q.orderBy('seq', 'asc').limit(limit).execute()) as AuditRecord[];

@@ -55,12 +55,27 @@ export interface AuditExportOptions {
   now?: () => number;
 }
 
+/** An optional integer option of at least `min`. */
+function integerOption(name: string, value: number | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new AuditError(
+      'invalid_argument',
+      `export: ${name} must be an integer >= ${min} (got ${String(value)})`,
+      `导出：${name} 必须是不小于 ${min} 的整数（实际为 ${String(value)}）`,
+    );
+  }
+  return value;
+}
+
 /** The lines of an export (without line terminators). */
 export async function* exportAuditRange(db: Kysely<Schema>, options: AuditExportOptions = {}): AsyncGenerator<string> {
-  const pageSize = Math.max(1, Math.floor(options.pageSize ?? 2000));
+  const pageSize = integerOption('pageSize', options.pageSize, 1) ?? 2000;
+  const fromOption = integerOption('from', options.from, 1);
+  const toOption = integerOption('to', options.to, 0);
   const head = await readHead(db, capabilitiesOfKysely(db), AUDIT_CHAIN, false);
-  const from = Math.max(1, Math.floor(options.from ?? 1));
-  const to = Math.min(Math.floor(options.to ?? head.seq), head.seq);
+  const from = fromOption ?? 1;
+  const to = Math.min(toOption ?? head.seq, head.seq);
   if (to < from - 1) {
     throw new AuditError('invalid_argument', `export: to (${to}) is before from (${from})`, `导出：to（${to}）小于 from（${from}）`);
   }
@@ -191,6 +206,7 @@ function parseHeader(line: number, o: Obj): AuditExportHeader {
   if (typeof anchor !== 'object' || anchor === null) throw invalid(line, '"anchor" must be an object', '「anchor」必须是对象');
   const from = int(o, 'from', line, 1);
   const to = int(o, 'to', line, 0);
+  if (to < from - 1) throw invalid(line, '"to" must not be before "from" - 1', '「to」不能小于「from」- 1');
   const a = anchor as Obj;
   const anchorSeq = int(a, 'seq', line, 0);
   if (anchorSeq !== from - 1) throw invalid(line, '"anchor.seq" must be from - 1', '「anchor.seq」必须等于 from - 1');
@@ -289,7 +305,8 @@ async function readExport(
     const record = parseEvent(line, o);
     if (record.seq > header.to)
       throw invalid(line, `event ${record.seq} lies beyond the exported range`, `事件 ${record.seq} 超出导出范围`);
-    if (checker.problem !== null) continue;
+    // After a break, events before it are still checked (a bad checkpoint at 20 leaves 1..19 to verify).
+    if (checker.problem !== null && checker.problem.seq <= record.seq) continue;
     if (checker.push(record)) await onEvent?.(record);
   }
   if (header === undefined) throw invalid(lastLine + 1, 'the file is empty', '文件为空');

@@ -218,7 +218,8 @@ const hashInputSql: RawBuilder<string> = sql<string>`cast(${`${AUDIT_HASH_FORMAT
 /** One string per row: fewer values to cross into JS (each costs more than the bytes in it). */
 const packedSql: RawBuilder<string> = sql<string>`${sql.ref('hash')} || ${sql.ref('prev_hash')} || ${hashInputSql}`;
 
-const INPUT_PREFIX_LENGTH = AUDIT_HASH_FORMAT.length + 1;
+const INPUT_PREFIX = `${AUDIT_HASH_FORMAT}\n`;
+const INPUT_PREFIX_LENGTH = INPUT_PREFIX.length;
 
 /** The seq written at the start of a hash input (`pipa-audit-v1\n<len>:<seq>…`). */
 function seqOfInput(input: string): number {
@@ -227,8 +228,30 @@ function seqOfInput(input: string): number {
   return Number(input.slice(colon + 1, colon + 1 + length));
 }
 
+/** An optional integer option of at least `min`. */
+function integerOption(name: string, value: number | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new AuditError(
+      'invalid_argument',
+      `verify: ${name} must be an integer >= ${min} (got ${String(value)})`,
+      `verify：${name} 必须是不小于 ${min} 的整数（实际为 ${String(value)}）`,
+    );
+  }
+  return value;
+}
+
 export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const pageSize = Math.max(1, Math.floor(options.pageSize ?? 2000));
+  const pageSize = integerOption('pageSize', options.pageSize, 1) ?? 2000;
+  const fromOption = integerOption('from', options.from, 1);
+  const toOption = integerOption('to', options.to, 0);
+  if (fromOption !== undefined && toOption !== undefined && toOption < fromOption) {
+    throw new AuditError(
+      'invalid_argument',
+      `verify: to (${toOption}) is before from (${fromOption})`,
+      `verify：to（${toOption}）小于 from（${fromOption}）`,
+    );
+  }
   // Head, last row and checkpoints from one snapshot, so appends during verification do not look like tampering.
   const snapshot = await withTransaction(
     db,
@@ -245,16 +268,9 @@ export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOption
   );
   if (snapshot.head === undefined) throw new Error('chain head "audit" is missing: run the migrations');
   const head: ChainHead = { seq: Number(snapshot.head.seq), hash: snapshot.head.hash };
-  const from = Math.max(1, Math.floor(options.from ?? 1));
+  const from = fromOption ?? 1;
   const lastRow = Math.max(head.seq, snapshot.max);
-  const to = Math.min(Math.floor(options.to ?? lastRow), lastRow);
-  if (options.from !== undefined && options.to !== undefined && options.to < options.from) {
-    throw new AuditError(
-      'invalid_argument',
-      `verify: to (${options.to}) is before from (${options.from})`,
-      `verify：to（${options.to}）小于 from（${options.from}）`,
-    );
-  }
+  const to = Math.min(toOption ?? lastRow, lastRow);
   // Checkpoints beyond the last row count only when the range runs to the end (they reveal a cut-off tail).
   const checkpoints: Checkpoint[] = snapshot.checkpoints
     .filter((c) => c.seq >= from && (to === lastRow || c.seq <= to))
@@ -291,11 +307,21 @@ export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOption
     if (rows.length === 0) break;
     let last = cursor;
     for (const { x } of rows) {
-      // hash (64) || prev_hash (64) || hash input. A tampered hash or prev_hash of another length
-      // misaligns the slices, which fails this very event, as it should.
-      const input = x.slice(128);
-      last = seqOfInput(input);
-      if (!checker.pushAssembled(last, x.slice(64, 128), x.slice(0, 64), input)) break;
+      // hash (64) || prev_hash (64) || hash input. A hash or prev_hash of another length (tampered)
+      // misaligns the slices: read that row's columns one by one, so the right reason is named.
+      if (x.startsWith(INPUT_PREFIX, 128)) {
+        const input = x.slice(128);
+        last = seqOfInput(input);
+        if (!checker.pushAssembled(last, x.slice(64, 128), x.slice(0, 64), input)) break;
+        continue;
+      }
+      const start = x.indexOf(INPUT_PREFIX);
+      const input = start < 0 ? '' : x.slice(start);
+      last = start < 0 ? Number.NaN : seqOfInput(input);
+      const stored = Number.isSafeInteger(last)
+        ? await db.selectFrom('audit_events').select(['hash', 'prev_hash']).where('seq', '=', last).executeTakeFirst()
+        : undefined;
+      if (!checker.pushAssembled(last, stored?.prev_hash ?? '', stored?.hash ?? '', input)) break;
     }
     cursor = last + 1;
     options.onProgress?.({ checked: checker.checked, seq: cursor - 1, to });
@@ -308,7 +334,7 @@ export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOption
       problem = {
         seq: head.seq + 1,
         reason: 'beyond_head',
-        message: `events after ${head.seq} exist but the chain head does not include them`,
+        message: `event ${head.seq + 1} exists but the chain head stops at ${head.seq}`,
       };
     } else if (head.seq > 0 && checker.lastHash !== head.hash) {
       problem = { seq: head.seq, reason: 'head', message: `the chain head does not match event ${head.seq}` };
