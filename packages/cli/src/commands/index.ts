@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { registerAudit } from './audit.js';
 import { registerDiff } from './diff.js';
 import { registerInit } from './init.js';
+import { registerKeys } from './keys.js';
 import { registerLint } from './lint.js';
+import { registerMigrate } from './migrate.js';
 import { registerRedact } from './redact.js';
 import { registerRender } from './render.js';
 import { registerScan } from './scan.js';
+import { registerServe } from './serve.js';
 import { registerSite } from './site.js';
 import { registerStart } from './start.js';
 
@@ -22,4 +26,8 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerRender(program, io);
   registerSite(program, io);
   registerStart(program, io);
+  registerServe(program, io);
+  registerMigrate(program, io);
+  registerKeys(program, io);
+  registerAudit(program, io);
 }

@@ -145,10 +145,11 @@ describe('pipa site', () => {
 });
 
 describe('pipa start', () => {
-  it('is registered and serves the examples site on 127.0.0.1:7800', async () => {
+  it('is registered: the service with the examples on 127.0.0.1:7800, the site under /site/ (serve.test.ts runs it)', async () => {
     const r = await runCli(['start', '--help'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('http://127.0.0.1:7800/');
+    expect(r.stdout).toContain('run the service');
     expect(SITE_DEFAULTS).toMatchObject({ host: '127.0.0.1', port: '7800', out: 'site', examples: 'examples' });
   });
 });

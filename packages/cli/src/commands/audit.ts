@@ -1,0 +1,79 @@
+/**
+ * `pipa audit verify [--db URL] [--data-dir DIR] [--from N] [--to N] [--trusted-key KEY…]`: recompute
+ * the audit hash chain (and check the signed checkpoints). Exit 0 when intact; exit 1 naming the
+ * first broken sequence number and why. Reads only: no master key is needed.
+ */
+import { createDatabase, type Database, verifyAuditChain } from '@pipa/server';
+import type { Command } from 'commander';
+import { CliExit, type CliIo, EXIT } from '../io.js';
+import {
+  addDbOptions,
+  type DbCommandOptions,
+  databaseConfig,
+  describeError,
+  isServiceError,
+  requireExistingDatabase,
+} from './service-options.js';
+
+interface VerifyOptions extends DbCommandOptions {
+  from?: string;
+  to?: string;
+  trustedKey?: string[];
+  json: boolean;
+}
+
+function seq(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1)
+    throw new CliExit(EXIT.invalid, `--${name} must be a sequence number from 1 (got "${raw}")`);
+  return Number(raw);
+}
+
+export async function runAuditVerify(io: CliIo, opts: VerifyOptions): Promise<void> {
+  const from = seq('from', opts.from);
+  const to = seq('to', opts.to);
+  if (from !== undefined && to !== undefined && from > to) throw new CliExit(EXIT.invalid, '--from must not be after --to');
+  requireExistingDatabase(io, opts);
+  let database: Database;
+  try {
+    database = await createDatabase(databaseConfig(io, opts));
+  } catch (err) {
+    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa audit verify: ${describeError(err)}`);
+    throw err;
+  }
+  try {
+    const result = await verifyAuditChain(database.db, {
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      ...(opts.trustedKey !== undefined && opts.trustedKey.length > 0 ? { trustedKeys: opts.trustedKey } : {}),
+    });
+    if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    else if (result.ok) {
+      io.stdout(
+        `审计链完整 / audit chain intact: ${result.checked} events (seq ${result.from}..${result.to}), ` +
+          `${result.checkpoints} signed checkpoint(s) verified${result.signedThrough !== null ? `, signed through seq ${result.signedThrough}` : ''}\n`,
+      );
+    }
+    if (!result.ok) {
+      const msg = `审计链在序号 ${result.firstBrokenSeq} 处断裂 / audit chain broken at seq ${result.firstBrokenSeq} (${result.reason}): ${result.message ?? ''}`;
+      throw new CliExit(EXIT.findings, opts.json ? '' : msg);
+    }
+  } catch (err) {
+    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa audit verify: ${describeError(err)}`);
+    throw err;
+  } finally {
+    await database.close();
+  }
+}
+
+export function registerAudit(program: Command, io: CliIo): void {
+  const audit = program.command('audit').description('审计日志 / the audit log');
+  addDbOptions(audit.command('verify'))
+    .description('重新计算审计哈希链，指出第一个断裂的序号 / recompute the audit hash chain and name the first broken sequence number')
+    .option('--from <seq>', '起始序号 / first sequence number')
+    .option('--to <seq>', '结束序号 / last sequence number')
+    .option('--trusted-key <base64...>', '信任的检查点公钥 / checkpoint public keys to trust')
+    .option('--json', '输出 JSON / JSON output', false)
+    .addHelpText('after', '\n退出码 / exit codes: 0 完整 / intact; 1 断裂 / broken; 2 无法读取 / cannot read\n')
+    .action((opts: VerifyOptions) => runAuditVerify(io, opts));
+}

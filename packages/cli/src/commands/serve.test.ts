@@ -1,0 +1,210 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunningService } from '@pipa/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../io.js';
+import { runCli } from '../test-util.js';
+import { runServe, SERVE_DEFAULTS } from './serve.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
+
+let dir: string;
+let adminToken = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pipa-serve-cli-'));
+  cpSync(EXAMPLES, join(dir, 'examples'), { recursive: true });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function bufferIo(cwd: string, env: Record<string, string | undefined> = {}): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: (s) => {
+      out += s;
+    },
+    stderr: (s) => {
+      err += s;
+    },
+    cwd,
+    env,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+/** Start `pipa serve` in-process on a free port; returns the service and a stop function. */
+async function serve(opts: Partial<typeof SERVE_DEFAULTS> & { examples?: string | boolean } = {}) {
+  const io = bufferIo(dir);
+  const stop = new AbortController();
+  let running: RunningService | undefined;
+  const done = runServe(io, { ...SERVE_DEFAULTS, port: '0', ...opts }, stop.signal, (s) => {
+    running = s;
+  });
+  const deadline = Date.now() + 30_000;
+  while (running === undefined) {
+    if (Date.now() > deadline) throw new Error(`not started: ${io.out()} ${io.err()}`);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 20))]);
+  }
+  const service = running as RunningService;
+  return {
+    io,
+    service,
+    async stop() {
+      stop.abort();
+      await done;
+    },
+  };
+}
+
+describe('pipa start / serve', () => {
+  it('first start: SQLite and the key file in ./.pipa, both examples published, URL, docs and the one-time admin key printed', async () => {
+    const s = await serve({ examples: 'examples' });
+    try {
+      const out = s.io.out();
+      expect(out).toContain(`running: ${s.service.url}`);
+      expect(out).toContain(`API docs: ${s.service.url}docs`);
+      expect(out).toMatch(/published example: shengshitong 1 \(forced over \d+ lint errors, audited\)/);
+      expect(out).toContain('published example: xiaopiaopiao-merchant 2022-03-20');
+      const token = /^\s+(pipa_\S+)$/m.exec(out)?.[1];
+      expect(token).toBeDefined();
+      adminToken = token ?? '';
+      expect(s.service.ctx.database.description).toContain(join(dir, '.pipa', 'pipa.db'));
+      const apps = await fetch(`${s.service.url}v1/apps`, { headers: { authorization: `Bearer ${token}` } });
+      expect(apps.status).toBe(200);
+      expect(((await apps.json()) as { apps: { id: string }[] }).apps.map((a) => a.id)).toEqual(['shengshitong', 'xiaopiaopiao-merchant']);
+      // Issue 2's site stays reachable: the rendered policies and lists.
+      const page = await fetch(`${s.service.url}site/shengshitong/zh/collection-list.html`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('盛事通');
+      expect((await fetch(`${s.service.url}site/`)).status).toBe(200);
+      expect((await fetch(`${s.service.url}docs`)).status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+    expect(s.io.out()).toContain('stopped');
+  });
+
+  it('second start: no new admin key, examples already published, the old key still works', async () => {
+    const s = await serve({ examples: 'examples' });
+    try {
+      expect(s.io.out()).not.toContain('admin API key');
+      expect(s.io.out()).toContain('example already published: shengshitong 1');
+      const apps = await fetch(`${s.service.url}v1/apps`, { headers: { authorization: `Bearer ${adminToken}` } });
+      expect(apps.status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('refuses bad options with exit 2', async () => {
+    expect((await runCli(['serve', '--port', 'x'], { cwd: dir })).code).toBe(2);
+    expect((await runCli(['serve', '--log-level', 'loud'], { cwd: dir })).code).toBe(2);
+    expect((await runCli(['serve', '--examples', 'nowhere', '--port', '0'], { cwd: dir })).code).toBe(2);
+    const bad = await runCli(['serve', '--db', 'mysql://x@y/z', '--port', '0'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('pipa:');
+  });
+});
+
+describe('pipa migrate', () => {
+  it('applies the migrations once and lists their status', async () => {
+    const first = await runCli(['migrate', '--data-dir', 'mig'], { cwd: dir });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('applied  0001_initial');
+    const again = await runCli(['migrate', '--data-dir', 'mig'], { cwd: dir });
+    expect(again.stdout).toContain('already up to date');
+    const status = await runCli(['migrate', '--data-dir', 'mig', '--status', '--json'], { cwd: dir });
+    const parsed = JSON.parse(status.stdout) as { migrations: { name: string; executedAt: string | null }[] };
+    expect(parsed.migrations.every((m) => m.executedAt !== null)).toBe(true);
+    expect(parsed.migrations.map((m) => m.name)).toContain('0005_core');
+  });
+
+  it('fails with exit 2 when the database cannot be reached', async () => {
+    const r = await runCli(['migrate', '--db', 'postgres://nobody@127.0.0.1:1/none'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pipa migrate:');
+  });
+});
+
+describe('pipa keys', () => {
+  it('creates (token once), lists (never the secret), revokes', async () => {
+    const created = await runCli(
+      ['keys', 'create', '--app', 'shengshitong', '--scopes', 'decide,consent:write', '--name', 'backend', '--expires', '90d'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const token = /^\s+(pipa_\S+)$/m.exec(created.stdout)?.[1] ?? '';
+    const id = /^(key_[a-z2-7]{12})/m.exec(created.stdout)?.[1] ?? '';
+    expect(token).not.toBe('');
+    const list = await runCli(['keys', 'list', '--app', 'shengshitong'], { cwd: dir });
+    expect(list.stdout).toContain(id);
+    expect(list.stdout).toContain('consent:write,decide');
+    expect(list.stdout).not.toContain(token.split('_')[2] ?? 'x');
+    const revoked = await runCli(['keys', 'revoke', id], { cwd: dir });
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain('revoked');
+    expect((await runCli(['keys', 'list', '--app', 'shengshitong'], { cwd: dir })).stdout).not.toContain(id);
+    expect((await runCli(['keys', 'list', '--app', 'shengshitong', '--all', '--json'], { cwd: dir })).stdout).toContain(id);
+  });
+
+  it('refuses bad input with exit 2 and creates nothing', async () => {
+    const before = (await runCli(['keys', 'list', '--all', '--json'], { cwd: dir })).stdout;
+    const cases = [
+      ['keys', 'create', '--scopes', 'root'],
+      ['keys', 'create', '--scopes', ','],
+      ['keys', 'create', '--app', 'nope', '--scopes', 'decide'],
+      ['keys', 'create', '--scopes', 'decide', '--expires', 'soon'],
+      ['keys', 'create', '--scopes', 'decide', '--expires', '2001-01-01'],
+      ['keys', 'create', '--app', 'shengshitong'],
+      ['keys', 'revoke', 'nope'],
+      ['keys', 'revoke', 'key_aaaaaaaaaaaa'],
+      ['keys', 'list', '--data-dir', 'not-there'],
+    ];
+    for (const args of cases) {
+      const r = await runCli(args, { cwd: dir });
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect((await runCli(['keys', 'list', '--all', '--json'], { cwd: dir })).stdout).toBe(before);
+  });
+
+  it('rotates the master key and the service reopens with it', async () => {
+    const r = await runCli(['keys', 'rotate'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('version 1 → 2');
+    expect(r.stdout).toContain('system keys: 4 re-wrapped, 0 failed');
+    const s = await serve();
+    await s.stop();
+    const env = await runCli(['keys', 'rotate'], { cwd: dir, env: { PIPA_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') } });
+    expect(env.code).toBe(2);
+  });
+});
+
+describe('pipa audit verify', () => {
+  it('exits 0 on an intact chain and 1 naming the first broken seq after tampering', async () => {
+    const ok = await runCli(['audit', 'verify'], { cwd: dir });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('audit chain intact');
+    const { createDatabase } = await import('@pipa/server');
+    const database = await createDatabase({ url: `sqlite:${join(dir, '.pipa', 'pipa.db')}` });
+    await database.db.updateTable('audit_events').set({ actor: 'key_forged' }).where('seq', '=', 3).execute();
+    await database.close();
+    const broken = await runCli(['audit', 'verify'], { cwd: dir });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('audit chain broken at seq 3 (hash)');
+    const json = await runCli(['audit', 'verify', '--json'], { cwd: dir });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, firstBrokenSeq: 3 });
+    expect((await runCli(['audit', 'verify', '--from', '0'], { cwd: dir })).code).toBe(2);
+    expect((await runCli(['audit', 'verify', '--from', '4', '--to', '2'], { cwd: dir })).code).toBe(2);
+    expect((await runCli(['audit', 'verify', '--data-dir', 'nowhere'], { cwd: dir })).code).toBe(2);
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * `pipa serve [--db URL] [--data-dir DIR] [--host 127.0.0.1] [--port 7800] [--examples [DIR]]`:
+ * run the service (HTTP API, OpenAPI at /docs, the published policies under /site/) until SIGINT
+ * or SIGTERM, then shut down gracefully (stop accepting, finish the requests in flight, flush the
+ * audit log, close the database). Prints the URL, the API docs URL and, on first start, the one-time
+ * admin API key. Several `pipa serve` processes may share one PostgreSQL database.
+ *
+ * `pipa start` (what `npm start` runs) is `pipa serve --examples examples` with the defaults: SQLite
+ * in ./.pipa, the master key file created there on first start, both example apps published.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Declaration } from '@pipa/policy';
+import { type ExampleSource, type RunningService, startPipaService } from '@pipa/server';
+import { type Command, Option } from 'commander';
+import { CliExit, type CliIo, EXIT } from '../io.js';
+import { VERSION } from '../program.js';
+import { buildSite } from '../static-site/render-site.js';
+import { shutdownSignal } from '../static-site/serve.js';
+import { addDbOptions, type DbCommandOptions, describeError, isServiceError, serviceOptions } from './service-options.js';
+
+export interface ServeCommandOptions extends DbCommandOptions {
+  host: string;
+  port: string;
+  /** A folder of app folders with policy.yaml, or true for `examples`. */
+  examples?: string | boolean;
+  site: boolean;
+  logLevel: string;
+}
+
+export const SERVE_DEFAULTS: ServeCommandOptions = { dataDir: '.pipa', host: '127.0.0.1', port: '7800', site: true, logLevel: 'warn' };
+
+const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug'] as const;
+
+function parsePort(raw: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535)
+    throw new CliExit(EXIT.invalid, `--port must be a number from 0 to 65535 (got "${raw}")`);
+  return Number(raw);
+}
+
+/** Every `<dir>/<app>/policy.yaml`, sorted by folder name. */
+export function readExampleSources(dir: string): ExampleSource[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    throw new CliExit(EXIT.invalid, `--examples: cannot read the folder ${dir}`);
+  }
+  const out: ExampleSource[] = [];
+  for (const name of names) {
+    const file = join(dir, name, 'policy.yaml');
+    try {
+      if (!statSync(file).isFile()) continue;
+    } catch {
+      continue;
+    }
+    out.push({ file: join(name, 'policy.yaml'), source: readFileSync(file, 'utf8') });
+  }
+  return out;
+}
+
+export const siteRenderer = (declarations: readonly Declaration[]): Record<string, string> =>
+  buildSite(declarations.map((declaration) => ({ file: declaration.app.id, declaration })));
+
+/**
+ * Start the service and run it until `stop` aborts (the command wires SIGINT and SIGTERM to it).
+ * `onStarted` sees the running service (tests).
+ */
+export async function runServe(
+  io: CliIo,
+  opts: ServeCommandOptions,
+  stop?: AbortSignal,
+  onStarted?: (s: RunningService) => void,
+): Promise<void> {
+  const port = parsePort(opts.port);
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
+    throw new CliExit(EXIT.invalid, `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${opts.logLevel}")`);
+  }
+  const examplesDir =
+    opts.examples === undefined || opts.examples === false
+      ? undefined
+      : resolve(io.cwd, opts.examples === true ? 'examples' : opts.examples);
+  const examples = examplesDir === undefined ? [] : readExampleSources(examplesDir);
+  const logStream = new Writable({
+    write(chunk, _enc, cb) {
+      io.stderr(String(chunk));
+      cb();
+    },
+  });
+  let running: RunningService;
+  try {
+    running = await startPipaService({
+      ...serviceOptions(io, opts),
+      host: opts.host,
+      port,
+      examples,
+      version: VERSION,
+      ...(opts.site ? { site: siteRenderer } : {}),
+      logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel, stream: logStream },
+      onError: (err, where) => io.stderr(`pipa: ${where}: ${describeError(err)}\n`),
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
+      throw new CliExit(EXIT.invalid, `cannot listen on ${opts.host}:${port} (${code})`);
+    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa: ${describeError(err)}`);
+    throw err;
+  }
+
+  const lines = [
+    `pipa ${VERSION} 正在运行 / running: ${running.url}`,
+    `API 文档 / API docs: ${running.docsUrl}`,
+    `数据库 / database: ${running.ctx.database.description}`,
+  ];
+  if (opts.site) lines.push(`隐私政策网站 / policy site: ${running.url}site/`);
+  for (const ex of running.examples) {
+    lines.push(
+      ex.outcome === 'published'
+        ? `已发布示例 / published example: ${ex.appId} ${ex.version}${ex.lintErrors > 0 ? ` (forced over ${ex.lintErrors} lint errors, audited)` : ''}`
+        : `示例已发布 / example already published: ${ex.appId} ${ex.version}`,
+    );
+  }
+  if (running.adminKey !== null) {
+    lines.push(
+      '',
+      '管理员 API 密钥（只显示这一次，请妥善保存）/ admin API key (shown once, store it now):',
+      `  ${running.adminKey.token}`,
+      `  curl -H "Authorization: Bearer ${running.adminKey.token}" ${running.url}v1/apps`,
+      '',
+    );
+  }
+  lines.push('按 Ctrl+C 停止 / press Ctrl+C to stop');
+  io.stdout(`${lines.join('\n')}\n`);
+  onStarted?.(running);
+
+  const signals = stop ? undefined : shutdownSignal();
+  const signal = stop ?? signals?.signal;
+  await new Promise<void>((done) => {
+    if (!signal || signal.aborted) return done();
+    signal.addEventListener('abort', () => done(), { once: true });
+  });
+  signals?.dispose();
+  io.stdout('正在停止 / stopping: finishing requests in flight…\n');
+  await running.close();
+  io.stdout('已停止 / stopped\n');
+}
+
+export function addServeOptions(command: Command): Command {
+  return addDbOptions(command)
+    .addOption(new Option('--host <host>', '监听地址 / address to listen on').default(SERVE_DEFAULTS.host))
+    .addOption(new Option('--port <port>', '端口（0 = 任意空闲端口）/ port (0 = any free port)').default(SERVE_DEFAULTS.port))
+    .option('--no-site', '不在 /site/ 提供隐私政策网站 / do not serve the policies under /site/')
+    .addOption(new Option('--log-level <level>', '日志级别（写到 stderr）/ log level (to stderr)').default(SERVE_DEFAULTS.logLevel));
+}
+
+export function registerServe(program: Command, io: CliIo): void {
+  addServeOptions(program.command('serve'))
+    .description('运行 pipa 服务（HTTP API）/ run the pipa service (HTTP API)')
+    .option(
+      '--examples [dir]',
+      '发布目录中尚未发布的示例声明（默认 examples）/ publish the example declarations not yet published (default: examples)',
+    )
+    .addHelpText(
+      'after',
+      '\n环境变量 / environment: PIPA_DB_URL, PIPA_MASTER_KEY (base64, 32 bytes; else the key file in --data-dir)\n' +
+        '退出码 / exit codes: 0 正常停止 / stopped; 2 配置无效或无法监听 / invalid configuration or cannot listen\n',
+    )
+    .action((opts: ServeCommandOptions) => runServe(io, opts));
+}

@@ -1,0 +1,71 @@
+/**
+ * Options shared by the commands that reach the service's database: `--db <url>` (default: the
+ * `PIPA_DB_URL` environment variable, else SQLite in the data directory) and `--data-dir <dir>`
+ * (default `.pipa`: the embedded database and the master key file). The master key comes from
+ * `PIPA_MASTER_KEY` when set, else from the key file in the data directory.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type DatabaseConfig, resolveDatabaseConfig, type ServiceOptions } from '@pipa/server';
+import type { Command } from 'commander';
+import { CliExit, type CliIo, EXIT } from '../io.js';
+
+export interface DbCommandOptions {
+  db?: string;
+  dataDir: string;
+}
+
+export const DB_ENV = 'PIPA_DB_URL';
+
+export function addDbOptions(command: Command): Command {
+  return command
+    .option(
+      '--db <url>',
+      `数据库地址（默认 $${DB_ENV}，否则数据目录中的 SQLite）/ database URL (default $${DB_ENV}, else SQLite in the data dir)`,
+    )
+    .option('--data-dir <dir>', '数据目录：嵌入式数据库与主密钥文件 / data directory: embedded database and master key file', '.pipa');
+}
+
+export function databaseConfig(io: CliIo, opts: DbCommandOptions): DatabaseConfig {
+  const url = opts.db ?? io.env[DB_ENV];
+  const dataDir = resolve(io.cwd, opts.dataDir);
+  return { ...(url !== undefined && url !== '' ? { url } : {}), cwd: io.cwd, dataDir };
+}
+
+export function serviceOptions(io: CliIo, opts: DbCommandOptions): ServiceOptions {
+  return { db: databaseConfig(io, opts), dataDir: resolve(io.cwd, opts.dataDir), env: io.env };
+}
+
+/**
+ * For commands that act on an existing installation (keys, audit): refuse to create an empty
+ * SQLite database by accident (a mistyped --data-dir would otherwise start a new installation).
+ */
+export function requireExistingDatabase(io: CliIo, opts: DbCommandOptions): void {
+  let resolved: ReturnType<typeof resolveDatabaseConfig>;
+  try {
+    resolved = resolveDatabaseConfig(databaseConfig(io, opts));
+  } catch (err) {
+    throw new CliExit(EXIT.invalid, `--db: ${(err as Error).message}`);
+  }
+  if (resolved.dialect === 'sqlite' && resolved.file !== ':memory:' && !existsSync(resolved.file)) {
+    throw new CliExit(
+      EXIT.invalid,
+      `没有数据库 / no database at ${resolved.file}: start the service first (pipa serve) or pass --db / --data-dir`,
+    );
+  }
+}
+
+/** A message for errors from the store, the crypto layer or the service (they carry code and message). */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const zh = (err as { messageZh?: unknown }).messageZh;
+    return typeof zh === 'string' && zh !== '' ? `${zh} / ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+/** Errors of the service layers end the command with exit 2 and their message (no stack trace). */
+export function isServiceError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return ['PipaError', 'StoreError', 'CryptoError', 'AuditError'].includes(err.name);
+}
