@@ -107,12 +107,19 @@ export function ensureSubjectSync(ctx: ServiceContext): Promise<void> {
         state.lastError = err;
       });
     })
-    .then((stop) => {
-      ctx.onClose(async () => {
-        closed = true;
-        await stop();
-      });
-    });
+    .then(
+      (stop) => {
+        ctx.onClose(async () => {
+          closed = true;
+          await stop();
+        });
+      },
+      (err: unknown) => {
+        // Not listening: let the next caller try again rather than failing every write for good.
+        started.delete(ctx);
+        throw err;
+      },
+    );
   started.set(ctx, promise);
   return promise;
 }
