@@ -23,7 +23,7 @@
  * staff cancelled it) therefore changes nothing, and `completeWith` rolls the handler's writes back.
  */
 import { randomBytes } from 'node:crypto';
-import type { ExpressionBuilder, Kysely, Selectable, Transaction } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { type Capabilities, forUpdate } from '../store/capabilities.js';
 import type { Database } from '../store/database.js';
 import type { JobsTable, Schema } from '../store/schema.js';
@@ -295,6 +295,19 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
   const defaultTimeoutMs = intIn('defaults.timeoutMs', options.defaults?.timeoutMs ?? 300_000, 1, JOB_LIMITS.maxTimeoutMs);
   const defaultPriority = intIn('defaults.priority', options.defaults?.priority ?? 0, JOB_LIMITS.minPriority, JOB_LIMITS.maxPriority);
 
+  /** Kinds already announced per transaction: one notification per kind and commit is enough. */
+  const announced = new WeakMap<object, Set<string>>();
+  async function announce(trx: Kysely<Schema>, kind: string): Promise<void> {
+    let kinds = announced.get(trx);
+    if (kinds === undefined) {
+      kinds = new Set();
+      announced.set(trx, kinds);
+    }
+    if (kinds.has(kind)) return;
+    kinds.add(kind);
+    await database.notify(JOBS_CHANNEL, kind, trx);
+  }
+
   async function getIn(db: Kysely<Schema>, id: string): Promise<Job | undefined> {
     const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? undefined : rowToJob(row);
@@ -315,22 +328,20 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       .where((eb) => fenced(eb, lease))
       .executeTakeFirst();
     if (Number(done.numUpdatedRows) === 0) return false;
-    const dependents = trx.selectFrom('job_dependencies').select('job_id').where('depends_on', '=', lease.jobId);
-    await trx
-      .updateTable('jobs')
-      .set((eb) => ({ pending_deps: eb('pending_deps', '-', 1), updated_at: now }))
-      .where('state', '=', 'waiting')
-      .where('id', 'in', dependents)
-      .execute();
+    // One statement: SET expressions see the row before the update, so `pending_deps <= 1` means "this was the last one".
     const released = await trx
       .updateTable('jobs')
-      .set({ state: 'queued', updated_at: now })
+      .set((eb) => ({
+        pending_deps: eb('pending_deps', '-', 1),
+        state: sql<string>`case when pending_deps <= 1 then 'queued' else state end`,
+        updated_at: now,
+      }))
       .where('state', '=', 'waiting')
-      .where('pending_deps', '<=', 0)
-      .where('id', 'in', dependents)
-      .returning('kind')
-      .execute();
-    for (const kind of new Set(released.map((r) => r.kind))) await database.notify(JOBS_CHANNEL, kind, trx);
+      .where('id', 'in', trx.selectFrom('job_dependencies').select('job_id').where('depends_on', '=', lease.jobId))
+      .returning(['kind', 'state'])
+      .execute()
+      .then((rows) => rows.filter((r) => r.state === 'queued'));
+    for (const kind of new Set(released.map((r) => r.kind))) await announce(trx, kind);
     return true;
   }
 
@@ -370,7 +381,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
         .where('state', '=', 'running')
         .where('attempts', '=', row.attempts)
         .execute();
-      if (!dead) await database.notify(JOBS_CHANNEL, row.kind, trx);
+      if (!dead) await announce(trx, row.kind);
     }
     return expired.length;
   }
@@ -518,7 +529,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
             .values(deps.map((d) => ({ job_id: id, depends_on: d })))
             .execute();
         }
-        if (pending === 0) await database.notify(JOBS_CHANNEL, kind, trx);
+        if (pending === 0) await announce(trx, kind);
         return { job: rowToJob(inserted), created: true };
       });
     },
@@ -637,7 +648,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
           .returning('kind')
           .executeTakeFirst();
         if (r === undefined) return false;
-        await database.notify(JOBS_CHANNEL, r.kind, trx);
+        await announce(trx, r.kind);
         return true;
       });
     },
@@ -733,7 +744,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
           .where('id', '=', id)
           .where('state', '=', 'dead')
           .execute();
-        await database.notify(JOBS_CHANNEL, job.kind, trx);
+        await announce(trx, job.kind);
         return mustGet(trx, id);
       });
     },
