@@ -244,6 +244,26 @@ const FIRST = new Uint16Array(65536);
 /** The lists whose words are Latin (matched case-insensitively, not after a Latin letter). */
 const LIST_LATIN: boolean[] = [];
 
+/** A keyword other than a Latin one starts with this code unit. */
+export const MARK_WORD = 1;
+/** A Latin keyword starts with this letter (a keyword start when no Latin letter is before it). */
+export const MARK_LATIN = 2;
+/** The code unit ends a sentence or a line: context does not reach over it. */
+export const MARK_BREAK = 3;
+/** MARK_WORD, MARK_LATIN, MARK_BREAK or 0 for every code unit: what the token scan records. */
+export const MARK = new Uint8Array(65536);
+/** The first two code units of some keyword hash here (a filter: 0 means no keyword starts so). */
+const PAIR = new Uint8Array(65536);
+
+function pairHash(c0: number, c1: number): number {
+  return ((c0 << 6) ^ c1) & 0xffff;
+}
+
+/** Some keyword may start at `i` of `t` (its first code unit is `c`): the first two code units fit. */
+export function keywordMayStart(t: string, i: number, c: number): boolean {
+  return PAIR[pairHash(c, t.charCodeAt(i + 1))] === 1;
+}
+
 (() => {
   const byWord = new Map<string, { mask: number; negative: boolean }>();
   for (const [type, words] of Object.entries(CONTEXT_WORDS) as [DetectorType, readonly string[]][]) {
@@ -272,13 +292,17 @@ const LIST_LATIN: boolean[] = [];
     const latin = LATIN.test(word[0] ?? '');
     const codes = latin ? [word.charCodeAt(0), word.toUpperCase().charCodeAt(0)] : [word.charCodeAt(0)];
     for (const c of codes) byFirst.set(c, [...(byFirst.get(c) ?? []), id]);
+    const seconds = latin ? [word.charCodeAt(1), word.toUpperCase().charCodeAt(1)] : [word.charCodeAt(1)];
+    for (const c0 of codes) for (const c1 of seconds) PAIR[pairHash(c0, c1)] = 1;
   }
   for (const [code, list] of byFirst) {
     list.sort((a, b) => (KW_LEN[b] ?? 0) - (KW_LEN[a] ?? 0));
     LISTS.push(list);
     LIST_LATIN.push(LATIN.test(String.fromCharCode(code).toLowerCase()));
     FIRST[code] = LISTS.length;
+    MARK[code] = LIST_LATIN[LISTS.length - 1] ? MARK_LATIN : MARK_WORD;
   }
+  for (const c of [0x3002, 10, 0xff01, 0xff1f, 0xff1b, 0x21, 0x3f]) MARK[c] = MARK_BREAK;
 })();
 
 function isAsciiLetter(c: number): boolean {
@@ -302,11 +326,6 @@ function keywordAt(t: string, i: number, id: number, latin: boolean): boolean {
     if (c !== w.charCodeAt(j)) return false;
   }
   return true;
-}
-
-/** A sentence or line ends at this code unit: context does not reach over it. */
-function isBreak(c: number): boolean {
-  return c === 0x3002 || c === 10 || c === 0xff01 || c === 0xff1f || c === 0xff1b || c === 0x21 || c === 0x3f;
 }
 
 /**
@@ -333,6 +352,16 @@ export class ContextIndex {
   private readonly afterIds: number[] = [];
   private readonly afterDist: number[] = [];
   private afterCount = 0;
+  /**
+   * Positions where a keyword may start and where a sentence or line ends, ascending, recorded by
+   * the one pass over the text (scanTokens) as `2 * position` and `2 * position + 1`. The window
+   * before a match is then read from this list instead of character by character.
+   */
+  private readonly marks: number[] = [];
+  /** Every position below this is recorded in `marks`. */
+  private marked = 0;
+  /** Index of the first mark at or after the last window's start (windows mostly come in order). */
+  private cursor = 0;
   /** Per type bit: reason from the field name ('' = none), computed on first use. */
   private readonly fieldReason = new Map<number, string>();
   private fieldNegative: string | undefined;
@@ -342,6 +371,16 @@ export class ContextIndex {
     this.before = before;
     this.after = after;
     this.field = field;
+  }
+
+  /** Record a keyword start at `i` (`brk` false) or the end of a sentence or line (`brk` true). */
+  mark(i: number, brk: boolean): void {
+    this.marks.push(brk ? 2 * i + 1 : 2 * i);
+  }
+
+  /** Every position below `i` has been recorded with `mark`. */
+  markedTo(i: number): void {
+    this.marked = i;
   }
 
   /**
@@ -424,24 +463,64 @@ export class ContextIndex {
     const from = Math.max(0, start - this.before);
     const lo = Math.max(0, from - 8);
     let count = 0;
-    for (let i = start - 1; i >= lo; i--) {
-      const c = t.charCodeAt(i);
-      const k = FIRST[c] ?? 0;
-      if (k === 0) {
-        if (isBreak(c)) break;
-        continue;
+    if (start <= this.marked) {
+      // the marks below `start`, nearest first
+      const marks = this.marks;
+      const key = 2 * start;
+      let j = this.cursor;
+      if (j > marks.length || (j > 0 && (marks[j - 1] ?? 0) >= key)) j = 0;
+      let hi = marks.length;
+      // first mark at or after `start`: walk a few steps, else binary search
+      let steps = 0;
+      while (j < hi && (marks[j] ?? 0) < key && steps < 8) {
+        j++;
+        steps++;
       }
-      const latin = LIST_LATIN[k - 1] === true;
-      if (latin && isAsciiLetter(t.charCodeAt(i - 1))) continue;
-      const list = LISTS[k - 1] ?? [];
-      for (let m = 0; m < list.length; m++) {
-        const id = list[m] ?? 0;
-        const e = i + (KW_LEN[id] ?? 0);
-        if (e > start || e <= from || !keywordAt(t, i, id, latin)) continue;
-        this.beforeIds[count] = id;
-        this.beforeDist[count] = start - e;
-        count++;
-        break;
+      if (j < hi && (marks[j] ?? 0) < key) {
+        while (j < hi) {
+          const mid = (j + hi) >> 1;
+          if ((marks[mid] ?? 0) < key) j = mid + 1;
+          else hi = mid;
+        }
+      }
+      this.cursor = j;
+      for (let m = j - 1; m >= 0; m--) {
+        const v = marks[m] ?? 0;
+        const i = v >> 1;
+        if (i < lo || (v & 1) === 1) break;
+        const k = FIRST[t.charCodeAt(i)] ?? 0;
+        const latin = LIST_LATIN[k - 1] === true;
+        const list = LISTS[k - 1] ?? [];
+        for (let x = 0; x < list.length; x++) {
+          const id = list[x] ?? 0;
+          const e = i + (KW_LEN[id] ?? 0);
+          if (e > start || e <= from || !keywordAt(t, i, id, latin)) continue;
+          this.beforeIds[count] = id;
+          this.beforeDist[count] = start - e;
+          count++;
+          break;
+        }
+      }
+    } else {
+      for (let i = start - 1; i >= lo; i--) {
+        const c = t.charCodeAt(i);
+        const k = FIRST[c] ?? 0;
+        if (k === 0) {
+          if (MARK[c] === MARK_BREAK) break;
+          continue;
+        }
+        const latin = LIST_LATIN[k - 1] === true;
+        if ((latin && isAsciiLetter(t.charCodeAt(i - 1))) || !keywordMayStart(t, i, c)) continue;
+        const list = LISTS[k - 1] ?? [];
+        for (let x = 0; x < list.length; x++) {
+          const id = list[x] ?? 0;
+          const e = i + (KW_LEN[id] ?? 0);
+          if (e > start || e <= from || !keywordAt(t, i, id, latin)) continue;
+          this.beforeIds[count] = id;
+          this.beforeDist[count] = start - e;
+          count++;
+          break;
+        }
       }
     }
     this.beforeStart = start;
@@ -454,10 +533,11 @@ export class ContextIndex {
     const to = Math.min(end + this.after, t.length);
     let count = 0;
     for (let i = end; i < to; i++) {
-      const k = FIRST[t.charCodeAt(i)] ?? 0;
+      const c = t.charCodeAt(i);
+      const k = FIRST[c] ?? 0;
       if (k === 0) continue;
       const latin = LIST_LATIN[k - 1] === true;
-      if (latin && isAsciiLetter(t.charCodeAt(i - 1))) continue;
+      if ((latin && isAsciiLetter(t.charCodeAt(i - 1))) || !keywordMayStart(t, i, c)) continue;
       const list = LISTS[k - 1] ?? [];
       for (let m = 0; m < list.length; m++) {
         const id = list[m] ?? 0;

@@ -5,8 +5,9 @@
  * addresses and URLs with credentials (around `@`); licence plates (after a province character).
  */
 import { creditCodeValid, luhnHexCheckDigit } from '../checksums.js';
+import { keywordMayStart, MARK, MARK_BREAK, MARK_LATIN, MARK_WORD } from '../context.js';
 import { type Env, emit, isAlnumCode, isDigitCode, isHexCode, isLetterCode } from './env.js';
-import { firstGroupEnd, scanNumberAt } from './numeric.js';
+import { scanNumberAt } from './numeric.js';
 
 const PLATE_PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
 const PLATE_SUFFIX = '学警挂领使港澳';
@@ -16,46 +17,82 @@ const PLATE_LETTER = /^[A-HJ-NP-Z]$/;
 const PLATE_PROVINCE = new Uint8Array(65536);
 for (let i = 0; i < PLATE_PROVINCES.length; i++) PLATE_PROVINCE[PLATE_PROVINCES.charCodeAt(i)] = 1;
 
+const OTHER = 0;
+const DIGIT = 1;
+const LETTER = 2;
+/** A keyword that is not Latin starts with it. */
+const KEYWORD = 3;
+/** It ends a sentence or a line. */
+const BREAK = 4;
+/** Class of every code unit for the token scan. */
+const CLASS = (() => {
+  const c = new Uint8Array(65536);
+  for (let i = 0; i < 65536; i++) if (MARK[i] === MARK_WORD) c[i] = KEYWORD;
+  for (let i = 0; i < 65536; i++) if (MARK[i] === MARK_BREAK) c[i] = BREAK;
+  for (let i = 48; i <= 57; i++) c[i] = DIGIT;
+  for (let i = 65; i <= 90; i++) c[i] = LETTER;
+  for (let i = 97; i <= 122; i++) c[i] = LETTER;
+  return c;
+})();
+
 /**
  * The one pass over the text that finds the candidates made of letters and digits: every
  * alphanumeric token is read once; a digit run in it starts a chain of digit groups (numeric.ts)
  * unless an earlier chain already covered it, and a token with a letter is a word (credit codes,
- * passports and permits, MEID, Android ID, OAID, licence plates after a province character).
+ * passports and permits, MEID, Android ID, OAID, licence plates after a province character). The
+ * same pass records where context words may start and where sentences end (ContextIndex.mark).
  */
 export function scanTokens(env: Env): void {
   const t = env.t;
   const n = t.length;
+  const ctx = env.ctx;
   /** Where the next chain of digit groups may start. */
   let next = 0;
   let i = 0;
   while (i < n) {
     let c = t.charCodeAt(i);
-    if (!isAlnumCode(c)) {
+    let k = CLASS[c] ?? OTHER;
+    if (k === OTHER) {
+      i++;
+      continue;
+    }
+    if (k === KEYWORD || k === BREAK) {
+      if (k === BREAK) ctx.mark(i, true);
+      else if (keywordMayStart(t, i, c)) ctx.mark(i, false);
       i++;
       continue;
     }
     const s = i;
-    let letters = 0;
+    let letters = false;
     for (;;) {
-      if (c <= 57) {
+      if (k === DIGIT) {
         // a digit run (the character before is a letter or not alphanumeric)
-        if (i >= next) {
-          next = scanNumberAt(env, i);
-          i = firstGroupEnd();
-        } else {
-          i++;
-          while (i < n && isDigitCode(t.charCodeAt(i))) i++;
+        const p = i;
+        do c = t.charCodeAt(++i);
+        while (c >= 48 && c <= 57);
+        if (p >= next) {
+          // a short run that no separator continues is no number of any type: no chain to scan
+          if (i - p >= 11 || c === 46 || c === 41 || ((c === 32 || c === 45) && isDigitCode(t.charCodeAt(i + 1)))) {
+            ctx.markedTo(p);
+            next = scanNumberAt(env, p);
+          } else next = i;
         }
       } else {
-        letters++;
-        i++;
+        // a run of letters; a Latin keyword may start at its first letter (no letter before it)
+        if (MARK[c] === MARK_LATIN && keywordMayStart(t, i, c)) ctx.mark(i, false);
+        letters = true;
+        do c = t.charCodeAt(++i);
+        while (CLASS[c] === LETTER);
       }
-      if (i >= n) break;
-      c = t.charCodeAt(i);
-      if (!isAlnumCode(c)) break;
+      k = CLASS[c] ?? OTHER;
+      if (k !== DIGIT && k !== LETTER) break;
     }
-    if (letters > 0) word(env, s, i);
+    if (letters) {
+      ctx.markedTo(i);
+      word(env, s, i);
+    }
   }
+  ctx.markedTo(n);
 }
 
 /** An alphanumeric token [s, e) with at least one letter. */
@@ -71,18 +108,29 @@ function word(env: Env, s: number, e: number): void {
   }
   const len = e - s;
   if (len === 9 || len === 10 || len === 11 || len === 14 || len === 15 || len === 16 || len === 18 || len === 32 || len === 64) {
-    classifyWord(env, t.slice(s, e), s, e);
+    classifyWord(env, s, e);
   }
 }
 
-function classifyWord(env: Env, w: string, s: number, e: number): void {
-  const len = w.length;
-  const upper = w.toUpperCase();
-  if (len === 18 && w === upper && creditCodeValid(w)) {
-    emit(env, 'credit-code', s, e, 0.65, ['checksum:gb32100'], w, 0.3);
+/** Upper-case letters that start a passport or travel permit number (E, G, P, S, D; C, W, H, M, L). */
+const PERMIT_FIRST = new Set([69, 71, 80, 83, 68, 67, 87, 72, 77, 76]);
+
+/** A word of a length some type has; cheap checks on the characters come before any slice or regular expression. */
+function classifyWord(env: Env, s: number, e: number): void {
+  const t = env.t;
+  const len = e - s;
+  const c0 = t.charCodeAt(s);
+  if (len === 18) {
+    // unified social credit code: upper-case letters and digits, GB 32100 check character
+    for (let i = s; i < e; i++) if (t.charCodeAt(i) >= 97) return;
+    const w = t.slice(s, e);
+    if (creditCodeValid(w)) emit(env, 'credit-code', s, e, 0.65, ['checksum:gb32100'], w, 0.3);
     return;
   }
   if (len === 9 || len === 10 || len === 11) {
+    // passports and permits: one or two upper-case letters, then digits
+    if (!PERMIT_FIRST.has(c0) || !isDigitCode(t.charCodeAt(e - 1))) return;
+    const w = t.slice(s, e);
     if (/^E\d{8}$/.test(w)) emit(env, 'passport', s, e, 0.5, ['passport-format:E'], w, 0.45, true);
     else if (/^E[A-HJ-NP-Z]\d{7}$/.test(w)) emit(env, 'passport', s, e, 0.55, ['passport-format:E+letter'], w, 0.45, true);
     else if (/^G\d{8}$/.test(w)) emit(env, 'passport', s, e, 0.4, ['passport-format:G'], w, 0.45, true);
@@ -93,22 +141,33 @@ function classifyWord(env: Env, w: string, s: number, e: number): void {
     else if (/^L\d{8}$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.3, ['permit-format:taiwan'], w, 0.45, true);
     return;
   }
-  if ((len === 14 || len === 15) && /^[A-F][0-9A-F]{13,14}$/i.test(w)) {
+  // hex words: MEID (14/15, first digit A-F), Android ID (16), OAID (16/32/64)
+  let digits = false;
+  let upper = false;
+  for (let i = s; i < e; i++) {
+    const c = t.charCodeAt(i);
+    if (c <= 57) digits = true;
+    else if (!isHexCode(c)) return;
+    else if (c <= 70) upper = true;
+  }
+  if (len === 14 || len === 15) {
+    if (!((c0 >= 65 && c0 <= 70) || (c0 >= 97 && c0 <= 102))) return;
+    const w = t.slice(s, e).toUpperCase();
     const reasons = ['meid-format'];
     let base = 0.3;
     if (len === 15) {
-      if (luhnHexCheckDigit(upper.slice(0, 14)) === upper[14]) {
+      if (luhnHexCheckDigit(w.slice(0, 14)) === w[14]) {
         base = 0.45;
         reasons.push('check-digit');
       } else base = 0.1;
     }
-    emit(env, 'meid', s, e, base, reasons, upper, 0.5);
+    emit(env, 'meid', s, e, base, reasons, w, 0.5);
     return;
   }
-  if ((len === 16 || len === 32 || len === 64) && /^[0-9a-f]+$/i.test(w)) {
-    const hasDigit = /\d/.test(w);
-    if (len === 16 && hasDigit) emit(env, 'android-id', s, e, w === w.toLowerCase() ? 0.25 : 0.15, ['hex-16'], w.toLowerCase(), 0.5);
-    if (hasDigit) emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], w.toLowerCase(), 0.55);
+  if (digits && (len === 16 || len === 32 || len === 64)) {
+    const lower = t.slice(s, e).toLowerCase();
+    if (len === 16) emit(env, 'android-id', s, e, upper ? 0.15 : 0.25, ['hex-16'], lower, 0.5);
+    emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], lower, 0.55);
   }
 }
 
@@ -179,16 +238,30 @@ export function scanDashTokens(env: Env): void {
       emit(env, 'idfv', s, e, caseBase, reasons, upper, 0.55);
       emit(env, 'oaid', s, e, 0.15, reasons, w.toLowerCase(), 0.55);
     } else if (w.length === 17 && /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i.test(w)) {
-      mac(env, s, e, w);
+      mac(env, s, e);
     }
   }
 }
 
-function mac(env: Env, s: number, e: number, w: string): void {
-  const hex = w.replace(/[^0-9a-f]/gi, '').toUpperCase();
-  if (hex === '000000000000' || hex === 'FFFFFFFFFFFF' || hex === '020000000000') return;
+const HEX_UPPER = '0123456789ABCDEF';
+
+/** MAC address at [s, e): six octets with separators; normalised to AA:BB:CC:DD:EE:FF. */
+function mac(env: Env, s: number, e: number): void {
+  const t = env.t;
+  let norm = '';
+  let zero = true;
+  let ones = true;
+  let placeholder = true;
+  for (let o = 0; o < 6; o++) {
+    const v = (hexValue(t.charCodeAt(s + 3 * o)) << 4) | hexValue(t.charCodeAt(s + 3 * o + 1));
+    if (v !== 0) zero = false;
+    if (v !== 255) ones = false;
+    if (v !== (o === 0 ? 2 : 0)) placeholder = false;
+    norm += (o > 0 ? ':' : '') + (HEX_UPPER[v >> 4] ?? '') + (HEX_UPPER[v & 15] ?? '');
+  }
+  if (zero || ones || placeholder) return;
   const reasons = ['mac-format'];
-  const first = Number.parseInt(hex.slice(0, 2), 16);
+  const first = (hexValue(t.charCodeAt(s)) << 4) | hexValue(t.charCodeAt(s + 1));
   let base = 0.75;
   if (first & 1) {
     base = 0.3;
@@ -197,7 +270,11 @@ function mac(env: Env, s: number, e: number, w: string): void {
     base = 0.6;
     reasons.push('locally-administered');
   }
-  emit(env, 'mac', s, e, base, reasons, hex.match(/../g)?.join(':') ?? hex, 0.2);
+  emit(env, 'mac', s, e, base, reasons, norm, 0.2);
+}
+
+function hexValue(c: number): number {
+  return c <= 57 ? c - 48 : (c | 32) - 87;
 }
 
 /** Tokens of hex digits, colons and dots: IPv6 addresses and MAC addresses (aa:bb:cc:dd:ee:ff). */
@@ -222,7 +299,7 @@ export function scanColonTokens(env: Env): void {
     if (e - s !== 17 && !ipv6Shape(t, s, e)) continue;
     const w = t.slice(s, e);
     if (w.length === 17 && /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(w)) {
-      mac(env, s, e, w);
+      mac(env, s, e);
       continue;
     }
     if (w.length >= 3 && ipv6Valid(w)) {
@@ -317,6 +394,34 @@ function isHostCode(c: number): boolean {
   return isAlnumCode(c) || c === 46 || c === 45 || c === 91 || c === 93 || c === 58;
 }
 
+/** No `..` in the local part t[s, e), and it does not end with a dot. */
+function localPartValid(t: string, s: number, e: number): boolean {
+  if (t.charCodeAt(e - 1) === 46) return false;
+  for (let i = s + 1; i < e; i++) if (t.charCodeAt(i) === 46 && t.charCodeAt(i - 1) === 46) return false;
+  return true;
+}
+
+/**
+ * The domain t[s, e) has two labels or more, none empty nor starting or ending with a dash, and a
+ * top-level label of 2 to 24 letters.
+ */
+function domainValid(t: string, s: number, e: number): boolean {
+  let labels = 0;
+  let from = s;
+  for (let i = s; i <= e; i++) {
+    if (i < e && t.charCodeAt(i) !== 46) continue;
+    // label [from, i)
+    if (i === from || t.charCodeAt(from) === 45 || t.charCodeAt(i - 1) === 45) return false;
+    labels++;
+    if (i === e) {
+      if (labels < 2 || i - from < 2 || i - from > 24) return false;
+      for (let j = from; j < i; j++) if (!isLetterCode(t.charCodeAt(j))) return false;
+    }
+    from = i + 1;
+  }
+  return true;
+}
+
 /** E-mail addresses and URLs with credentials, found around each `@`. */
 export function scanAt(env: Env): void {
   const t = env.t;
@@ -358,14 +463,8 @@ export function scanAt(env: Env): void {
     while (e < t.length && e - at < 256 && isDomainCode(t.charCodeAt(e))) e++;
     while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === '-')) e--;
     if (s === at || e === at + 1) continue;
-    const local = t.slice(s, at);
-    const domain = t.slice(at + 1, e);
-    if (local.includes('..') || local.endsWith('.')) continue;
-    const labels = domain.split('.');
-    const tld = labels[labels.length - 1] ?? '';
-    if (labels.length < 2 || labels.some((l) => l.length === 0 || l.startsWith('-') || l.endsWith('-')) || !/^[A-Za-z]{2,24}$/.test(tld))
-      continue;
-    emit(env, 'email', s, e, 0.85, ['email-format'], `${local}@${domain}`.toLowerCase(), 0.1);
+    if (!localPartValid(t, s, at) || !domainValid(t, at + 1, e)) continue;
+    emit(env, 'email', s, e, 0.85, ['email-format'], t.slice(s, e).toLowerCase(), 0.1);
     from = e;
   }
 }

@@ -57,11 +57,6 @@ const SEP = new Int32Array(MAX_GROUPS);
 const D = new Uint8Array(24);
 const X = 10;
 
-/** End of the first digit group of the last chain scanned by `scanNumberAt`. */
-export function firstGroupEnd(): number {
-  return GE[0] ?? 0;
-}
-
 /**
  * The chain of digit groups starting at the digit run at `i` (the character before is not a
  * digit): classify it and return where the next chain may start (after the chain and any dotted
