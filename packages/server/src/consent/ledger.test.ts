@@ -495,6 +495,36 @@ forEachDialect('consent ledger', (dctx) => {
     }
   });
 
+  it('concurrent writers (from two nodes where the engine has concurrent writers) form one unbroken chain', async () => {
+    const other = await dctx.connect();
+    const ctx2 = await openTestContext(other, { examples: [] });
+    try {
+      // SQLite has one writer per file (and better-sqlite3 waits for the lock synchronously, so two
+      // handles in one process would block each other): there the writes race within one node.
+      const l2 = dctx.caps.concurrentWriters ? createConsentLedger(ctx2) : ledger;
+      const subs = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => subjects.ensure(ctx.db, { appId: XPP, kind: 'account', externalId: `concurrent-${i}` })),
+      );
+      const before = await counts(ctx);
+      await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          (i % 2 === 0 ? ledger : l2).record(
+            XPP,
+            grant(subs[i % 4]?.id ?? '', { action: i % 3 === 0 ? 'deny' : 'grant', consents: [{ purpose: 'payment' }] }),
+          ),
+        ),
+      );
+      const after = await counts(ctx);
+      expect(after.consent).toBe(before.consent + 24);
+      expect(after.audit).toBe(before.audit + 24);
+      const seqs = (await ctx.db.selectFrom('consent_events').select('seq').orderBy('seq').execute()).map((r) => Number(r.seq));
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+      expect(await verifyConsentChain(ctx.db)).toMatchObject({ ok: true, checked: after.consent });
+    } finally {
+      await ctx2.close();
+    }
+  });
+
   describe('two nodes', () => {
     it('a grant through one node is seen by decisions on the other within a second', async () => {
       const other = await dctx.connect();
