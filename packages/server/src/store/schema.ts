@@ -389,6 +389,44 @@ export interface RightsWebhooksTable {
   updated_at: Millis;
 }
 
+/** One retention sweep that ran (0007_retention; retention/ owns the report's shape). */
+export interface RetentionReportsTable {
+  /** `rsw_…` */
+  id: string;
+  app_id: string;
+  /** When the sweep started (its "now": retention ends are compared with it). */
+  at: Millis;
+  finished_at: Millis;
+  /** `schedule`, `api`, `cli`. */
+  trigger: string;
+  /** Audit actor that started it (`job:retention.sweep`, `key_…`, `cli`). */
+  actor: string;
+  /** The declaration version whose retention rules were applied. */
+  policy_version: string;
+  removed_fields: number;
+  removed_subjects: number;
+  /** Dataset rows deleted through the connectors. */
+  dataset_rows: number;
+  errors: number;
+  /** The whole report (retention/types.ts `RetentionReport`): counts and names, never values. */
+  report: JsonText;
+}
+
+/** When to ask a dataset again about an erased subject's held rows (0007_retention). */
+export interface RetentionDatasetChecksTable {
+  app_id: string;
+  dataset: string;
+  subject_id: string;
+  /** `held`: rows under legal hold remain (look again on `next_at`); `done`: nothing left to wait for. */
+  state: string;
+  next_at: Millis | null;
+  /** The day the last hold seen ends (YYYY-MM-DD), or null. */
+  held_until: string | null;
+  /** Hash of the dataset's declaration at the check: a changed declaration is checked again. */
+  fingerprint: string;
+  checked_at: Millis;
+}
+
 export interface Schema {
   apps: AppsTable;
   policy_versions: PolicyVersionsTable;
@@ -412,6 +450,8 @@ export interface Schema {
   rights_downloads: RightsDownloadsTable;
   rights_codes: RightsCodesTable;
   rights_webhooks: RightsWebhooksTable;
+  retention_reports: RetentionReportsTable;
+  retention_dataset_checks: RetentionDatasetChecksTable;
 }
 
 export type TableName = keyof Schema;
@@ -575,4 +615,19 @@ export const SCHEMA_COLUMNS = complete({
   rights_downloads: ['id', 'request_id', 'token_hash', 'expires_at', 'used_at', 'created_at', 'created_by'],
   rights_codes: ['request_id', 'channel', 'code_hash', 'expires_at', 'attempts', 'max_attempts', 'sends', 'sent_at', 'consumed_at'],
   rights_webhooks: ['app_id', 'kind', 'recipient', 'url', 'secret_wrapped', 'created_at', 'updated_at'],
+  retention_reports: [
+    'id',
+    'app_id',
+    'at',
+    'finished_at',
+    'trigger',
+    'actor',
+    'policy_version',
+    'removed_fields',
+    'removed_subjects',
+    'dataset_rows',
+    'errors',
+    'report',
+  ],
+  retention_dataset_checks: ['app_id', 'dataset', 'subject_id', 'state', 'next_at', 'held_until', 'fingerprint', 'checked_at'],
 });

@@ -10,10 +10,12 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_jobs.js';
 import * as m0005 from './0005_core.js';
 import * as m0006 from './0006_rights.js';
+import * as m0007 from './0007_retention.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
   '0002_jobs': m0002,
   '0005_core': m0005,
   '0006_rights': m0006,
+  '0007_retention': m0007,
 });
