@@ -78,14 +78,17 @@ export async function migrate<DB>(db: Kysely<DB>, options: MigrateOptions = {}):
   }
   const m = await migrator(kdb, migrations);
   // One transaction per migration (Kysely would run all pending ones in one): when one fails, the
-  // ones before it stay applied and the error names the one that failed.
-  const done = new Set(await executedNames(kdb));
+  // ones before it stay applied and the error names the one that failed. `migrateUp` picks the next
+  // pending migration inside the migration lock and never goes down: `migrateTo(name)` would migrate
+  // *down* to `name` when another process has meanwhile applied the ones after it.
   const names = Object.keys(migrations).sort();
   const last = options.to ?? names[names.length - 1];
-  const pending = names.filter((n) => !done.has(n) && (last === undefined || n <= last));
   const applied: string[] = [];
-  for (const name of pending) {
-    const { error, results } = await m.migrateTo(name);
+  for (let round = 0; round <= 2 * names.length; round++) {
+    const done = new Set(await executedNames(kdb));
+    const next = names.find((n) => !done.has(n));
+    if (next === undefined || (last !== undefined && next > last)) break;
+    const { error, results } = await m.migrateUp();
     if (error === undefined) {
       for (const r of results ?? []) if (r.status === 'Success' && r.direction === 'Up') applied.push(r.migrationName);
       continue;
