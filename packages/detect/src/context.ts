@@ -222,6 +222,8 @@ export function nearestBefore(window: string, words: readonly string[]): { dista
 
 // ---- keyword tables: every context word of every type and the negative words, by first character ----
 
+if (DETECTOR_TYPES.length > 31) throw new Error('TYPE_BIT: more detector types than bits of a 32-bit mask');
+
 /** Bit of each detector type in a keyword's type mask (24 types, one 32-bit integer). */
 export const TYPE_BIT: Readonly<Record<DetectorType, number>> = Object.fromEntries(DETECTOR_TYPES.map((t, i) => [t, 1 << i])) as Record<
   DetectorType,
@@ -384,12 +386,11 @@ export class ContextIndex {
   }
 
   /**
-   * Score change for a match of the type with bit `bit` at [start, end): `+boost` for a context
+   * Score change for a match of `type` (its TYPE_BIT is `bit`) at [start, end): `+boost` for a context
    * word before it (or in the field name), `0.75 * boost` for one just after it, `-0.4` for a nearer
    * negative word when `negative`, else 0. Sets `reason`.
    */
-  delta(type: DetectorType, start: number, end: number, boost: number, negative: boolean): number {
-    const bit = TYPE_BIT[type];
+  delta(type: DetectorType, bit: number, start: number, end: number, boost: number, negative: boolean): number {
     if (start !== this.beforeStart) this.scanBefore(start);
     let posDist = Number.POSITIVE_INFINITY;
     let pos = -1;
@@ -532,20 +533,50 @@ export class ContextIndex {
     const t = this.t;
     const to = Math.min(end + this.after, t.length);
     let count = 0;
-    for (let i = end; i < to; i++) {
-      const c = t.charCodeAt(i);
-      const k = FIRST[c] ?? 0;
-      if (k === 0) continue;
-      const latin = LIST_LATIN[k - 1] === true;
-      if ((latin && isAsciiLetter(t.charCodeAt(i - 1))) || !keywordMayStart(t, i, c)) continue;
-      const list = LISTS[k - 1] ?? [];
-      for (let m = 0; m < list.length; m++) {
-        const id = list[m] ?? 0;
-        if (!keywordAt(t, i, id, latin)) continue;
-        this.afterIds[count] = id;
-        this.afterDist[count] = i - end;
-        count++;
-        break;
+    if (to <= this.marked) {
+      // the marks in [end, to), from the first one at or after `end`
+      const marks = this.marks;
+      const key = 2 * end;
+      let lo = 0;
+      let hi = marks.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((marks[mid] ?? 0) < key) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let m = lo; m < marks.length; m++) {
+        const v = marks[m] ?? 0;
+        const i = v >> 1;
+        if (i >= to) break;
+        if ((v & 1) === 1) continue;
+        const k = FIRST[t.charCodeAt(i)] ?? 0;
+        const latin = LIST_LATIN[k - 1] === true;
+        const list = LISTS[k - 1] ?? [];
+        for (let x = 0; x < list.length; x++) {
+          const id = list[x] ?? 0;
+          if (!keywordAt(t, i, id, latin)) continue;
+          this.afterIds[count] = id;
+          this.afterDist[count] = i - end;
+          count++;
+          break;
+        }
+      }
+    } else {
+      for (let i = end; i < to; i++) {
+        const c = t.charCodeAt(i);
+        const k = FIRST[c] ?? 0;
+        if (k === 0) continue;
+        const latin = LIST_LATIN[k - 1] === true;
+        if ((latin && isAsciiLetter(t.charCodeAt(i - 1))) || !keywordMayStart(t, i, c)) continue;
+        const list = LISTS[k - 1] ?? [];
+        for (let x = 0; x < list.length; x++) {
+          const id = list[x] ?? 0;
+          if (!keywordAt(t, i, id, latin)) continue;
+          this.afterIds[count] = id;
+          this.afterDist[count] = i - end;
+          count++;
+          break;
+        }
       }
     }
     this.afterEnd = end;

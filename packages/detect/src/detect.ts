@@ -3,10 +3,10 @@
  * longer match), detections under `minScore` dropped. Offsets are UTF-16 offsets into `text`.
  */
 
-import { ContextIndex } from './context.js';
+import { ContextIndex, TYPE_BIT } from './context.js';
 import { scanAddresses } from './detectors/address.js';
 import { scanAt, scanColonTokens, scanDashTokens, scanTokens } from './detectors/alnum.js';
-import type { Candidate, Env } from './detectors/env.js';
+import { type Candidate, type Env, on } from './detectors/env.js';
 import { scanNames } from './detectors/name.js';
 import { hasFullWidth, normalizeWidth } from './normalize.js';
 import { DETECTOR_CATEGORIES, DETECTOR_TYPES, type Detection, type DetectOptions, type DetectorType } from './types.js';
@@ -16,6 +16,7 @@ export const DEFAULT_WINDOW_BEFORE = 24;
 export const DEFAULT_WINDOW_AFTER = 8;
 
 const TYPE_ORDER = new Map<DetectorType, number>(DETECTOR_TYPES.map((t, i) => [t, i]));
+const ALL_TYPES = DETECTOR_TYPES.reduce((m, type) => m | TYPE_BIT[type], 0);
 
 /** All candidates, before overlap resolution and threshold (for diagnostics and tests). */
 export function candidates(text: string, options: DetectOptions = {}): Candidate[] {
@@ -35,6 +36,7 @@ function collect(text: string, options: DetectOptions, floor: number): Candidate
   const env: Env = {
     t,
     enabled: options.types ? new Set(options.types) : undefined,
+    mask: options.types ? options.types.reduce((m, type) => m | TYPE_BIT[type], 0) : ALL_TYPES,
     before,
     after,
     field,
@@ -47,11 +49,13 @@ function collect(text: string, options: DetectOptions, floor: number): Candidate
   if (t.includes('-')) scanDashTokens(env);
   if (t.includes(':')) scanColonTokens(env);
   if (t.includes('@')) scanAt(env);
-  const structured = env.out.slice();
-  scanNames(
-    env,
-    structured.filter((c) => c.score >= (options.minScore ?? DEFAULT_MIN_SCORE)),
-  );
+  if (on(env, 'name')) {
+    const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
+    scanNames(
+      env,
+      env.out.filter((c) => c.score >= minScore),
+    );
+  }
   scanAddresses(env);
   return env.out;
 }

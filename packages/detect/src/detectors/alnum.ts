@@ -74,7 +74,7 @@ export function scanTokens(env: Env): void {
           // a short run that no separator continues is no number of any type: no chain to scan
           if (i - p >= 11 || c === 46 || c === 41 || ((c === 32 || c === 45) && isDigitCode(t.charCodeAt(i + 1)))) {
             ctx.markedTo(p);
-            next = scanNumberAt(env, p);
+            next = scanNumberAt(env, p, i);
           } else next = i;
         }
       } else {
@@ -221,10 +221,18 @@ export function scanDashTokens(env: Env): void {
   for (;;) {
     const dash = t.indexOf('-', from);
     if (dash < 0) return;
+    // the first dash of a UUID has 8 hex digits before it, of a MAC address 2 (dates, phone
+    // numbers and `name-1` do not): other dashes are skipped without reading the token
+    let h = 0;
+    while (h < 9 && isHexCode(t.charCodeAt(dash - 1 - h))) h++;
+    if (h !== 8 && h !== 2) {
+      from = dash + 1;
+      continue;
+    }
     let s = dash;
-    while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t[s - 1] === '-')) s--;
+    while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t.charCodeAt(s - 1) === 45)) s--;
     let e = dash + 1;
-    while (e < t.length && (isHexCode(t.charCodeAt(e)) || t[e] === '-')) e++;
+    while (e < t.length && (isHexCode(t.charCodeAt(e)) || t.charCodeAt(e) === 45)) e++;
     from = e + 1;
     if (e - s !== 36 && e - s !== 17) continue;
     if (isAlnumCode(t.charCodeAt(s - 1)) || isAlnumCode(t.charCodeAt(e)) || t[s - 1] === '_' || t[e] === '_') continue;
@@ -284,6 +292,13 @@ export function scanColonTokens(env: Env): void {
   for (;;) {
     const colon = t.indexOf(':', from);
     if (colon < 0) return;
+    // an IPv6 or MAC address has a second colon at most 4 hex digits after its first one
+    let j = colon + 1;
+    while (j <= colon + 5 && isHexCode(t.charCodeAt(j))) j++;
+    if (t.charCodeAt(j) !== 58) {
+      from = colon + 1;
+      continue;
+    }
     let s = colon;
     while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t[s - 1] === ':' || t[s - 1] === '.')) s--;
     let e = colon + 1;

@@ -1,4 +1,4 @@
-import type { ContextIndex } from '../context.js';
+import { type ContextIndex, TYPE_BIT } from '../context.js';
 import type { DetectorType } from '../types.js';
 
 /** A detection before overlap resolution; offsets into the width-normalised text. */
@@ -15,6 +15,8 @@ export interface Candidate {
 export interface Env {
   t: string;
   enabled: ReadonlySet<DetectorType> | undefined;
+  /** The enabled types as a mask of TYPE_BIT. */
+  mask: number;
   before: number;
   after: number;
   field: string | undefined;
@@ -29,7 +31,7 @@ export interface Env {
 }
 
 export function on(env: Env, type: DetectorType): boolean {
-  return env.enabled === undefined || env.enabled.has(type);
+  return (env.mask & TYPE_BIT[type]) !== 0;
 }
 
 /**
@@ -47,12 +49,12 @@ export function emit(
   boost = 0.3,
   negative = false,
 ): void {
-  if (!on(env, type)) return;
-  if (base + boost < env.floor - 1e-9) return;
+  const bit = TYPE_BIT[type];
+  if ((env.mask & bit) === 0 || base + boost < env.floor - 1e-9) return;
   let score = base;
   let all = reasons;
   if (boost !== 0 || negative) {
-    score += env.ctx.delta(type, start, end, boost, negative);
+    score += env.ctx.delta(type, bit, start, end, boost, negative);
     const reason = env.ctx.reason;
     if (reason !== undefined) all = [...reasons, reason];
   }

@@ -58,16 +58,17 @@ const D = new Uint8Array(24);
 const X = 10;
 
 /**
- * The chain of digit groups starting at the digit run at `i` (the character before is not a
- * digit): classify it and return where the next chain may start (after the chain and any dotted
+ * The chain of digit groups starting at the digit run [i, firstEnd) (the character before is not
+ * a digit): classify it and return where the next chain may start (after the chain and any dotted
  * continuation, so the parts of a version string or a decimal are not runs of their own).
  */
-export function scanNumberAt(env: Env, i: number): number {
+export function scanNumberAt(env: Env, i: number, firstEnd: number): number {
   const t = env.t;
   const n = t.length;
   let k = 0;
   let s = i;
-  let e = i;
+  // the caller has read the first digit run
+  let e = firstEnd;
   let total = 0;
   for (;;) {
     while (e < n && isDigitCode(t.charCodeAt(e))) e++;
@@ -271,7 +272,8 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
   if (plus) s -= 1;
   let d: string | undefined;
   const digits = (): string => {
-    d ??= digitString(0, len);
+    // one group: the text itself (plus the check character X); else the digits joined
+    d ??= a === b ? (len === 18 && D[17] === X ? `${t.slice(start, end - 1)}X` : t.slice(start, end)) : digitString(0, len);
     return d;
   };
 
@@ -375,13 +377,12 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       base = 0.1;
       reason = 'domestic-card-prefix';
     }
+    // an 18-digit number with the structure of an ID number (region, birth date) is not a card
+    const idStructure = base >= 0 && len === 18 && p2 !== 62 && regionAt(0) && birthAt(6, env.maxBirthYear);
+    if (idStructure) base -= 0.35;
     if (base >= 0) {
       const reasons = [...common, reason];
-      // an 18-digit number with the structure of an ID number (region, birth date) is not a card
-      if (len === 18 && p2 !== 62 && regionAt(0) && birthAt(6, env.maxBirthYear)) {
-        base -= 0.35;
-        reasons.push('id-structure');
-      }
+      if (idStructure) reasons.push('id-structure');
       const valid = luhn(len);
       reasons.push(valid ? 'luhn' : 'luhn-failed');
       emit(env, 'bank-card', start, end, base + (valid ? 0.45 : 0) + adj, reasons, digits(), 0.3, true);
