@@ -1,12 +1,14 @@
 /**
  * PII detection: precision, recall and F1 per type on the seeded labelled corpus
- * (bench/detect/corpus.ts), throughput in MB/s (UTF-8 bytes, one core) for the structured types and
- * for all detectors, and the same corpus through redact-pii and @openredaction/openredaction
- * (recall with any type overlapping a planted value, and MB/s) in the same run.
+ * (bench/detect/corpus.ts), throughput in MB/s (UTF-8 bytes, one core: detect() on the main thread,
+ * median of several passes after a warm-up) for the structured types and for all detectors, and a
+ * subset of the corpus through redact-pii and @openredaction/openredaction (recall with any type
+ * overlapping a planted value, and MB/s beside ours with all detectors on the same subset) in the
+ * same run.
  */
 import { generateCorpus, LABEL_TYPES } from '../detect/corpus.js';
 import { evaluate, recallAnyType, score } from '../detect/evaluate.js';
-import { type Figure, round, type Scenario } from '../lib.js';
+import { type Figure, median, round, type Scenario } from '../lib.js';
 
 const CHECKSUM_TYPES = new Set(['id-card', 'foreign-permanent-residence', 'residence-permit', 'bank-card', 'credit-code', 'imei']);
 const CONTEXT_TYPES = new Set(['name', 'address']);
@@ -45,25 +47,38 @@ export const detectScenario: Scenario = {
     figures.push({ name: 'recall overall', value: round(all.recall, 3), unit: 'R', target: '>= 0.98', ok: all.recall >= 0.98 });
     figures.push({ name: 'F1 overall', value: round(all.f1, 3), unit: 'F1', target: '>= 0.98', ok: all.f1 >= 0.98 });
 
-    // throughput: best of several passes after a warm-up
+    // Throughput: the whole corpus through detect() on the main thread (one core), a warm-up pass,
+    // then the median of several timed passes; structured types only, then every detector (the
+    // dictionary/context detectors for names and addresses included), in the same run.
     const structured = d.DETECTOR_TYPES.filter((t) => t !== 'name' && t !== 'address');
-    const mbps = (fn2: () => void, passes: number) => {
-      fn2();
-      let best = Number.POSITIVE_INFINITY;
+    const passes = quick ? 5 : 9;
+    const throughput = (run: () => void) => {
+      run();
+      const times: number[] = [];
       for (let i = 0; i < passes; i++) {
         const t0 = performance.now();
-        fn2();
-        best = Math.min(best, performance.now() - t0);
+        run();
+        times.push(performance.now() - t0);
       }
-      return bytes / 1e6 / (best / 1000);
+      const mbps = (ms: number) => bytes / 1e6 / (ms / 1000);
+      return { median: mbps(median(times)), slowest: mbps(Math.max(...times)), fastest: mbps(Math.min(...times)) };
     };
-    const passes = quick ? 3 : 5;
-    const ours = mbps(() => {
+    const structuredSpeed = throughput(() => {
       for (const x of docs) d.detect(x.text, { types: structured });
-    }, passes);
-    const oursAll = mbps(() => {
+    });
+    const allSpeed = throughput(() => {
       for (const x of docs) d.detect(x.text);
-    }, passes);
+    });
+    const ours = structuredSpeed.median;
+    const oursAll = allSpeed.median;
+    for (const [name, v] of [
+      ['structured types', structuredSpeed],
+      ['all detectors', allSpeed],
+    ] as const) {
+      log(
+        `throughput, ${name}: median ${v.median.toFixed(1)} MB/s of ${passes} passes (slowest ${v.slowest.toFixed(1)}, fastest ${v.fastest.toFixed(1)})`,
+      );
+    }
     figures.push({ name: 'throughput, structured types', value: round(ours, 1), unit: 'MB/s', target: '>= 50', ok: ours >= 50 });
     figures.push({
       name: 'throughput, all detectors (incl. names, addresses)',
@@ -77,13 +92,16 @@ export const detectScenario: Scenario = {
     // the other tools: a subset of the corpus (they are slow), same documents for all
     const subset = docs.slice(0, Math.max(4, Math.floor(docs.length / (quick ? 4 : 8))));
     const subBytes = subset.reduce((s, x) => s + Buffer.byteLength(x.text), 0);
-    const others: { name: string; predict: (t: string) => { type: string; start: number; end: number }[] }[] = [];
+    // Each tool: `run` is the call timed (text in, its result out), `predict` turns results into spans for recall.
+    const others: { name: string; run: (t: string) => unknown; predict: (t: string) => { type: string; start: number; end: number }[] }[] =
+      [];
     try {
       const { SyncRedactor } = await import('redact-pii');
       const r = new SyncRedactor();
       // redact-pii returns text only: a planted value counts as found when it no longer appears intact
       others.push({
         name: 'redact-pii',
+        run: (t) => r.redact(t),
         predict: (t) => {
           const out = r.redact(t);
           const doc = subset.find((x) => x.text === t);
@@ -98,6 +116,7 @@ export const detectScenario: Scenario = {
       const o = new OpenRedaction();
       others.push({
         name: '@openredaction/openredaction',
+        run: (t) => o.detect(t),
         predict: (t) => {
           const res = o.detect(t) as unknown as { detections: { position: [number, number] }[] };
           return res.detections.map((x) => ({ type: '*', start: x.position[0], end: x.position[1] }));
@@ -107,10 +126,24 @@ export const detectScenario: Scenario = {
       log(`@openredaction/openredaction not available: ${err instanceof Error ? err.message : String(err)}`);
     }
     const oursSub = recallAnyType(subset, (t) => d.detect(t));
+    // the same subset through every tool and through ours (all detectors): the recall pass warms up,
+    // then the median of a few timed passes of the tool's own call
+    const subsetSpeed = (run: (t: string) => unknown) => {
+      const times: number[] = [];
+      for (let i = 0; i < (quick ? 1 : 3); i++) {
+        const t0 = performance.now();
+        for (const x of subset) run(x.text);
+        times.push(performance.now() - t0);
+      }
+      return subBytes / 1e6 / (median(times) / 1000);
+    };
+    const oursSubSpeed = subsetSpeed((t) => d.detect(t));
+    log(
+      `subset for the comparison: ${subset.length} documents, ${(subBytes / 1e6).toFixed(2)} MB; ours (all detectors) ${oursSubSpeed.toFixed(1)} MB/s`,
+    );
     for (const other of others) {
-      const t0 = performance.now();
       const rec = recallAnyType(subset, other.predict);
-      const speed = subBytes / 1e6 / ((performance.now() - t0) / 1000);
+      const speed = subsetSpeed(other.run);
       const recall = rec.found / rec.total;
       const ourSubRecall = oursSub.found / oursSub.total;
       const missed = [...rec.byType].filter(([, v]) => v.found / v.total < 0.5).map(([k]) => k);
@@ -127,13 +160,13 @@ export const detectScenario: Scenario = {
         ok: ourSubRecall >= recall,
       });
       figures.push({
-        name: `throughput vs ${other.name}`,
-        value: round(ours, 1),
+        name: `throughput vs ${other.name} (ours: all detectors, same subset)`,
+        value: round(oursSubSpeed, 1),
         unit: 'MB/s',
         baseline: round(speed, 2),
-        ratio: round(ours / speed, 2),
+        ratio: round(oursSubSpeed / speed, 2),
         target: 'ratio >= 1',
-        ok: ours >= speed,
+        ok: oursSubSpeed >= speed,
       });
     }
     log(`our recall on the whole corpus ${ourRecall.toFixed(3)}`);
