@@ -165,6 +165,18 @@ forEachDialect('audit export', (ctx) => {
     expect((await other.head()).seq).toBe(5);
   });
 
+  it('exports past rows missing from the log, so the verifier names the first', async () => {
+    const audit = await seeded(ctx.db);
+    await ctx.db.deleteFrom('audit_events').where('seq', '>=', 5).where('seq', '<=', 12).execute();
+    const lines = await collect(audit.exportRange({ pageSize: 3 }));
+    expect(
+      parse(lines)
+        .filter((l) => l.type === 'event')
+        .map((l) => l.seq),
+    ).toEqual([1, 2, 3, 4, ...Array.from({ length: 13 }, (_, i) => 13 + i)]);
+    expect(await verifyAuditExport(lines)).toMatchObject({ ok: false, firstBrokenSeq: 5, reason: 'missing' });
+  });
+
   it('signs the head first when asked, and exports up to it', async () => {
     const audit = await seeded(ctx.db);
     const lines = parse(await collect(audit.exportRange({ checkpoint: true })));

@@ -11,7 +11,8 @@
  * - a checkpoint whose hash differs from the recomputed chain → its seq, `checkpoint_hash`; a bad
  *   signature, or a key not among `trustedKeys` → its seq, `checkpoint_signature`.
  *
- * Rows are read in pages by primary key (`seq`), so memory stays flat and the work is linear.
+ * Rows are read in windows of `pageSize` sequence numbers by primary key, so memory stays flat and
+ * the work is linear.
  */
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Schema } from '../store/schema.js';
@@ -296,13 +297,14 @@ export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOption
   let cursor = from;
   // A checkpoint with a bad signature is a problem at its seq; events before it are still checked.
   while (cursor <= to && (checker.problem === null || checker.problem.seq > cursor)) {
+    // A window of sequence numbers, not just a LIMIT: with `seq <= to` alone, PostgreSQL without fresh
+    // statistics reads the whole rest of the range for every page and sorts it (quadratic).
     const rows = await db
       .selectFrom('audit_events')
       .select(packedSql.as('x'))
       .where('seq', '>=', cursor)
-      .where('seq', '<=', to)
+      .where('seq', '<=', Math.min(to, cursor + pageSize - 1))
       .orderBy('seq')
-      .limit(pageSize)
       .execute();
     if (rows.length === 0) break;
     let last = cursor;
