@@ -235,16 +235,11 @@ const KW_LEN: number[] = [];
 /** Types the word is a context word of, as a mask of TYPE_BIT. */
 const KW_MASK: number[] = [];
 const KW_NEGATIVE: boolean[] = [];
-/** Second code unit of the word (lower-case), -1 for a one-character word: a cheap reject before comparing. */
-const KW_SECOND: number[] = [];
+/** The word is Latin: matched case-insensitively, and not right after a Latin letter (`ip` is not in `zip`). */
+const KW_LATIN: boolean[] = [];
 const KW_REASON: string[] = [];
 const KW_REASON_NEGATIVE: string[] = [];
 const KW_REASON_AFTER: string[] = [];
-/** Keyword ids starting with a code unit, longest first; FIRST maps a code unit to index + 1 (0 = none). */
-const LISTS: number[][] = [];
-const FIRST = new Uint16Array(65536);
-/** The lists whose words are Latin (matched case-insensitively, not after a Latin letter). */
-const LIST_LATIN: boolean[] = [];
 
 /** A keyword other than a Latin one starts with this code unit. */
 export const MARK_WORD = 1;
@@ -254,8 +249,14 @@ export const MARK_LATIN = 2;
 export const MARK_BREAK = 3;
 /** MARK_WORD, MARK_LATIN, MARK_BREAK or 0 for every code unit: what the token scan records. */
 export const MARK = new Uint8Array(65536);
-/** The first two code units of some keyword hash here (a filter: 0 means no keyword starts so). */
-const PAIR = new Uint8Array(65536);
+
+/**
+ * Keywords by their first two code units (both cases of a Latin word): PAIR maps a hash of the two
+ * to index + 1 into PAIR_LISTS (0 = no keyword starts so), each list longest word first. Words
+ * whose pairs share a hash share a list; `keywordAt` tells them apart.
+ */
+const PAIR = new Uint16Array(65536);
+const PAIR_LISTS: number[][] = [];
 
 function pairHash(c0: number, c1: number): number {
   return ((c0 << 6) ^ c1) & 0xffff;
@@ -263,7 +264,7 @@ function pairHash(c0: number, c1: number): number {
 
 /** Some keyword may start at `i` of `t` (its first code unit is `c`): the first two code units fit. */
 export function keywordMayStart(t: string, i: number, c: number): boolean {
-  return PAIR[pairHash(c, t.charCodeAt(i + 1))] === 1;
+  return PAIR[pairHash(c, t.charCodeAt(i + 1))] !== 0;
 }
 
 (() => {
@@ -280,29 +281,36 @@ export function keywordMayStart(t: string, i: number, c: number): boolean {
     e.negative = true;
     byWord.set(w, e);
   }
-  const byFirst = new Map<number, number[]>();
+  const byPair = new Map<number, number[]>();
   for (const [word, e] of byWord) {
+    if (word.length < 2) throw new Error(`context word "${word}": one character is too short to index`);
     const id = KW_WORD.length;
+    const latin = LATIN.test(word[0] ?? '');
     KW_WORD.push(word);
     KW_LEN.push(word.length);
     KW_MASK.push(e.mask);
     KW_NEGATIVE.push(e.negative);
-    KW_SECOND.push(word.length > 1 ? word.charCodeAt(1) : -1);
+    KW_LATIN.push(latin);
     KW_REASON.push(`context:${word}`);
     KW_REASON_NEGATIVE.push(`negative-context:${word}`);
     KW_REASON_AFTER.push(`context-after:${word}`);
-    const latin = LATIN.test(word[0] ?? '');
-    const codes = latin ? [word.charCodeAt(0), word.toUpperCase().charCodeAt(0)] : [word.charCodeAt(0)];
-    for (const c of codes) byFirst.set(c, [...(byFirst.get(c) ?? []), id]);
+    const firsts = latin ? [word.charCodeAt(0), word.toUpperCase().charCodeAt(0)] : [word.charCodeAt(0)];
     const seconds = latin ? [word.charCodeAt(1), word.toUpperCase().charCodeAt(1)] : [word.charCodeAt(1)];
-    for (const c0 of codes) for (const c1 of seconds) PAIR[pairHash(c0, c1)] = 1;
+    for (const c0 of firsts) {
+      MARK[c0] = latin ? MARK_LATIN : MARK_WORD;
+      for (const c1 of seconds) {
+        const h = pairHash(c0, c1);
+        const list = byPair.get(h) ?? [];
+        if (!list.includes(id)) list.push(id);
+        byPair.set(h, list);
+      }
+    }
   }
-  for (const [code, list] of byFirst) {
-    list.sort((a, b) => (KW_LEN[b] ?? 0) - (KW_LEN[a] ?? 0));
-    LISTS.push(list);
-    LIST_LATIN.push(LATIN.test(String.fromCharCode(code).toLowerCase()));
-    FIRST[code] = LISTS.length;
-    MARK[code] = LIST_LATIN[LISTS.length - 1] ? MARK_LATIN : MARK_WORD;
+  for (const [h, list] of byPair) {
+    // longest first; among equal lengths the order of the word lists
+    list.sort((a, b) => (KW_LEN[b] ?? 0) - (KW_LEN[a] ?? 0) || a - b);
+    PAIR_LISTS.push(list);
+    PAIR[h] = PAIR_LISTS.length;
   }
   for (const c of [0x3002, 10, 0xff01, 0xff1f, 0xff1b, 0x21, 0x3f]) MARK[c] = MARK_BREAK;
 })();
@@ -312,22 +320,34 @@ function isAsciiLetter(c: number): boolean {
 }
 
 /** The keyword `id` occurs at `i` of `t` (Latin words case-insensitively; the caller checks the letter before). */
-function keywordAt(t: string, i: number, id: number, latin: boolean): boolean {
+function keywordAt(t: string, i: number, id: number): boolean {
   const len = KW_LEN[id] ?? 0;
   if (i + len > t.length) return false;
-  if (len > 1) {
-    let c = t.charCodeAt(i + 1);
-    if (latin && c >= 65 && c <= 90) c += 32;
-    if (c !== KW_SECOND[id]) return false;
-  }
   const w = KW_WORD[id] ?? '';
-  if (!latin) return t.startsWith(w, i);
-  for (let j = 2; j < len; j++) {
+  if (!KW_LATIN[id]) return t.startsWith(w, i);
+  for (let j = 0; j < len; j++) {
     let c = t.charCodeAt(i + j);
     if (c >= 65 && c <= 90) c += 32;
     if (c !== w.charCodeAt(j)) return false;
   }
   return true;
+}
+
+/**
+ * The longest keyword at `i` of `t` that ends in (from, to], or -1. A keyword may start at `i` (the
+ * caller checked the letter before a Latin one).
+ */
+function longestAt(t: string, i: number, from: number, to: number): number {
+  const p = PAIR[pairHash(t.charCodeAt(i), t.charCodeAt(i + 1))] ?? 0;
+  if (p === 0) return -1;
+  const list = PAIR_LISTS[p - 1] ?? [];
+  for (let x = 0; x < list.length; x++) {
+    const id = list[x] ?? 0;
+    const e = i + (KW_LEN[id] ?? 0);
+    if (e > to || e <= from || !keywordAt(t, i, id)) continue;
+    return id;
+  }
+  return -1;
 }
 
 /**
@@ -356,13 +376,13 @@ export class ContextIndex {
   private afterCount = 0;
   /**
    * Positions where a keyword may start and where a sentence or line ends, ascending, recorded by
-   * the one pass over the text (scanTokens) as `2 * position` and `2 * position + 1`. The window
-   * before a match is then read from this list instead of character by character.
+   * the one pass over the text (scanTokens) as `2 * position` and `2 * position + 1`. The windows
+   * around a match are then read from this list instead of character by character.
    */
   private readonly marks: number[] = [];
   /** Every position below this is recorded in `marks`. */
   private marked = 0;
-  /** Index of the first mark at or after the last window's start (windows mostly come in order). */
+  /** Index of the first mark at or after the last position looked up (lookups mostly come in order). */
   private cursor = 0;
   /** Per type bit: reason from the field name ('' = none), computed on first use. */
   private readonly fieldReason = new Map<number, string>();
@@ -386,9 +406,9 @@ export class ContextIndex {
   }
 
   /**
-   * Score change for a match of `type` (its TYPE_BIT is `bit`) at [start, end): `+boost` for a context
-   * word before it (or in the field name), `0.75 * boost` for one just after it, `-0.4` for a nearer
-   * negative word when `negative`, else 0. Sets `reason`.
+   * Score change for a match of `type` (its TYPE_BIT is `bit`) at [start, end): `+boost` for a
+   * context word before it (or in the field name), `0.75 * boost` for one just after it, `-0.4` for
+   * a nearer negative word when `negative`, else 0. Sets `reason`.
    */
   delta(type: DetectorType, bit: number, start: number, end: number, boost: number, negative: boolean): number {
     if (start !== this.beforeStart) this.scanBefore(start);
@@ -454,6 +474,26 @@ export class ContextIndex {
     return 0;
   }
 
+  /** Index of the first mark at or after position `i` (requires i <= marked). */
+  private markIndex(i: number): number {
+    const marks = this.marks;
+    const key = 2 * i;
+    let j = this.cursor;
+    if (j > marks.length || (j > 0 && (marks[j - 1] ?? 0) >= key)) j = 0;
+    let hi = marks.length;
+    // walk a few steps from the last lookup, else binary search
+    for (let steps = 0; j < hi && (marks[j] ?? 0) < key && steps < 8; steps++) j++;
+    if (j < hi && (marks[j] ?? 0) < key) {
+      while (j < hi) {
+        const mid = (j + hi) >> 1;
+        if ((marks[mid] ?? 0) < key) j = mid + 1;
+        else hi = mid;
+      }
+    }
+    this.cursor = j;
+    return j;
+  }
+
   /**
    * Keywords ending in (start - before, start], scanning back from the match to the end of the
    * previous sentence or line; at each position the longest keyword that fits is taken. A keyword
@@ -465,63 +505,29 @@ export class ContextIndex {
     const lo = Math.max(0, from - 8);
     let count = 0;
     if (start <= this.marked) {
-      // the marks below `start`, nearest first
       const marks = this.marks;
-      const key = 2 * start;
-      let j = this.cursor;
-      if (j > marks.length || (j > 0 && (marks[j - 1] ?? 0) >= key)) j = 0;
-      let hi = marks.length;
-      // first mark at or after `start`: walk a few steps, else binary search
-      let steps = 0;
-      while (j < hi && (marks[j] ?? 0) < key && steps < 8) {
-        j++;
-        steps++;
-      }
-      if (j < hi && (marks[j] ?? 0) < key) {
-        while (j < hi) {
-          const mid = (j + hi) >> 1;
-          if ((marks[mid] ?? 0) < key) j = mid + 1;
-          else hi = mid;
-        }
-      }
-      this.cursor = j;
-      for (let m = j - 1; m >= 0; m--) {
+      for (let m = this.markIndex(start) - 1; m >= 0; m--) {
         const v = marks[m] ?? 0;
         const i = v >> 1;
         if (i < lo || (v & 1) === 1) break;
-        const k = FIRST[t.charCodeAt(i)] ?? 0;
-        const latin = LIST_LATIN[k - 1] === true;
-        const list = LISTS[k - 1] ?? [];
-        for (let x = 0; x < list.length; x++) {
-          const id = list[x] ?? 0;
-          const e = i + (KW_LEN[id] ?? 0);
-          if (e > start || e <= from || !keywordAt(t, i, id, latin)) continue;
-          this.beforeIds[count] = id;
-          this.beforeDist[count] = start - e;
-          count++;
-          break;
-        }
+        const id = longestAt(t, i, from, start);
+        if (id < 0) continue;
+        this.beforeIds[count] = id;
+        this.beforeDist[count] = start - (i + (KW_LEN[id] ?? 0));
+        count++;
       }
     } else {
+      // not recorded yet (a match found inside a chain of digit groups the token pass has not reached)
       for (let i = start - 1; i >= lo; i--) {
         const c = t.charCodeAt(i);
-        const k = FIRST[c] ?? 0;
-        if (k === 0) {
-          if (MARK[c] === MARK_BREAK) break;
-          continue;
-        }
-        const latin = LIST_LATIN[k - 1] === true;
-        if ((latin && isAsciiLetter(t.charCodeAt(i - 1))) || !keywordMayStart(t, i, c)) continue;
-        const list = LISTS[k - 1] ?? [];
-        for (let x = 0; x < list.length; x++) {
-          const id = list[x] ?? 0;
-          const e = i + (KW_LEN[id] ?? 0);
-          if (e > start || e <= from || !keywordAt(t, i, id, latin)) continue;
-          this.beforeIds[count] = id;
-          this.beforeDist[count] = start - e;
-          count++;
-          break;
-        }
+        const m = MARK[c] ?? 0;
+        if (m === MARK_BREAK) break;
+        if (m === 0 || (m === MARK_LATIN && isAsciiLetter(t.charCodeAt(i - 1)))) continue;
+        const id = longestAt(t, i, from, start);
+        if (id < 0) continue;
+        this.beforeIds[count] = id;
+        this.beforeDist[count] = start - (i + (KW_LEN[id] ?? 0));
+        count++;
       }
     }
     this.beforeStart = start;
@@ -534,49 +540,27 @@ export class ContextIndex {
     const to = Math.min(end + this.after, t.length);
     let count = 0;
     if (to <= this.marked) {
-      // the marks in [end, to), from the first one at or after `end`
       const marks = this.marks;
-      const key = 2 * end;
-      let lo = 0;
-      let hi = marks.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((marks[mid] ?? 0) < key) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let m = lo; m < marks.length; m++) {
+      for (let m = this.markIndex(end); m < marks.length; m++) {
         const v = marks[m] ?? 0;
         const i = v >> 1;
         if (i >= to) break;
         if ((v & 1) === 1) continue;
-        const k = FIRST[t.charCodeAt(i)] ?? 0;
-        const latin = LIST_LATIN[k - 1] === true;
-        const list = LISTS[k - 1] ?? [];
-        for (let x = 0; x < list.length; x++) {
-          const id = list[x] ?? 0;
-          if (!keywordAt(t, i, id, latin)) continue;
-          this.afterIds[count] = id;
-          this.afterDist[count] = i - end;
-          count++;
-          break;
-        }
+        const id = longestAt(t, i, i, Number.POSITIVE_INFINITY);
+        if (id < 0) continue;
+        this.afterIds[count] = id;
+        this.afterDist[count] = i - end;
+        count++;
       }
     } else {
       for (let i = end; i < to; i++) {
-        const c = t.charCodeAt(i);
-        const k = FIRST[c] ?? 0;
-        if (k === 0) continue;
-        const latin = LIST_LATIN[k - 1] === true;
-        if ((latin && isAsciiLetter(t.charCodeAt(i - 1))) || !keywordMayStart(t, i, c)) continue;
-        const list = LISTS[k - 1] ?? [];
-        for (let x = 0; x < list.length; x++) {
-          const id = list[x] ?? 0;
-          if (!keywordAt(t, i, id, latin)) continue;
-          this.afterIds[count] = id;
-          this.afterDist[count] = i - end;
-          count++;
-          break;
-        }
+        const m = MARK[t.charCodeAt(i)] ?? 0;
+        if (m === 0 || m === MARK_BREAK || (m === MARK_LATIN && isAsciiLetter(t.charCodeAt(i - 1)))) continue;
+        const id = longestAt(t, i, i, Number.POSITIVE_INFINITY);
+        if (id < 0) continue;
+        this.afterIds[count] = id;
+        this.afterDist[count] = i - end;
+        count++;
       }
     }
     this.afterEnd = end;

@@ -112,6 +112,22 @@ function word(env: Env, s: number, e: number): void {
   }
 }
 
+function hasLowerCase(t: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 97 && c <= 122) return true;
+  }
+  return false;
+}
+
+function hasUpperCase(t: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 65 && c <= 90) return true;
+  }
+  return false;
+}
+
 /** Upper-case letters that start a passport or travel permit number (E, G, P, S, D; C, W, H, M, L). */
 const PERMIT_FIRST = new Set([69, 71, 80, 83, 68, 67, 87, 72, 77, 76]);
 
@@ -144,15 +160,17 @@ function classifyWord(env: Env, s: number, e: number): void {
   // hex words: MEID (14/15, first digit A-F), Android ID (16), OAID (16/32/64)
   let digits = false;
   let upper = false;
+  let lower = false;
   for (let i = s; i < e; i++) {
     const c = t.charCodeAt(i);
     if (c <= 57) digits = true;
     else if (!isHexCode(c)) return;
     else if (c <= 70) upper = true;
+    else lower = true;
   }
   if (len === 14 || len === 15) {
     if (!((c0 >= 65 && c0 <= 70) || (c0 >= 97 && c0 <= 102))) return;
-    const w = t.slice(s, e).toUpperCase();
+    const w = lower ? t.slice(s, e).toUpperCase() : t.slice(s, e);
     const reasons = ['meid-format'];
     let base = 0.3;
     if (len === 15) {
@@ -165,9 +183,10 @@ function classifyWord(env: Env, s: number, e: number): void {
     return;
   }
   if (digits && (len === 16 || len === 32 || len === 64)) {
-    const lower = t.slice(s, e).toLowerCase();
-    if (len === 16) emit(env, 'android-id', s, e, upper ? 0.15 : 0.25, ['hex-16'], lower, 0.5);
-    emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], lower, 0.55);
+    // case conversion only when needed (it is not cheap on a slice of a two-byte string)
+    const normalized = upper ? t.slice(s, e).toLowerCase() : t.slice(s, e);
+    if (len === 16) emit(env, 'android-id', s, e, upper ? 0.15 : 0.25, ['hex-16'], normalized, 0.5);
+    emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], normalized, 0.55);
   }
 }
 
@@ -239,12 +258,14 @@ export function scanDashTokens(env: Env): void {
     const w = t.slice(s, e);
     if (w.length === 36 && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(w)) {
       if (/^[0-]+$/.test(w)) continue; // all-zero IDFA: tracking limited, not an identifier
-      const upper = w.toUpperCase();
+      const hasLower = hasLowerCase(t, s, e);
+      const hasUpper = hasUpperCase(t, s, e);
+      const upper = hasLower ? w.toUpperCase() : w;
       const reasons = ['uuid-format'];
-      const caseBase = w === upper ? 0.25 : 0.15;
+      const caseBase = hasLower ? 0.15 : 0.25;
       emit(env, 'idfa', s, e, caseBase, reasons, upper, 0.55);
       emit(env, 'idfv', s, e, caseBase, reasons, upper, 0.55);
-      emit(env, 'oaid', s, e, 0.15, reasons, w.toLowerCase(), 0.55);
+      emit(env, 'oaid', s, e, 0.15, reasons, hasUpper ? w.toLowerCase() : w, 0.55);
     } else if (w.length === 17 && /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i.test(w)) {
       mac(env, s, e);
     }
@@ -318,7 +339,7 @@ export function scanColonTokens(env: Env): void {
       continue;
     }
     if (w.length >= 3 && ipv6Valid(w)) {
-      const lower = w.toLowerCase();
+      const lower = hasUpperCase(t, s, e) ? w.toLowerCase() : w;
       const loop = lower === '::1' || lower === '::';
       const reasons = ['ipv6-format'];
       let base = 0.75;
@@ -479,7 +500,8 @@ export function scanAt(env: Env): void {
     while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === '-')) e--;
     if (s === at || e === at + 1) continue;
     if (!localPartValid(t, s, at) || !domainValid(t, at + 1, e)) continue;
-    emit(env, 'email', s, e, 0.85, ['email-format'], t.slice(s, e).toLowerCase(), 0.1);
+    const address = t.slice(s, e);
+    emit(env, 'email', s, e, 0.85, ['email-format'], hasUpperCase(t, s, e) ? address.toLowerCase() : address, 0.1);
     from = e;
   }
 }
