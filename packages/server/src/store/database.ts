@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { type Capabilities, capabilitiesOf, type DialectName } from './capabilities.js';
 import {
@@ -25,6 +25,7 @@ import {
   type SqliteResolved,
 } from './config.js';
 import { StoreError } from './errors.js';
+import { PipaPostgresDialect } from './pg-introspector.js';
 import { checkChannel, checkPayload, type ListenEvent, type ListenHandler, PgListener, pgClientConfig } from './postgres.js';
 import type { Schema } from './schema.js';
 import { PipaSqliteDialect } from './sqlite-dialect.js';
@@ -149,7 +150,7 @@ async function openPostgres(config: PostgresResolved, onError: DatabaseConfig['o
       { cause: err },
     );
   }
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PipaPostgresDialect({ pool }) });
   const listener = new PgListener({ clientConfig, onError });
   let closed = false;
   return {
