@@ -8,7 +8,7 @@ import { scanAddresses } from './detectors/address.js';
 import { scanAt, scanColonTokens, scanDashTokens, scanTokens } from './detectors/alnum.js';
 import { type Candidate, type Env, on } from './detectors/env.js';
 import { scanNames } from './detectors/name.js';
-import { hasFullWidth, normalizeWidth } from './normalize.js';
+import { FULL_WIDTH_RUNS, narrow, normalizeWidth } from './normalize.js';
 import { DETECTOR_CATEGORIES, DETECTOR_TYPES, type Detection, type DetectOptions, type DetectorType } from './types.js';
 
 export const DEFAULT_MIN_SCORE = 0.5;
@@ -20,16 +20,15 @@ const ALL_TYPES = DETECTOR_TYPES.reduce((m, type) => m | TYPE_BIT[type], 0);
 
 /** All candidates, before overlap resolution and threshold (for diagnostics and tests). */
 export function candidates(text: string, options: DetectOptions = {}): Candidate[] {
-  return collect(text, options, 0);
+  return collect(normalizeWidth(text), options, 0);
 }
 
 /**
- * Run the detectors. `floor`: a candidate whose score cannot reach it even with a context word is
+ * Run the detectors over the width-normalised text `t`. `floor`: a candidate whose score cannot reach it even with a context word is
  * dropped before its context is looked up (detect passes its minScore: such a candidate could never
  * be reported nor win an overlap).
  */
-function collect(text: string, options: DetectOptions, floor: number): Candidate[] {
-  const t = normalizeWidth(text);
+function collect(t: string, options: DetectOptions, floor: number): Candidate[] {
   const before = options.windowBefore ?? DEFAULT_WINDOW_BEFORE;
   const after = options.windowAfter ?? DEFAULT_WINDOW_AFTER;
   const field = options.fieldContext ? normalizeWidth(options.fieldContext).toLowerCase() : undefined;
@@ -114,21 +113,28 @@ function round2(v: number): number {
 /** Find personal information in `text`. */
 export function detect(text: string, options: DetectOptions = {}): Detection[] {
   const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
-  const chosen = resolveOverlaps(collect(text, options, minScore), minScore);
-  const fullWidth = hasFullWidth(text);
+  // where the full-width runs are (start, end pairs), found while narrowing them
+  const wide: number[] = [];
+  const t = text.replace(FULL_WIDTH_RUNS, (run: string, offset: number) => {
+    wide.push(offset, offset + run.length);
+    return narrow(run);
+  });
+  const chosen = resolveOverlaps(collect(t, options, minScore), minScore);
+  let w = 0;
   return chosen.map((c) => {
-    const original = text.slice(c.start, c.end);
-    // a candidate's reasons are its own (the full-width note makes a copy)
-    const reasons = fullWidth && hasFullWidth(original) ? [...c.reasons, 'full-width'] : c.reasons;
+    // detections come in order of position: move past the runs that end before this one
+    while (w < wide.length && (wide[w + 1] ?? 0) <= c.start) w += 2;
+    const fullWidth = w < wide.length && (wide[w] ?? 0) < c.end;
     return {
       type: c.type,
       category: DETECTOR_CATEGORIES[c.type],
       start: c.start,
       end: c.end,
-      text: original,
+      text: text.slice(c.start, c.end),
       normalized: c.normalized,
       score: round2(c.score),
-      reasons,
+      // a candidate's reasons are its own (the full-width note makes a copy)
+      reasons: fullWidth ? [...c.reasons, 'full-width'] : c.reasons,
     };
   });
 }

@@ -9,9 +9,11 @@ export function hasFullWidth(text: string): boolean {
   return FULL_WIDTH.test(text);
 }
 
-const FULL_WIDTH_RUNS = /[\uFF01-\uFF5E\u3000]+/g;
+/** Runs of full-width characters (global: for `replace`). */
+export const FULL_WIDTH_RUNS = /[\uFF01-\uFF5E\u3000]+/g;
 
-function narrow(run: string): string {
+/** A run of full-width characters, narrowed. */
+export function narrow(run: string): string {
   let out = '';
   for (let i = 0; i < run.length; i++) {
     const c = run.charCodeAt(i);
@@ -22,8 +24,8 @@ function narrow(run: string): string {
 
 /** The text with full-width characters narrowed (the same string when it has none). */
 export function normalizeWidth(text: string): string {
-  // the regular expression engine finds the runs; only they are rebuilt
-  return FULL_WIDTH.test(text) ? text.replace(FULL_WIDTH_RUNS, narrow) : text;
+  // the regular expression engine finds the runs; only they are rebuilt (no run: `text` itself)
+  return text.replace(FULL_WIDTH_RUNS, narrow);
 }
 
 /** Digits and letters only, upper-case (for canonical forms of identifiers). */
