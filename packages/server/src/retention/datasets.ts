@@ -1,0 +1,361 @@
+/**
+ * The datasets part of a sweep: rows the operator's own databases keep under legal hold
+ * (`legalRetention`) after a person's erasure, removed once the period is over — through the
+ * connector API as it is (rights/connectors, docs/connectors.md).
+ *
+ * The connector API selects rows only by subject keys: `erase(subject, { dryRun })` erases one
+ * person's rows by the declared strategies and keeps rows whose hold has not ended (`from` column +
+ * `period`). It has no operation that selects rows by the `from` date alone. So the sweep asks the
+ * connector, for each erased subject, to erase what is left of them, with the only key pipa keeps
+ * after an erasure: the subject id (`subject-id`). It therefore reaches a held table only when
+ * - the table's `legalRetention` names its `from` column (without it the connector starts the period
+ *   at the call, and a later call never ends the hold), and
+ * - the table is found by the subject id (its own column or at the end of its join path).
+ * Every other held table is listed in the report's `limits` with the reason, and so are the
+ * categories of purposes with a retention end (purpose retention is enforced in the vault only).
+ *
+ * Each erased subject is asked once, then again on the day its earliest remaining hold ends
+ * (`retention_dataset_checks`), and again when the dataset's declaration changes.
+ */
+import { createHash } from 'node:crypto';
+import type { DatasetDecl } from '@pipa/policy';
+import { sql } from 'kysely';
+import type { AuditEventInput } from '../audit/types.js';
+import {
+  type Connector,
+  createConnector,
+  type DatasetDescription,
+  type EraseAction,
+  type EraseReport,
+} from '../rights/connectors/index.js';
+import type { ServiceContext } from '../service/context.js';
+import { withTransaction } from '../store/transaction.js';
+import type { RetentionModel } from './rules.js';
+import type { DatasetLimit, DatasetSweep, DatasetTableSweep, RetentionConnectorFactory, RetentionDeps, RetentionError } from './types.js';
+import { errorOf } from './vault.js';
+
+/** The system key of the `hash` erasure strategy, created by the rights service (rights/internal.ts `RIGHTS_SECRETS.erasureHash`). */
+export const ERASURE_HASH_KEY_PURPOSE = 'rights-erasure-hash';
+
+export interface DatasetSweepInput {
+  appId: string;
+  declaration: { datasets?: readonly DatasetDecl[] | undefined };
+  model: RetentionModel;
+  now: number;
+  write: boolean;
+  actor: string;
+  sweepId: string | null;
+  requestId: string | null;
+  maxSubjects: number;
+  signal: AbortSignal | undefined;
+}
+
+export interface DatasetsResult {
+  datasets: DatasetSweep[];
+  errors: RetentionError[];
+  aborted: boolean;
+}
+
+export function defaultConnectorFactory(env: Readonly<Record<string, string | undefined>>): RetentionConnectorFactory {
+  return (_appId, dataset, options) => createConnector(dataset, { env, now: options.now });
+}
+
+/** The erasure hash key when the rights service has created it; undefined otherwise (never created here). */
+export function defaultHashKey(ctx: ServiceContext): () => Promise<Uint8Array | undefined> {
+  let p: Promise<Uint8Array | undefined> | undefined;
+  return () => {
+    p ??= (async () => {
+      const row = await ctx.db
+        .selectFrom('system_keys')
+        .select('wrapped')
+        .where('purpose', '=', ERASURE_HASH_KEY_PURPOSE)
+        .executeTakeFirst();
+      return row === undefined ? undefined : ctx.keyring.unwrapSecret(row.wrapped, ERASURE_HASH_KEY_PURPOSE);
+    })();
+    p.catch(() => {
+      p = undefined;
+    });
+    return p;
+  };
+}
+
+function fingerprint(dataset: DatasetDecl): string {
+  return createHash('sha256').update(JSON.stringify(dataset)).digest('hex').slice(0, 32);
+}
+
+/** What the sweep can and cannot reach in a dataset, from the connector's description (no I/O). */
+export function datasetLimits(description: DatasetDescription, model: RetentionModel): { swept: string[]; limits: DatasetLimit[] } {
+  const swept: string[] = [];
+  const limits: DatasetLimit[] = [];
+  const id = description.id;
+  if (description.engine === 'http' && description.tables.length === 0) {
+    limits.push({
+      code: 'no-tables',
+      table: null,
+      message: `dataset ${id} is an HTTP endpoint that declares no tables: nothing says what it keeps under legal hold, so the sweep does not call it; the endpoint enforces its own holds`,
+      messageZh: `数据集 ${id} 为未声明表的 HTTP 端点：无从得知其法定保存的数据，清理任务不调用它；由端点自行执行保存期限`,
+    });
+  }
+  for (const t of description.tables) {
+    const ruled = [...new Set(t.fields.map((f) => f.category).filter((c) => model.ruled.has(c)))].sort();
+    if (ruled.length > 0) {
+      limits.push({
+        code: 'purpose-retention-not-applied',
+        table: t.name,
+        categories: ruled,
+        message: `table ${t.name} holds ${ruled.join(', ')}, whose purposes declare a retention end; the connector erases a person's rows, it cannot select rows older than a date, so that retention is enforced in the vault only`,
+        messageZh: `表 ${t.name} 含有 ${ruled.join('、')}，其处理目的声明了保存期限；连接器只能删除某个人的行，无法按日期选择过期的行，因此该期限仅在保管库中执行`,
+      });
+    }
+    const hold = t.legalRetention;
+    if (hold === undefined) continue;
+    const key = t.subject.key;
+    if (hold.from === undefined) {
+      limits.push({
+        code: 'no-from',
+        table: t.name,
+        message: `table ${t.name}: legalRetention has no "from" column, so the connector starts the ${hold.period} period at each erasure call and a later call never ends the hold; declare legalRetention.from (the column with the date the period runs from)`,
+        messageZh: `表 ${t.name}：legalRetention 未声明 from 列，连接器在每次删除时重新起算 ${hold.period} 的期限，之后的调用永远不会结束保存；请声明 legalRetention.from（期限起算日期所在的列）`,
+      });
+    } else if (key !== 'subject-id') {
+      const how =
+        t.subject.kind === 'via' ? `through ${t.subject.path.slice(1).join(' → ')} by ${key}` : `by ${key} (column ${t.subject.column})`;
+      limits.push({
+        code: 'not-reachable-by-subject-id',
+        table: t.name,
+        key,
+        message: `table ${t.name} is found ${how}; after an erasure pipa keeps only the subject id, and the connector API selects rows only by subject keys (erase(subject)), with no operation that selects rows by the "${hold.from}" date, so the sweep cannot remove its rows whose ${hold.period} hold has ended; find the table by a column holding pipa's subject id (subject.key: subject-id), or remove those rows by "${hold.from}" in the database`,
+        messageZh: `表 ${t.name} 通过 ${key} 定位${t.subject.kind === 'via' ? `（经 ${t.subject.path.slice(1).join(' → ')}）` : ''}；删除后 pipa 只保留主体 id，而连接器接口只能按主体标识选择行（erase(subject)），没有按 "${hold.from}" 日期选择行的操作，因此清理任务无法删除 ${hold.period} 保存期已满的行；请用保存 pipa 主体 id 的列定位该表（subject.key: subject-id），或在数据库中按 "${hold.from}" 删除这些行`,
+      });
+    } else swept.push(t.name);
+  }
+  return { swept, limits };
+}
+
+function usesHash(description: DatasetDescription): boolean {
+  return description.tables.some((t) => t.defaultStrategy === 'hash' || t.fields.some((f) => f.strategy === 'hash'));
+}
+
+/** The earlier of two days (YYYY-MM-DD). */
+function earlierDay(a: string, b: string): string {
+  return a.localeCompare(b) <= 0 ? a : b;
+}
+
+/** Sum connector reports per table. */
+class TableSums {
+  readonly tables = new Map<string, Map<string, EraseAction & { rows: number }>>();
+  add(report: EraseReport): void {
+    for (const t of report.tables) {
+      let actions = this.tables.get(t.table);
+      if (actions === undefined) {
+        actions = new Map();
+        this.tables.set(t.table, actions);
+      }
+      for (const a of t.actions) {
+        const key = `${a.strategy}/${a.reason ?? ''}/${a.columns.join(',')}`;
+        const cur = actions.get(key);
+        if (cur === undefined) {
+          actions.set(key, { ...a, columns: [...a.columns], ...(a.legalHold !== undefined ? { legalHold: { ...a.legalHold } } : {}) });
+          continue;
+        }
+        cur.rows += a.rows;
+        if (a.legalHold !== undefined) {
+          const prev = cur.legalHold;
+          cur.legalHold =
+            prev === undefined
+              ? { ...a.legalHold }
+              : {
+                  ...prev,
+                  firstUntil: earlierDay(a.legalHold.firstUntil, prev.firstUntil),
+                  until: earlierDay(a.legalHold.until, prev.until) === prev.until ? a.legalHold.until : prev.until,
+                };
+        }
+      }
+    }
+  }
+  result(): DatasetTableSweep[] {
+    return [...this.tables].map(([table, actions]) => {
+      const list = [...actions.values()];
+      const held = list.filter((a) => a.strategy === 'legal-hold');
+      const firsts = held.map((a) => a.legalHold?.firstUntil).filter((u): u is string => u !== undefined);
+      return {
+        table,
+        actions: list,
+        rowsDeleted: list.filter((a) => a.strategy === 'delete-row').reduce((n, a) => n + a.rows, 0),
+        rowsHeld: held.reduce((n, a) => n + a.rows, 0),
+        heldUntil: [...firsts].sort()[0] ?? null,
+      };
+    });
+  }
+}
+
+/** The earliest day a hold in this report ends, or undefined when nothing is held. */
+function firstUntil(report: EraseReport): string | undefined {
+  let first: string | undefined;
+  for (const t of report.tables)
+    for (const a of t.actions) {
+      const u = a.legalHold?.firstUntil;
+      if (a.strategy === 'legal-hold' && u !== undefined && (first === undefined || u < first)) first = u;
+    }
+  return first;
+}
+
+/** Read through a call so that TypeScript does not keep an earlier narrowing across awaits. */
+function aborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInput, deps: RetentionDeps): Promise<DatasetsResult> {
+  const factory = deps.connectors ?? defaultConnectorFactory(deps.env ?? process.env);
+  const hashKeyOf = deps.hashKey ?? defaultHashKey(ctx);
+  const datasets: DatasetSweep[] = [];
+  const errors: RetentionError[] = [];
+  let stopped = false;
+  const { appId, now } = input;
+
+  for (const dataset of input.declaration.datasets ?? []) {
+    if (dataset.engine === 'vault') continue;
+    if (aborted(input.signal)) {
+      stopped = true;
+      break;
+    }
+    const where = `dataset:${dataset.id}`;
+    let connector: Connector;
+    try {
+      connector = factory(appId, dataset, { now: () => new Date(now) });
+    } catch (err) {
+      errors.push(errorOf(where, err));
+      continue;
+    }
+    try {
+      const description = connector.describe();
+      const { swept, limits } = datasetLimits(description, input.model);
+      const entry: DatasetSweep = { dataset: dataset.id, engine: dataset.engine, swept, subjects: 0, remaining: 0, tables: [], limits };
+      datasets.push(entry);
+      if (swept.length === 0) continue;
+      let hashKey: Uint8Array | undefined;
+      if (usesHash(description)) {
+        hashKey = await hashKeyOf();
+        if (hashKey === undefined) {
+          limits.push({
+            code: 'hash-key-missing',
+            table: null,
+            message: `dataset ${dataset.id} erases columns by keyed hash and the erasure hash key does not exist yet (the rights service creates it with its first erasure); nothing was asked`,
+            messageZh: `数据集 ${dataset.id} 以密钥哈希删除列，而删除用的哈希密钥尚不存在（权利请求服务在第一次删除时创建）；未执行任何操作`,
+          });
+          continue;
+        }
+      }
+      const fp = fingerprint(dataset);
+      const due = ctx.db
+        .selectFrom('subjects as s')
+        .leftJoin('retention_dataset_checks as c', (j) =>
+          j.onRef('c.subject_id', '=', 's.id').on('c.app_id', '=', appId).on('c.dataset', '=', dataset.id),
+        )
+        .where('s.app_id', '=', appId)
+        .where('s.status', '=', 'erased')
+        .where((eb) =>
+          eb.or([
+            eb('c.subject_id', 'is', null),
+            eb('c.fingerprint', '<>', fp),
+            eb.and([eb('c.state', '=', 'held'), eb('c.next_at', '<=', now)]),
+          ]),
+        )
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('rights_requests as r')
+                .select(sql`1`.as('one'))
+                .whereRef('r.subject_id', '=', 's.id')
+                .where('r.app_id', '=', appId)
+                .where('r.closed_at', 'is', null),
+            ),
+          ),
+        );
+      const total = Number((await due.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())?.n ?? 0);
+      const ids = (await due.select('s.id').orderBy('s.erased_at').orderBy('s.id').limit(input.maxSubjects).execute()).map((r) => r.id);
+      const sums = new TableSums();
+      let asked = 0;
+      for (const subjectId of ids) {
+        if (aborted(input.signal)) {
+          stopped = true;
+          break;
+        }
+        let report: EraseReport;
+        try {
+          report = await connector.erase(
+            { 'subject-id': subjectId },
+            {
+              dryRun: !input.write,
+              ...(hashKey !== undefined ? { hashKey } : {}),
+              requestId: `retention:${input.sweepId ?? 'dry-run'}:${subjectId}`,
+            },
+          );
+        } catch (err) {
+          // The same failure would repeat for every subject (credentials, schema, a dataset that is down): stop here.
+          const e = errorOf(
+            err !== null && typeof err === 'object' && 'table' in err && typeof err.table === 'string' ? `${where}/${err.table}` : where,
+            err,
+            [subjectId],
+          );
+          errors.push(e);
+          break;
+        }
+        asked++;
+        sums.add(report);
+        if (!input.write) continue;
+        const until = firstUntil(report);
+        const found = report.tables.filter((t) => t.rows > 0);
+        await withTransaction(ctx.db, async (trx) => {
+          const values = {
+            state: until === undefined ? 'done' : 'held',
+            next_at: until === undefined ? null : Date.parse(`${until}T00:00:00Z`),
+            held_until: until ?? null,
+            fingerprint: fp,
+            checked_at: now,
+          };
+          await trx
+            .insertInto('retention_dataset_checks')
+            .values({ app_id: appId, dataset: dataset.id, subject_id: subjectId, ...values })
+            .onConflict((oc) => oc.columns(['app_id', 'dataset', 'subject_id']).doUpdateSet(values))
+            .execute();
+          if (found.length > 0) {
+            const categories = new Set<string>();
+            for (const t of found) {
+              const decl = description.tables.find((d) => d.name === t.table);
+              for (const f of decl?.fields ?? []) categories.add(f.category);
+            }
+            const event: AuditEventInput = {
+              actor: input.actor,
+              action: 'retention.dataset',
+              appId,
+              subject: subjectId,
+              categories: [...categories],
+              requestId: input.requestId,
+              details: {
+                sweep: input.sweepId,
+                dataset: dataset.id,
+                tables: found.map((t) => ({
+                  table: t.table,
+                  rows: t.rows,
+                  actions: t.actions.map((a) => ({ strategy: a.strategy, columns: [...a.columns], rows: a.rows })),
+                })),
+                heldUntil: until ?? null,
+              },
+            };
+            await ctx.audit.append(trx, event);
+          }
+        });
+      }
+      entry.subjects = asked;
+      entry.remaining = Math.max(0, total - asked);
+      entry.tables = sums.result();
+    } catch (err) {
+      errors.push(errorOf(where, err));
+    } finally {
+      await connector.close().catch(() => undefined);
+    }
+  }
+  return { datasets, errors, aborted: stopped };
+}
