@@ -21,6 +21,7 @@ export {
   type StoredDiff,
   startPolicySync,
 } from './policies/index.js';
+export * from './retention/index.js';
 export * from './server/index.js';
 export { CHANNELS, openServiceContext, type ServiceContext, type ServiceOptions } from './service/context.js';
 export * from './store/index.js';
