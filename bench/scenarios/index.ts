@@ -1,4 +1,5 @@
 import type { Scenario } from '../lib.js';
+import { auditScenario } from './audit.js';
 import { cryptoScenario } from './crypto.js';
 import { decisionsScenario } from './decisions.js';
 import { detectScenario } from './detect.js';
@@ -6,4 +7,4 @@ import { policyScenario } from './policy.js';
 import { renderScenario } from './render.js';
 
 /** Add each scenario module here. */
-export const scenarios: Scenario[] = [cryptoScenario, decisionsScenario, renderScenario, detectScenario, policyScenario];
+export const scenarios: Scenario[] = [cryptoScenario, decisionsScenario, renderScenario, detectScenario, policyScenario, auditScenario];
