@@ -42,11 +42,13 @@ function collect(t: string, options: DetectOptions, floor: number): Candidate[] 
     maxBirthYear: options.maxBirthYear ?? new Date().getUTCFullYear(),
     floor,
     ctx: new ContextIndex(t, before, after, field),
+    dashes: [],
+    colons: [],
     out: [],
   };
   scanTokens(env);
-  if (t.includes('-')) scanDashTokens(env);
-  if (t.includes(':')) scanColonTokens(env);
+  scanDashTokens(env);
+  scanColonTokens(env);
   if (t.includes('@')) scanAt(env);
   if (on(env, 'name')) {
     const minScore = options.minScore ?? DEFAULT_MIN_SCORE;

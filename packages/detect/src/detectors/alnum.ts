@@ -24,6 +24,8 @@ const LETTER = 2;
 const KEYWORD = 3;
 /** It ends a sentence or a line. */
 const BREAK = 4;
+const DASH = 5;
+const COLON = 6;
 /** Class of every code unit for the token scan. */
 const CLASS = (() => {
   const c = new Uint8Array(65536);
@@ -32,6 +34,8 @@ const CLASS = (() => {
   for (let i = 48; i <= 57; i++) c[i] = DIGIT;
   for (let i = 65; i <= 90; i++) c[i] = LETTER;
   for (let i = 97; i <= 122; i++) c[i] = LETTER;
+  c[45] = DASH;
+  c[58] = COLON;
   return c;
 })();
 
@@ -59,6 +63,16 @@ export function scanTokens(env: Env): void {
     if (k === KEYWORD || k === BREAK) {
       if (k === BREAK) ctx.mark(i, true);
       else if (keywordMayStart(t, i, c)) ctx.mark(i, false);
+      i++;
+      continue;
+    }
+    if (k === DASH) {
+      if (dashMayStart(t, i)) env.dashes.push(i);
+      i++;
+      continue;
+    }
+    if (k === COLON) {
+      if (colonMayStart(t, i)) env.colons.push(i);
       i++;
       continue;
     }
@@ -233,21 +247,30 @@ function plate(env: Env, p: number, s: number, e: number): void {
   );
 }
 
-/** Tokens of hex digits and dashes: UUIDs (IDFA, IDFV, OAID) and MAC addresses (AA-BB-CC-DD-EE-FF). */
+/**
+ * The dash at `i` may be the first one of a UUID (8 hex digits before it) or of a MAC address (2):
+ * dates, phone numbers and `name-1` are not, and their dashes are not looked at again.
+ */
+function dashMayStart(t: string, i: number): boolean {
+  let h = 0;
+  while (h < 9 && isHexCode(t.charCodeAt(i - 1 - h))) h++;
+  return h === 8 || h === 2;
+}
+
+/** The colon at `i` may be the first one of an IPv6 or MAC address: a second colon follows at most 4 hex digits later. */
+function colonMayStart(t: string, i: number): boolean {
+  let j = i + 1;
+  while (j <= i + 5 && isHexCode(t.charCodeAt(j))) j++;
+  return t.charCodeAt(j) === 58;
+}
+
+/** Tokens of hex digits and dashes around the dashes scanTokens kept: UUIDs (IDFA, IDFV, OAID) and MAC addresses (AA-BB-CC-DD-EE-FF). */
 export function scanDashTokens(env: Env): void {
   const t = env.t;
   let from = 0;
-  for (;;) {
-    const dash = t.indexOf('-', from);
-    if (dash < 0) return;
-    // the first dash of a UUID has 8 hex digits before it, of a MAC address 2 (dates, phone
-    // numbers and `name-1` do not): other dashes are skipped without reading the token
-    let h = 0;
-    while (h < 9 && isHexCode(t.charCodeAt(dash - 1 - h))) h++;
-    if (h !== 8 && h !== 2) {
-      from = dash + 1;
-      continue;
-    }
+  for (const dash of env.dashes) {
+    // a dash inside a token already read
+    if (dash < from) continue;
     let s = dash;
     while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t.charCodeAt(s - 1) === 45)) s--;
     let e = dash + 1;
@@ -261,11 +284,10 @@ export function scanDashTokens(env: Env): void {
       const hasLower = hasLowerCase(t, s, e);
       const hasUpper = hasUpperCase(t, s, e);
       const upper = hasLower ? w.toUpperCase() : w;
-      const reasons = ['uuid-format'];
       const caseBase = hasLower ? 0.15 : 0.25;
-      emit(env, 'idfa', s, e, caseBase, reasons, upper, 0.55);
-      emit(env, 'idfv', s, e, caseBase, reasons, upper, 0.55);
-      emit(env, 'oaid', s, e, 0.15, reasons, hasUpper ? w.toLowerCase() : w, 0.55);
+      emit(env, 'idfa', s, e, caseBase, ['uuid-format'], upper, 0.55);
+      emit(env, 'idfv', s, e, caseBase, ['uuid-format'], upper, 0.55);
+      emit(env, 'oaid', s, e, 0.15, ['uuid-format'], hasUpper ? w.toLowerCase() : w, 0.55);
     } else if (w.length === 17 && /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i.test(w)) {
       mac(env, s, e);
     }
@@ -306,20 +328,15 @@ function hexValue(c: number): number {
   return c <= 57 ? c - 48 : (c | 32) - 87;
 }
 
-/** Tokens of hex digits, colons and dots: IPv6 addresses and MAC addresses (aa:bb:cc:dd:ee:ff). */
+/**
+ * Tokens of hex digits, colons and dots around the colons scanTokens kept: IPv6 addresses and MAC
+ * addresses (aa:bb:cc:dd:ee:ff).
+ */
 export function scanColonTokens(env: Env): void {
   const t = env.t;
   let from = 0;
-  for (;;) {
-    const colon = t.indexOf(':', from);
-    if (colon < 0) return;
-    // an IPv6 or MAC address has a second colon at most 4 hex digits after its first one
-    let j = colon + 1;
-    while (j <= colon + 5 && isHexCode(t.charCodeAt(j))) j++;
-    if (t.charCodeAt(j) !== 58) {
-      from = colon + 1;
-      continue;
-    }
+  for (const colon of env.colons) {
+    if (colon < from) continue;
     let s = colon;
     while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t[s - 1] === ':' || t[s - 1] === '.')) s--;
     let e = colon + 1;

@@ -27,6 +27,9 @@ export interface Env {
    */
   floor: number;
   ctx: ContextIndex;
+  /** Dashes that may start a UUID or MAC address, and colons that may start an IPv6 or MAC address (kept by scanTokens). */
+  dashes: number[];
+  colons: number[];
   out: Candidate[];
 }
 
@@ -35,7 +38,8 @@ export function on(env: Env, type: DetectorType): boolean {
 }
 
 /**
- * Add a candidate: apply the context of its type (boost for a context word, penalty for a nearer
+ * Add a candidate (`reasons` becomes its own array, the context reason appended: pass a new array
+ * to every call): apply the context of its type (boost for a context word, penalty for a nearer
  * negative word when `negative`) and keep it if its score is still above the floor.
  */
 export function emit(
@@ -52,14 +56,14 @@ export function emit(
   const bit = TYPE_BIT[type];
   if ((env.mask & bit) === 0 || base + boost < env.floor - 1e-9) return;
   let score = base;
-  let all = reasons;
+  let reason: string | undefined;
   if (boost !== 0 || negative) {
     score += env.ctx.delta(type, bit, start, end, boost, negative);
-    const reason = env.ctx.reason;
-    if (reason !== undefined) all = [...reasons, reason];
+    reason = env.ctx.reason;
   }
   if (score < 0.2) return;
-  env.out.push({ type, start, end, score: Math.min(1, score), reasons: all, normalized });
+  if (reason !== undefined) reasons.push(reason);
+  env.out.push({ type, start, end, score: Math.min(1, score), reasons, normalized });
 }
 
 export function isDigitCode(c: number): boolean {
