@@ -102,7 +102,9 @@ forEachDialect('rights: a worker killed mid-request', (dialect) => {
     expect(erase?.attempts).toBe(2);
     // The second run found nothing left to erase.
     expect(
-      (erase?.result as { tables: { table: string; rows: number }[] }).tables.find((t) => t.table === h.demo.table('merchants'))?.rows,
+      ((erase?.result ?? { tables: [] }) as { tables: { table: string; rows: number }[] }).tables.find(
+        (t) => t.table === h.demo.table('merchants'),
+      )?.rows,
     ).toBe(0);
     const jobs = await h.ctx.db.selectFrom('jobs').select(['state']).where('group_id', '=', r.request.id).execute();
     expect(jobs.every((j) => j.state === 'succeeded')).toBe(true);
