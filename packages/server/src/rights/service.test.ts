@@ -551,4 +551,3 @@ describe('webhook signatures', () => {
     }
   });
 });
-
