@@ -132,11 +132,13 @@ export function regionPlausible(code6: string): boolean {
   return (pref >= 1 && pref <= 70) || pref === 90;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** A real calendar date; year within [minYear, maxYear]. */
 export function dateValid(y: number, m: number, d: number, minYear: number, maxYear: number): boolean {
   if (!(y >= minYear && y <= maxYear && m >= 1 && m <= 12 && d >= 1)) return false;
-  const days = [31, (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-  return d <= (days[m - 1] ?? 0);
+  if (m === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0)) return d <= 29;
+  return d <= (MONTH_DAYS[m - 1] ?? 0);
 }
 
 /** Birth date YYYYMMDD at `offset` of an identifier; undefined when not a real date. */

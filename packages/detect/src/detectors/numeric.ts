@@ -230,6 +230,15 @@ function digitString(from: number, to: number): string {
   return s;
 }
 
+/** The digits of the run being classified as a string, made once per run and only for a candidate. */
+let digitsCache: string | undefined;
+
+function digitsOf(t: string, a: number, b: number, len: number, start: number, end: number): string {
+  // one group: the text itself (the check character X upper-case); else the digits joined
+  digitsCache ??= a === b ? (len === 18 && D[17] === X ? `${t.slice(start, end - 1)}X` : t.slice(start, end)) : digitString(0, len);
+  return digitsCache;
+}
+
 function classify(env: Env, len: number, a: number, b: number, end: number, partOfLonger: boolean, parenArea: boolean): void {
   const t = env.t;
   const start = GS[a] ?? 0;
@@ -270,12 +279,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
   if (parenArea && t.charCodeAt(s - 1) === 40) s -= 1;
   const plus = t.charCodeAt(s - 1) === 43;
   if (plus) s -= 1;
-  let d: string | undefined;
-  const digits = (): string => {
-    // one group: the text itself (plus the check character X); else the digits joined
-    d ??= a === b ? (len === 18 && D[17] === X ? `${t.slice(start, end - 1)}X` : t.slice(start, end)) : digitString(0, len);
-    return d;
-  };
+  digitsCache = undefined;
 
   // Mobile numbers: 11 digits, +86 / 0086 / 86 prefixes.
   if (mobile) {
@@ -297,7 +301,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
           reasons.push(`grouping:${shape}`);
         }
       }
-      emit(env, 'phone', s, end, base + adj, reasons, digitString(offset, len), 0.2, true);
+      emit(env, 'phone', s, end, base + adj, reasons, grouped ? digitString(offset, len) : t.slice(start + offset, end), 0.2, true);
     }
   }
 
@@ -328,7 +332,9 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
         else if (grouped) base = 0.6;
         if (parenArea) base = 0.85;
         if (country) reasons.push('country-code');
-        emit(env, 'landline', s, end, base + adj, reasons, `0${digitString(1 + shift, len)}`, 0.25, true);
+        const l =
+          shift === 0 && !grouped ? t.slice(start, end) : `0${grouped ? digitString(1 + shift, len) : t.slice(start + 1 + shift, end)}`;
+        emit(env, 'landline', s, end, base + adj, reasons, l, 0.25, true);
       }
     }
   }
@@ -339,20 +345,50 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
     const reasons = [...common, check ? 'checksum:mod11-2' : 'checksum-failed', 'birth-date'];
     const hmt = d0 === 8 && (d1 === 1 || d1 === 2 || d1 === 3) && D[2] === 0 && D[3] === 0 && D[4] === 0 && D[5] === 0;
     if (hmt) {
-      emit(env, 'residence-permit', start, end, (check ? 0.9 : 0.15) + adj, [...reasons, 'hk-macao-taiwan-region'], digits(), 0.3, true);
+      emit(
+        env,
+        'residence-permit',
+        start,
+        end,
+        (check ? 0.9 : 0.15) + adj,
+        [...reasons, 'hk-macao-taiwan-region'],
+        digitsOf(t, a, b, len, start, end),
+        0.3,
+        true,
+      );
     } else if (d0 === 9) {
-      emit(env, 'foreign-permanent-residence', start, end, (check ? 0.8 : 0.15) + adj, [...reasons, 'foreign-prefix'], digits(), 0.3, true);
+      emit(
+        env,
+        'foreign-permanent-residence',
+        start,
+        end,
+        (check ? 0.8 : 0.15) + adj,
+        [...reasons, 'foreign-prefix'],
+        digitsOf(t, a, b, len, start, end),
+        0.3,
+        true,
+      );
     } else {
       const plausible = regionAt(0);
       if (plausible) reasons.push('region');
       else reasons.push('region-implausible');
       const base = check ? (plausible ? 0.92 : 0.45) : 0.3;
-      emit(env, 'id-card', start, end, base + adj, reasons, digits(), 0.15, true);
+      emit(env, 'id-card', start, end, base + adj, reasons, digitsOf(t, a, b, len, start, end), 0.15, true);
     }
   }
   // First-generation 15-digit ID: region + YYMMDD + sequence.
   if (len === 15 && regionAt(0) && dateValid(1900 + two(6), two(8), two(10), 1900, env.maxBirthYear)) {
-    emit(env, 'id-card', start, end, 0.42 + adj, [...common, 'first-generation', 'region', 'birth-date'], digits(), 0.4, true);
+    emit(
+      env,
+      'id-card',
+      start,
+      end,
+      0.42 + adj,
+      [...common, 'first-generation', 'region', 'birth-date'],
+      digitsOf(t, a, b, len, start, end),
+      0.4,
+      true,
+    );
   }
 
   // Bank cards: 15-19 digits, issuer prefix, Luhn as a score factor.
@@ -385,7 +421,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       if (idStructure) reasons.push('id-structure');
       const valid = luhn(len);
       reasons.push(valid ? 'luhn' : 'luhn-failed');
-      emit(env, 'bank-card', start, end, base + (valid ? 0.45 : 0) + adj, reasons, digits(), 0.3, true);
+      emit(env, 'bank-card', start, end, base + (valid ? 0.45 : 0) + adj, reasons, digitsOf(t, a, b, len, start, end), 0.3, true);
     }
   }
 
@@ -403,17 +439,28 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       reasons.push(len === 14 ? 'no-check-digit' : 'imeisv');
       base = 0.2;
     }
-    emit(env, 'imei', start, end, base + adj, reasons, digits(), 0.35, true);
+    emit(env, 'imei', start, end, base + adj, reasons, digitsOf(t, a, b, len, start, end), 0.35, true);
   }
 
   // IMSI: MCC 460 + a Chinese MNC; other countries only with context.
   if (len === 15) {
     const cn = d0 === 4 && d1 === 6 && D[2] === 0 && CN_MNC[two(3)] === 1;
-    emit(env, 'imsi', start, end, (cn ? 0.62 : 0.2) + adj, [...common, cn ? 'mcc-460' : 'no-mcc-460'], digits(), 0.35, true);
+    emit(
+      env,
+      'imsi',
+      start,
+      end,
+      (cn ? 0.62 : 0.2) + adj,
+      [...common, cn ? 'mcc-460' : 'no-mcc-460'],
+      digitsOf(t, a, b, len, start, end),
+      0.35,
+      true,
+    );
   }
 
   // All-digit unified social credit code (rare; context decides).
-  if (len === 18 && creditValid()) emit(env, 'credit-code', start, end, 0.3 + adj, [...common, 'checksum:gb32100'], digits(), 0.45, true);
+  if (len === 18 && creditValid())
+    emit(env, 'credit-code', start, end, 0.3 + adj, [...common, 'checksum:gb32100'], digitsOf(t, a, b, len, start, end), 0.45, true);
 }
 
 /** IPv4 dotted quad at `start`; returns its end or 0. */
