@@ -8,6 +8,7 @@ import { registerLint } from './lint.js';
 import { registerMigrate } from './migrate.js';
 import { registerRedact } from './redact.js';
 import { registerRender } from './render.js';
+import { registerRetention } from './retention.js';
 import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
 import { registerSite } from './site.js';
@@ -30,4 +31,5 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerMigrate(program, io);
   registerKeys(program, io);
   registerAudit(program, io);
+  registerRetention(program, io);
 }
