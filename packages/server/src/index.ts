@@ -22,6 +22,7 @@ export {
   startPolicySync,
 } from './policies/index.js';
 export * from './retention/index.js';
+export * from './rights/index.js';
 export * from './server/index.js';
 export { CHANNELS, openServiceContext, type ServiceContext, type ServiceOptions } from './service/context.js';
 export * from './store/index.js';

@@ -147,6 +147,8 @@ export interface SweepResult {
 export interface RightsService {
   submit(input: SubmitInput): Promise<RequestDetail>;
   get(appId: string, requestId: string): Promise<RequestDetail>;
+  /** Any app's request (the operator's CLI, which holds the database anyway). */
+  find(requestId: string): Promise<RequestDetail | undefined>;
   list(query: ListQuery): Promise<RightsRequest[]>;
   /** Staff verification with a recorded reason; the request starts at once. */
   verifyByStaff(appId: string, requestId: string, reason: string, actor: RightsActor): Promise<RequestDetail>;
@@ -1304,6 +1306,10 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     submit,
     async get(appId, requestId) {
       return detail(db, await requireRequestRow(db, appId, requestId));
+    },
+    async find(requestId) {
+      const row = await getRequestRow(db, requestId);
+      return row === undefined ? undefined : detail(db, row);
     },
     async list(query) {
       if (query.appId !== undefined) declarationOf(query.appId);
