@@ -262,9 +262,19 @@ function pairHash(c0: number, c1: number): number {
   return ((c0 << 6) ^ c1) & 0xffff;
 }
 
-/** Some keyword may start at `i` of `t` (its first code unit is `c`): the first two code units fit. */
-export function keywordMayStart(t: string, i: number, c: number): boolean {
-  return PAIR[pairHash(c, t.charCodeAt(i + 1))] !== 0;
+/**
+ * The longest keyword at `i` of `t` (its first code unit is `c`), or -1. For a Latin keyword the
+ * caller has checked that no Latin letter is before `i`.
+ */
+export function keywordStartingAt(t: string, i: number, c: number): number {
+  const p = PAIR[pairHash(c, t.charCodeAt(i + 1))] ?? 0;
+  if (p === 0) return -1;
+  const list = PAIR_LISTS[p - 1] ?? [];
+  for (let x = 0; x < list.length; x++) {
+    const id = list[x] ?? 0;
+    if (keywordAt(t, i, id)) return id;
+  }
+  return -1;
 }
 
 (() => {
@@ -375,11 +385,13 @@ export class ContextIndex {
   private readonly afterDist: number[] = [];
   private afterCount = 0;
   /**
-   * Positions where a keyword may start and where a sentence or line ends, ascending, recorded by
-   * the one pass over the text (scanTokens) as `2 * position` and `2 * position + 1`. The windows
-   * around a match are then read from this list instead of character by character.
+   * Positions where a keyword starts and where a sentence or line ends, ascending, recorded by the
+   * one pass over the text (scanTokens) as `2 * position` and `2 * position + 1`, with the longest
+   * keyword there in `markWord` (-1 for a sentence end). The windows around a match are then read
+   * from this list instead of character by character.
    */
   private readonly marks: number[] = [];
+  private readonly markWord: number[] = [];
   /** Every position below this is recorded in `marks`. */
   private marked = 0;
   /** Index of the first mark at or after the last position looked up (lookups mostly come in order). */
@@ -395,9 +407,16 @@ export class ContextIndex {
     this.field = field;
   }
 
-  /** Record a keyword start at `i` (`brk` false) or the end of a sentence or line (`brk` true). */
-  mark(i: number, brk: boolean): void {
-    this.marks.push(brk ? 2 * i + 1 : 2 * i);
+  /** Record the keyword `id` (the longest one there) at `i`. */
+  markWordAt(i: number, id: number): void {
+    this.marks.push(2 * i);
+    this.markWord.push(id);
+  }
+
+  /** Record the end of a sentence or line at `i`. */
+  markBreakAt(i: number): void {
+    this.marks.push(2 * i + 1);
+    this.markWord.push(-1);
   }
 
   /** Every position below `i` has been recorded with `mark`. */
@@ -510,7 +529,10 @@ export class ContextIndex {
         const v = marks[m] ?? 0;
         const i = v >> 1;
         if (i < lo || (v & 1) === 1) break;
-        const id = longestAt(t, i, from, start);
+        let id = this.markWord[m] ?? -1;
+        // the longest keyword there, unless it does not end inside the window: then a shorter one
+        const e = i + (KW_LEN[id] ?? 0);
+        if (e > start || e <= from) id = longestAt(t, i, from, start);
         if (id < 0) continue;
         this.beforeIds[count] = id;
         this.beforeDist[count] = start - (i + (KW_LEN[id] ?? 0));
@@ -546,8 +568,7 @@ export class ContextIndex {
         const i = v >> 1;
         if (i >= to) break;
         if ((v & 1) === 1) continue;
-        const id = longestAt(t, i, i, Number.POSITIVE_INFINITY);
-        if (id < 0) continue;
+        const id = this.markWord[m] ?? -1;
         this.afterIds[count] = id;
         this.afterDist[count] = i - end;
         count++;

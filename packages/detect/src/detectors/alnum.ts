@@ -5,7 +5,7 @@
  * addresses and URLs with credentials (around `@`); licence plates (after a province character).
  */
 import { creditCodeValid, luhnHexCheckDigit } from '../checksums.js';
-import { keywordMayStart, MARK, MARK_BREAK, MARK_LATIN, MARK_WORD } from '../context.js';
+import { keywordStartingAt, MARK, MARK_BREAK, MARK_LATIN, MARK_WORD } from '../context.js';
 import { type Env, emit, isAlnumCode, isDigitCode, isHexCode, isLetterCode } from './env.js';
 import { scanNumberAt } from './numeric.js';
 
@@ -60,9 +60,14 @@ export function scanTokens(env: Env): void {
       i++;
       continue;
     }
-    if (k === KEYWORD || k === BREAK) {
-      if (k === BREAK) ctx.mark(i, true);
-      else if (keywordMayStart(t, i, c)) ctx.mark(i, false);
+    if (k === KEYWORD) {
+      const id = keywordStartingAt(t, i, c);
+      if (id >= 0) ctx.markWordAt(i, id);
+      i++;
+      continue;
+    }
+    if (k === BREAK) {
+      ctx.markBreakAt(i);
       i++;
       continue;
     }
@@ -93,7 +98,10 @@ export function scanTokens(env: Env): void {
         }
       } else {
         // a run of letters; a Latin keyword may start at its first letter (no letter before it)
-        if (MARK[c] === MARK_LATIN && keywordMayStart(t, i, c)) ctx.mark(i, false);
+        if (MARK[c] === MARK_LATIN) {
+          const id = keywordStartingAt(t, i, c);
+          if (id >= 0) ctx.markWordAt(i, id);
+        }
         letters = true;
         do c = t.charCodeAt(++i);
         while (CLASS[c] === LETTER);
