@@ -256,20 +256,35 @@ function plate(env: Env, p: number, s: number, e: number): void {
 }
 
 /**
- * The dash at `i` may be the first one of a UUID (8 hex digits before it) or of a MAC address (2):
- * dates, phone numbers and `name-1` are not, and their dashes are not looked at again.
+ * The dash at `i` may be the first one of a UUID (8 hex digits before it, 4 and a dash after it) or
+ * of a MAC address (2 before, 2 and a dash after): dates, phone numbers and `name-1` are not, and
+ * their dashes are not looked at again. A dash with another dash a few hex digits before it is not
+ * the first of its token.
  */
 function dashMayStart(t: string, i: number): boolean {
   let h = 0;
   while (h < 9 && isHexCode(t.charCodeAt(i - 1 - h))) h++;
-  return h === 8 || h === 2;
+  if (t.charCodeAt(i - 1 - h) === 45) return false;
+  const group = h === 8 ? 4 : h === 2 ? 2 : 0;
+  if (group === 0 || t.charCodeAt(i + group + 1) !== 45) return false;
+  for (let j = i + 1; j <= i + group; j++) if (!isHexCode(t.charCodeAt(j))) return false;
+  return true;
 }
 
-/** The colon at `i` may be the first one of an IPv6 or MAC address: a second colon follows at most 4 hex digits later. */
+/**
+ * The colon at `i` may be the first one of an IPv6 address (a `::` or six colons or more follow in
+ * the same token) or of a MAC address (five colons): times such as 12:30:05.123 are not.
+ */
 function colonMayStart(t: string, i: number): boolean {
-  let j = i + 1;
-  while (j <= i + 5 && isHexCode(t.charCodeAt(j))) j++;
-  return t.charCodeAt(j) === 58;
+  let colons = 0;
+  for (let j = i; j < i + 48; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 58) {
+      if (t.charCodeAt(j + 1) === 58) return true;
+      colons++;
+    } else if (c !== 46 && !isHexCode(c)) break;
+  }
+  return colons >= 5;
 }
 
 /** Tokens of hex digits and dashes around the dashes scanTokens kept: UUIDs (IDFA, IDFV, OAID) and MAC addresses (AA-BB-CC-DD-EE-FF). */
