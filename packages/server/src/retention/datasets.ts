@@ -10,7 +10,10 @@
  * after an erasure: the subject id (`subject-id`). It therefore reaches a held table only when
  * - the table's `legalRetention` names its `from` column (without it the connector starts the period
  *   at the call, and a later call never ends the hold), and
- * - the table is found by the subject id (its own column or at the end of its join path).
+ * - the table is found by the subject id (its own column or at the end of its join path), and
+ * - no table the subject id reaches erases by `mask`, `hash` or `generalise`: `erase` applies every
+ *   strategy to the subject's remaining rows again, and these would change already erased values
+ *   again (a hash of the hash); `delete-row`, `set-null`, `keep` and `legal-hold` are idempotent.
  * Every other held table is listed in the report's `limits` with the reason, and so are the
  * categories of purposes with a retention end (purpose retention is enforced in the vault only).
  *
@@ -34,9 +37,6 @@ import type { RetentionModel } from './rules.js';
 import type { DatasetLimit, DatasetSweep, DatasetTableSweep, RetentionConnectorFactory, RetentionDeps, RetentionError } from './types.js';
 import { errorOf } from './vault.js';
 
-/** The system key of the `hash` erasure strategy, created by the rights service (rights/internal.ts `RIGHTS_SECRETS.erasureHash`). */
-export const ERASURE_HASH_KEY_PURPOSE = 'rights-erasure-hash';
-
 export interface DatasetSweepInput {
   appId: string;
   declaration: { datasets?: readonly DatasetDecl[] | undefined };
@@ -48,6 +48,7 @@ export interface DatasetSweepInput {
   requestId: string | null;
   maxSubjects: number;
   signal: AbortSignal | undefined;
+  onError: ((err: unknown, where: string) => void) | undefined;
 }
 
 export interface DatasetsResult {
@@ -58,25 +59,6 @@ export interface DatasetsResult {
 
 export function defaultConnectorFactory(env: Readonly<Record<string, string | undefined>>): RetentionConnectorFactory {
   return (_appId, dataset, options) => createConnector(dataset, { env, now: options.now });
-}
-
-/** The erasure hash key when the rights service has created it; undefined otherwise (never created here). */
-export function defaultHashKey(ctx: ServiceContext): () => Promise<Uint8Array | undefined> {
-  let p: Promise<Uint8Array | undefined> | undefined;
-  return () => {
-    p ??= (async () => {
-      const row = await ctx.db
-        .selectFrom('system_keys')
-        .select('wrapped')
-        .where('purpose', '=', ERASURE_HASH_KEY_PURPOSE)
-        .executeTakeFirst();
-      return row === undefined ? undefined : ctx.keyring.unwrapSecret(row.wrapped, ERASURE_HASH_KEY_PURPOSE);
-    })();
-    p.catch(() => {
-      p = undefined;
-    });
-    return p;
-  };
 }
 
 function fingerprint(dataset: DatasetDecl): string {
@@ -129,12 +111,29 @@ export function datasetLimits(description: DatasetDescription, model: RetentionM
       });
     } else swept.push(t.name);
   }
+  // erase() applies every strategy of every table the subject id reaches, again: only idempotent ones are safe.
+  const reached = description.tables.filter((t) => t.subject.key === 'subject-id');
+  const unsafe = reached
+    .map((t) => ({ table: t.name, columns: t.fields.filter((f) => RECOMPUTED.has(f.strategy)) }))
+    .filter((x) => x.columns.length > 0);
+  if (swept.length > 0 && unsafe.length > 0) {
+    for (const { table, columns } of unsafe) {
+      const list = columns.map((c) => `${c.column} (${c.strategy})`).join(', ');
+      limits.push({
+        code: 'strategy-not-idempotent',
+        table,
+        categories: [...new Set(columns.map((c) => c.category))].sort(),
+        message: `table ${table} is found by the subject id and erases ${list}; the connector's erase applies every declared strategy to the subject's remaining rows again, and mask, hash and generalise are not idempotent (a hashed value would be hashed again), so the sweep does not call erase on dataset ${id}; use delete-row or set-null for these columns, or remove the rows whose hold ended by their "from" date in the database`,
+        messageZh: `表 ${table} 通过主体 id 定位，并以 ${list} 方式删除；连接器的 erase 会对该主体剩余的行再次执行所有声明的策略，而掩码、哈希和概括不是幂等的（已哈希的值会被再次哈希），因此清理任务不对数据集 ${id} 调用 erase；请对这些列使用 delete-row 或 set-null，或在数据库中按 "from" 日期删除保存期已满的行`,
+      });
+    }
+    swept.length = 0;
+  }
   return { swept, limits };
 }
 
-function usesHash(description: DatasetDescription): boolean {
-  return description.tables.some((t) => t.defaultStrategy === 'hash' || t.fields.some((f) => f.strategy === 'hash'));
-}
+/** Strategies that compute a new value from the old one: applying them twice changes the value again. */
+const RECOMPUTED: ReadonlySet<string> = new Set(['mask', 'hash', 'generalise']);
 
 /** The earlier of two days (YYYY-MM-DD). */
 function earlierDay(a: string, b: string): string {
@@ -207,7 +206,6 @@ function aborted(signal: AbortSignal | undefined): boolean {
 
 export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInput, deps: RetentionDeps): Promise<DatasetsResult> {
   const factory = deps.connectors ?? defaultConnectorFactory(deps.env ?? process.env);
-  const hashKeyOf = deps.hashKey ?? defaultHashKey(ctx);
   const datasets: DatasetSweep[] = [];
   const errors: RetentionError[] = [];
   let stopped = false;
@@ -225,6 +223,7 @@ export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInpu
       connector = factory(appId, dataset, { now: () => new Date(now) });
     } catch (err) {
       errors.push(errorOf(where, err));
+      input.onError?.(err, where);
       continue;
     }
     try {
@@ -233,19 +232,6 @@ export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInpu
       const entry: DatasetSweep = { dataset: dataset.id, engine: dataset.engine, swept, subjects: 0, remaining: 0, tables: [], limits };
       datasets.push(entry);
       if (swept.length === 0) continue;
-      let hashKey: Uint8Array | undefined;
-      if (usesHash(description)) {
-        hashKey = await hashKeyOf();
-        if (hashKey === undefined) {
-          limits.push({
-            code: 'hash-key-missing',
-            table: null,
-            message: `dataset ${dataset.id} erases columns by keyed hash and the erasure hash key does not exist yet (the rights service creates it with its first erasure); nothing was asked`,
-            messageZh: `数据集 ${dataset.id} 以密钥哈希删除列，而删除用的哈希密钥尚不存在（权利请求服务在第一次删除时创建）；未执行任何操作`,
-          });
-          continue;
-        }
-      }
       const fp = fingerprint(dataset);
       const due = ctx.db
         .selectFrom('subjects as s')
@@ -288,7 +274,6 @@ export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInpu
             { 'subject-id': subjectId },
             {
               dryRun: !input.write,
-              ...(hashKey !== undefined ? { hashKey } : {}),
               requestId: `retention:${input.sweepId ?? 'dry-run'}:${subjectId}`,
             },
           );
@@ -300,6 +285,7 @@ export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInpu
             [subjectId],
           );
           errors.push(e);
+          input.onError?.(err, e.where);
           break;
         }
         asked++;
@@ -353,6 +339,7 @@ export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInpu
       entry.tables = sums.result();
     } catch (err) {
       errors.push(errorOf(where, err));
+      input.onError?.(err, where);
     } finally {
       await connector.close().catch(() => undefined);
     }

@@ -5,7 +5,7 @@
  * sweep reports what it removed. Design: docs/retention.md.
  */
 
-export { datasetLimits, ERASURE_HASH_KEY_PURPOSE } from './datasets.js';
+export { datasetLimits } from './datasets.js';
 export { RetentionReportSchema, retentionRoutes } from './routes.js';
 export {
   addRetentionPeriod,

@@ -94,7 +94,7 @@ forEachDialect('retention routes', (dctx) => {
       expect(r.removed).toEqual([
         { category: 'basic.gender', purpose: 'survey', action: 'delete', reason: 'consent-missing', rule: null, subjects: 1, fields: 1 },
       ]);
-      expect(r.datasets.map((d) => d.dataset)).toEqual(['ret-db']);
+      expect(r.datasets.map((d) => d.dataset)).toEqual(['ret-db', 'ret-masked']);
     }
     expect(await state()).toEqual(before);
   });

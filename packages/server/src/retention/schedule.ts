@@ -38,7 +38,7 @@ export interface RetentionScheduleOptions extends RetentionScheduleConfig, Reten
   /** One attempt of a sweep job may take this long (ms). Default 2 hours. */
   timeoutMs?: number;
   /** Sweep options passed through (batch size, grace …). */
-  sweep?: Pick<SweepOptions, 'batchSize' | 'maxDatasetSubjects' | 'missingConsentGraceMs'>;
+  sweep?: Pick<SweepOptions, 'batchSize' | 'maxDatasetSubjects' | 'missingConsentGraceMs' | 'onError'>;
 }
 
 const MIN_EVERY = 60_000;
@@ -107,7 +107,6 @@ export function retentionJobHandlers(
         const report = await runSweep(ctx, appId, {
           ...(options.connectors !== undefined ? { connectors: options.connectors } : {}),
           ...(options.env !== undefined ? { env: options.env } : {}),
-          ...(options.hashKey !== undefined ? { hashKey: options.hashKey } : {}),
           ...options.sweep,
           dryRun: false,
           trigger: 'schedule',

@@ -540,6 +540,15 @@ forEachDialect('retention sweep', (dctx) => {
         ['purpose-retention-not-applied', 'notes'],
         ['no-from', 'notes'],
       ]);
+      // Masked columns would be masked again: the dataset is not called at all (its variable is not even set).
+      const masked = r.datasets.find((d) => d.dataset === 'ret-masked');
+      expect(masked).toMatchObject({ swept: [], subjects: 0, tables: [] });
+      expect(masked?.limits.map((l) => [l.code, l.table])).toEqual([
+        ['purpose-retention-not-applied', 'profiles'],
+        ['strategy-not-idempotent', 'profiles'],
+      ]);
+      expect(masked?.limits[1]?.message).toContain('nickname (mask)');
+      expect(r.errors).toEqual([]);
       const orders = ds?.limits.find((l) => l.code === 'not-reachable-by-subject-id');
       expect(orders?.message).toContain('selects rows only by subject keys');
       expect(orders?.key).toBe('phone');
@@ -559,7 +568,13 @@ forEachDialect('retention sweep', (dctx) => {
       await subjects.setStatus(ctx.db, RET_APP, gone, 'erased');
       await vault.put(RET_APP, s, { 'basic.gender': '男' }, WRITER);
       at(now + 2 * DAY);
-      const r = await runSweep(ctx, RET_APP, { env: {}, now });
+      const seen: string[] = [];
+      const r = await runSweep(ctx, RET_APP, {
+        env: {},
+        now,
+        onError: (err, where) => seen.push(`${where} ${(err as { code?: string }).code}`),
+      });
+      expect(seen).toEqual(['dataset:ret-db env_missing']);
       expect(r.errors).toMatchObject([{ where: 'dataset:ret-db', code: 'env_missing', subjects: [gone] }]);
       expect(r.errors[0]?.message).toContain(RET_DB_ENV);
       expect(removal(r, 'basic.gender')).toMatchObject([{ fields: 1 }]);

@@ -104,12 +104,13 @@ export async function runSweep(ctx: ServiceContext, appId: string, options: RunS
   const sweepId = dryRun ? null : newSweepId();
   const signal = options.signal;
 
-  const vault = await sweepVault(ctx, { appId, model, now, graceMs, batchSize, write, actor, sweepId, requestId, signal });
+  const onError = options.onError;
+  const vault = await sweepVault(ctx, { appId, model, now, graceMs, batchSize, write, actor, sweepId, requestId, signal, onError });
   const ds = vault.aborted
     ? { datasets: [], errors: [], aborted: true }
     : await sweepDatasets(
         ctx,
-        { appId, declaration: policy.declaration, model, now, write, actor, sweepId, requestId, maxSubjects, signal },
+        { appId, declaration: policy.declaration, model, now, write, actor, sweepId, requestId, maxSubjects, signal, onError },
         options,
       );
   const errors: RetentionError[] = [...vault.errors, ...ds.errors];

@@ -112,6 +112,21 @@ export function retentionDeclarationInput(): DeclarationInput {
           },
         ],
       },
+      // Found by subject id but masked: erase() would mask the masked values again.
+      {
+        id: 'ret-masked',
+        engine: 'sqlite',
+        connectionEnv: 'RET_MASKED_DB_URL',
+        tables: [
+          {
+            name: 'profiles',
+            subject: { column: 'subject_ref', key: 'subject-id' },
+            fields: { nickname: 'basic.name' },
+            erasure: { default: 'mask' },
+            legalRetention: { period: 'P1Y', basis: BASIS, from: 'created_at' },
+          },
+        ],
+      },
     ],
   };
 }

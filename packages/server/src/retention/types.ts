@@ -77,14 +77,16 @@ export interface DatasetTableSweep {
  * - `purpose-retention-not-applied`: columns of categories whose purposes declare a retention end; the
  *   connector erases a subject's rows, it cannot select rows older than a date, so purpose retention
  *   is enforced in the vault only;
- * - `hash-key-missing`: a column is erased by keyed hash and the erasure hash key does not exist yet;
+ * - `strategy-not-idempotent`: a table found by the subject id erases columns by mask, hash or generalise;
+ *   `erase` applies every strategy to the subject's remaining rows again and these change an already
+ *   erased value again (a hash of the hash), so the sweep does not call the dataset at all;
  * - `no-tables`: an HTTP dataset declares no tables, so nothing says what the endpoint holds under legal hold.
  */
 export const DATASET_LIMIT_CODES = [
   'no-from',
   'not-reachable-by-subject-id',
   'purpose-retention-not-applied',
-  'hash-key-missing',
+  'strategy-not-idempotent',
   'no-tables',
 ] as const;
 export type DatasetLimitCode = (typeof DATASET_LIMIT_CODES)[number];
@@ -170,12 +172,6 @@ export interface RetentionDeps {
   connectors?: RetentionConnectorFactory;
   /** Environment of the default connector factory (connection URLs). Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
-  /**
-   * The key of the `hash` erasure strategy (the rights requests' key, so that hashes agree). Default:
-   * the system key `rights-erasure-hash` when it exists (the rights service creates it on its first
-   * erasure); undefined when it does not.
-   */
-  hashKey?: () => Promise<Uint8Array | undefined>;
 }
 
 export interface SweepOptions extends RetentionDeps {
@@ -198,6 +194,8 @@ export interface SweepOptions extends RetentionDeps {
   signal?: AbortSignal;
   /** Also stored in the audit events (HTTP request id). */
   requestId?: string | null;
+  /** Every failure the report lists as an error, with the original error (for the service log; it may quote data). */
+  onError?: (err: unknown, where: string) => void;
 }
 
 export interface RunSweepOptions extends SweepOptions {

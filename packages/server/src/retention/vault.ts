@@ -47,6 +47,7 @@ export interface VaultSweepInput {
   sweepId: string | null;
   requestId: string | null;
   signal: AbortSignal | undefined;
+  onError: ((err: unknown, where: string) => void) | undefined;
 }
 
 interface SubjectRow {
@@ -281,6 +282,7 @@ export async function sweepVault(ctx: ServiceContext, input: VaultSweepInput): P
       removals.push(...out.removals);
     } catch (err) {
       errors.push(errorOf('vault', err, holders));
+      input.onError?.(err, 'vault');
     }
     if (holders.length < input.batchSize) break;
   }
@@ -294,7 +296,10 @@ export function errorOf(where: string, err: unknown, subjects?: readonly string[
   return {
     where,
     code: known && typeof e.code === 'string' ? e.code : 'internal',
-    message: known && typeof e.message === 'string' ? e.message : 'an unexpected error; see the service log',
+    message:
+      known && typeof e.message === 'string'
+        ? e.message
+        : `an unexpected ${err instanceof Error ? err.name : 'error'} (its message is not copied: it may quote data; onError receives it)`,
     ...(known && typeof e.messageZh === 'string' ? { messageZh: e.messageZh } : {}),
     ...(subjects !== undefined && subjects.length > 0 ? { subjects: [...subjects] } : {}),
     ...(typeof e.retryable === 'boolean' ? { retryable: e.retryable } : {}),
