@@ -13,10 +13,8 @@ import { sql } from 'kysely';
 import { createHttpApp } from '../http/app.js';
 import type { AnyRoute } from '../http/route.js';
 import { createKeyAuthenticator, type KeyAuthenticator } from '../keys/authenticator.js';
-import { createKeyService, type KeyService } from '../keys/service.js';
-import { createPolicyService, type PolicyService } from '../policies/service.js';
 import type { ServiceContext } from '../service/context.js';
-import { areaRoutes } from './areas.js';
+import { areaRoutes, createAreaServices, type PipaServices } from './areas.js';
 import { registerSite, type SiteRenderer } from './site.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -37,11 +35,10 @@ export interface PipaServerOptions {
   /** More routes (tests, embedding). */
   extraRoutes?: readonly AnyRoute[];
   onError?: (error: Error, context: string) => void;
-}
-
-export interface PipaServices {
-  policies: PolicyService;
-  keys: KeyService;
+  /** The areas' services (default: created here). */
+  services?: PipaServices;
+  /** Where connectors read their connection variables. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface PipaServer {
@@ -57,12 +54,12 @@ export interface PipaServer {
 }
 
 export async function createPipaServer(ctx: ServiceContext, options: PipaServerOptions = {}): Promise<PipaServer> {
-  const services: PipaServices = { policies: createPolicyService(ctx), keys: createKeyService(ctx) };
+  const services = options.services ?? createAreaServices(ctx, options.env !== undefined ? { env: options.env } : {});
   const auth = await createKeyAuthenticator(ctx, {
     ...(options.keyCacheTtlMs !== undefined ? { cacheTtlMs: options.keyCacheTtlMs } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
-  const routes = [...(await areaRoutes(ctx, services)), ...(options.extraRoutes ?? [])];
+  const routes = [...areaRoutes(ctx, services), ...(options.extraRoutes ?? [])];
   let closing = false;
   const app = await createHttpApp({
     routes,

@@ -342,6 +342,48 @@ forEachDialect('pipa server', (dctx) => {
     });
   });
 
+  describe('the walk-through (README): publish, register a subject, consent, decide, read masked, erase, access history', () => {
+    it('runs end to end through one server', async () => {
+      const backend = await newKey(['vault:write', 'vault:read', 'vault:erase', 'consent:write', 'consent:read', 'decide', 'audit:read']);
+      const subject = await call('POST', `/v1/apps/${XPP}/subjects`, { token: backend, body: { kind: 'account', externalId: 'walk-1' } });
+      expect(subject.status).toBe(200);
+      const id = subject.body.id as string;
+      const pi = await call('PUT', `/v1/apps/${XPP}/subjects/${id}/pi`, {
+        token: backend,
+        body: { fields: { 'contact.phone': '13812345678', 'basic.name': '张三' } },
+      });
+      expect(pi.status).toBe(200);
+      const denied = await call('POST', `/v1/apps/${XPP}/decisions`, {
+        token: backend,
+        body: { subject: id, purpose: 'marketing-contact', categories: ['contact.phone'] },
+      });
+      expect(denied.body).toMatchObject({ allow: false, needs: 'consent' });
+      const grant = await call('POST', `/v1/apps/${XPP}/subjects/${id}/consents`, {
+        token: backend,
+        body: { action: 'grant', consents: [{ purpose: 'marketing-contact' }], method: 'user', policyVersion: '2022-03-20' },
+      });
+      expect(grant.status).toBe(201);
+      const allowed = await call('POST', `/v1/apps/${XPP}/decisions`, {
+        token: backend,
+        body: { subject: id, purpose: 'marketing-contact', categories: ['contact.phone'] },
+      });
+      expect(allowed.body).toMatchObject({ allow: true });
+      const masked = await call('GET', `/v1/apps/${XPP}/subjects/${id}/pi`, { token: backend });
+      expect(masked.status).toBe(200);
+      expect(masked.raw).not.toContain('13812345678');
+      expect((masked.body.fields as Record<string, { value: string; masked: boolean }>)['contact.phone']).toMatchObject({
+        value: '138****5678',
+        masked: true,
+      });
+      const erased = await call('DELETE', `/v1/apps/${XPP}/subjects/${id}/pi`, { token: backend, body: { confirm: true } });
+      expect(erased.status).toBe(200);
+      expect(erased.body).toMatchObject({ subjectId: id, keysShredded: 1 });
+      const history = await call('GET', `/v1/apps/${XPP}/subjects/${id}/access-history`, { token: backend });
+      const actions = (history.body.events as { action: string }[]).map((e) => e.action);
+      expect(actions).toEqual(expect.arrayContaining(['vault.write', 'consent.grant', 'vault.erase']));
+    });
+  });
+
   describe('service pages', () => {
     it('serves OpenAPI with every route, /docs, /healthz, /readyz and the site', async () => {
       const doc = (await call('GET', '/openapi.json')).body as { paths: Record<string, unknown> };

@@ -15,7 +15,7 @@ import { DeclarationError, loadDeclaration } from '@pipa/policy';
 import { PipaError } from '../errors.js';
 import { startPolicySync } from '../policies/sync.js';
 import { openServiceContext, type ServiceContext, type ServiceOptions } from '../service/context.js';
-import { startAreas } from './areas.js';
+import { createAreaServices, startAreas } from './areas.js';
 import { createPipaServer, type PipaServer, type PipaServerOptions } from './create.js';
 
 export interface ExampleSource {
@@ -32,6 +32,8 @@ export interface StartOptions extends ServiceOptions, Omit<PipaServerOptions, 'p
   port?: number;
   /** Declarations to publish when their version is not published yet (forced when they have lint errors). */
   examples?: readonly ExampleSource[];
+  /** Run the durable job runner (rights requests, retention sweeps) in this process. Default true. */
+  jobs?: boolean;
 }
 
 export interface ExampleOutcome {
@@ -66,9 +68,13 @@ export async function startPipaService(options: StartOptions = {}): Promise<Runn
   const ctx = await openServiceContext(options);
   let server: PipaServer | undefined;
   try {
-    const areas = await startAreas(ctx);
+    const services = createAreaServices(ctx, options.env !== undefined ? { env: options.env } : {});
+    const areas = await startAreas(ctx, services, {
+      ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
+      ...(options.onError !== undefined ? { onError: options.onError } : {}),
+    });
     await startPolicySync(ctx, options.onError !== undefined ? { onError: options.onError } : {});
-    server = await createPipaServer(ctx, { ...options, projectionLoaded: areas.projectionLoaded });
+    server = await createPipaServer(ctx, { ...options, services, projectionLoaded: areas.projectionLoaded });
 
     const examples: ExampleOutcome[] = [];
     for (const ex of options.examples ?? []) examples.push(await publishExample(ctx, server, ex));
