@@ -74,6 +74,8 @@ forEachDialect('retention schedule', (dctx) => {
     expect(first?.job.dedupeKey).toBe(`${RETENTION_JOB_KIND}:${RET_APP}:${Date.UTC(2025, 2, 10, 19)}`);
     expect(await scheduleRetentionSweep(ctx, queue, RET_APP, { apps: { [RET_APP]: { enabled: false } } })).toBeNull();
     await expect(scheduleRetentionSweep(ctx, queue, RET_APP, { everyMs: 1000 })).rejects.toThrow(/everyMs/);
+    await expect(scheduleRetentionSweep(ctx, queue, RET_APP, { everyMs: 32 * DAY })).rejects.toThrow(/everyMs/);
+    await expect(scheduleRetentionSweep(ctx, queue, RET_APP, { apps: { [RET_APP]: { offsetMs: -1 } } })).rejects.toThrow(/offsetMs/);
   });
 
   it('the scheduler covers every app, and apps published later', async () => {

@@ -586,5 +586,36 @@ forEachDialect('retention sweep', (dctx) => {
       expect(again.errors).toEqual([]);
       expect(again.datasets.find((d) => d.dataset === 'ret-db')?.subjects).toBe(1);
     });
+
+    it('reports a dataset whose tables do not match the declaration, and a connector that cannot be made', async () => {
+      const gone = await account();
+      await subjects.setStatus(ctx.db, RET_APP, gone, 'erased');
+      at(now + DAY);
+      const empty = join(dir, 'empty.db');
+      new Database(empty).close();
+      const r = await runSweep(ctx, RET_APP, { env: { [RET_DB_ENV]: empty }, now });
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]).toMatchObject({ code: 'schema_mismatch', subjects: [gone], retryable: false });
+      expect(r.errors[0]?.where).toMatch(/^dataset:ret-db\/(invoices|orders|notes)$/);
+      expect(await ctx.db.selectFrom('retention_dataset_checks').select('state').where('subject_id', '=', gone).execute()).toEqual([]);
+
+      const broken = await runSweep(ctx, RET_APP, {
+        now,
+        connectors: () => {
+          throw new TypeError('factory failed for 13900000000');
+        },
+      });
+      expect(broken.errors.map((e) => [e.where, e.code])).toEqual([
+        ['dataset:ret-db', 'internal'],
+        ['dataset:ret-masked', 'internal'],
+      ]);
+      expect(JSON.stringify(broken.errors)).not.toContain('13900000000');
+      // With the real database the subject is checked.
+      const ok = await sweep();
+      expect(ok.errors).toEqual([]);
+      expect(await ctx.db.selectFrom('retention_dataset_checks').select('state').where('subject_id', '=', gone).execute()).toEqual([
+        { state: 'done' },
+      ]);
+    });
   });
 });
