@@ -8,6 +8,7 @@ import { registerLint } from './lint.js';
 import { registerMigrate } from './migrate.js';
 import { registerRedact } from './redact.js';
 import { registerRender } from './render.js';
+import { registerRequests } from './requests.js';
 import { registerRetention } from './retention.js';
 import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
@@ -32,4 +33,5 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerKeys(program, io);
   registerAudit(program, io);
   registerRetention(program, io);
+  registerRequests(program, io);
 }

@@ -12,6 +12,7 @@
  * const routes = rightsRoutes(ctx, { rights });
  * ```
  */
+
 export {
   createRightsDeps,
   type LedgerLike,
@@ -21,6 +22,7 @@ export {
   rightsVault,
   type VaultLike,
 } from './adapters.js';
+export { createRightsArea, type RightsArea, type RightsAreaInput } from './area.js';
 export { type DeadlineCalendar, deadlineOf, LAW_DEADLINE, scheduleOf } from './deadline.js';
 export type { DryRunResult, DryRunTask } from './executor.js';
 export { type AccessRecord, buildPackage, type ConsentRecord, type PackageInput, packageFiles, renderReport, toCsv } from './package.js';
