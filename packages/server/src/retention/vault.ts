@@ -72,6 +72,9 @@ interface BatchOutcome {
   removals: VaultRemoval[];
 }
 
+/** Fields per DELETE statement (3 parameters each, far below every engine's limit). */
+const DELETE_CHUNK = 300;
+
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -214,17 +217,29 @@ async function judgeBatch(
   if (!input.write) {
     removals.push(...planned.map((p) => p.removal));
   } else {
-    for (const p of planned) {
-      // Only the value that was judged: one written since stays for the next sweep.
-      const r = await db
+    // Only the values that were judged (subject, category, last write): one written since stays for the next sweep.
+    const deleted = new Set<string>();
+    for (let i = 0; i < planned.length; i += DELETE_CHUNK) {
+      const chunk = planned.slice(i, i + DELETE_CHUNK);
+      const rows = await db
         .deleteFrom('vault_fields')
         .where('app_id', '=', appId)
-        .where('subject_id', '=', p.removal.holder)
-        .where('category', '=', p.removal.category)
-        .where('updated_at', '=', p.updatedAt)
-        .executeTakeFirst();
-      if (Number(r.numDeletedRows) > 0) removals.push(p.removal);
+        .where((eb) =>
+          eb.or(
+            chunk.map((p) =>
+              eb.and([
+                eb('subject_id', '=', p.removal.holder),
+                eb('category', '=', p.removal.category),
+                eb('updated_at', '=', p.updatedAt),
+              ]),
+            ),
+          ),
+        )
+        .returning(['subject_id', 'category'])
+        .execute();
+      for (const r of rows) deleted.add(`${r.subject_id}\u0000${r.category}`);
     }
+    for (const p of planned) if (deleted.has(`${p.removal.holder}\u0000${p.removal.category}`)) removals.push(p.removal);
     const byHolder = new Map<string, VaultRemoval[]>();
     for (const r of removals) byHolder.set(r.holder, [...(byHolder.get(r.holder) ?? []), r]);
     const events: AuditEventInput[] = [...byHolder].map(([holder, list]) => ({
