@@ -26,8 +26,11 @@ export interface SubjectKey {
 export interface KeyStore {
   /** The subject's key, loading it, or generating a fresh one when the subject has none. */
   forWrite(appId: string, subjectId: string): Promise<SubjectKey>;
-  /** Keys of subjects that have one (missing subjects are absent from the map). */
-  forRead(appId: string, subjectIds: readonly string[]): Promise<Map<string, SubjectKey>>;
+  /**
+   * Data keys of subjects that have one (missing subjects are absent from the map). Reads need no
+   * suite: an envelope names its own.
+   */
+  forRead(appId: string, subjectIds: readonly string[]): Promise<Map<string, DataKey>>;
   /** The fresh key's row has committed: cache it. */
   committed(key: SubjectKey): void;
   /** The fresh key will not be stored (its write failed or was refused). */
@@ -42,7 +45,17 @@ const MAX_SUITES = 50_000;
 export function createKeyStore(ctx: ServiceContext): KeyStore {
   const suites = new Map<string, SuiteName>();
   const fresh = new Map<string, SubjectKey>();
-  const inflight = new Map<string, Promise<SubjectKey>>();
+  /** Loads under way, by subject; `create` when a write asked (then a missing key is generated). */
+  const inflight = new Map<string, { promise: Promise<SubjectKey | undefined>; create: boolean }>();
+  interface Request {
+    appId: string;
+    subjectId: string;
+    create: boolean;
+    resolve: (key: SubjectKey | undefined) => void;
+    reject: (err: unknown) => void;
+  }
+  let queue: Request[] = [];
+  let scheduled = false;
   const id = (appId: string, subjectId: string) => `${appId}\u0000${subjectId}`;
 
   const remember = (appId: string, subjectId: string, dek: DataKey, suite: SuiteName) => {
@@ -66,14 +79,7 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
     return { appId, subjectId, dek, suite, wrapped: undefined, kekVersion: undefined, stored: true };
   };
 
-  const loadOrCreate = async (appId: string, subjectId: string): Promise<SubjectKey> => {
-    const row = await ctx.db
-      .selectFrom('data_keys')
-      .select(['wrapped_dek', 'suite'])
-      .where('subject_id', '=', subjectId)
-      .where('app_id', '=', appId)
-      .executeTakeFirst();
-    if (row !== undefined) return unwrapRow(appId, subjectId, row);
+  const generate = async (appId: string, subjectId: string): Promise<SubjectKey> => {
     const { dataKey, wrapped } = await ctx.keyring.generateDataKey({ app: appId, subject: subjectId });
     const key: SubjectKey = {
       appId,
@@ -88,36 +94,84 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
     return key;
   };
 
-  return {
-    forWrite(appId, subjectId) {
-      const hit = cached(appId, subjectId);
-      if (hit !== undefined) return Promise.resolve(hit);
-      const k = id(appId, subjectId);
-      const f = fresh.get(k);
-      if (f !== undefined) return Promise.resolve(f);
-      let p = inflight.get(k);
-      if (p === undefined) {
-        p = loadOrCreate(appId, subjectId).finally(() => inflight.delete(k));
-        inflight.set(k, p);
+  /** Every request queued in this turn: one query per app for all of them. */
+  const load = async (requests: Request[]): Promise<void> => {
+    const byApp = new Map<string, Request[]>();
+    for (const r of requests) {
+      const list = byApp.get(r.appId);
+      if (list === undefined) byApp.set(r.appId, [r]);
+      else list.push(r);
+    }
+    for (const [appId, list] of byApp) {
+      try {
+        const rows = await ctx.db
+          .selectFrom('data_keys')
+          .select(['subject_id', 'wrapped_dek', 'suite'])
+          .where('app_id', '=', appId)
+          .where('subject_id', 'in', [...new Set(list.map((r) => r.subjectId))])
+          .execute();
+        const found = new Map(rows.map((row) => [row.subject_id, row]));
+        await Promise.all(
+          list.map(async (r) => {
+            try {
+              const row = found.get(r.subjectId);
+              if (row !== undefined) r.resolve(await unwrapRow(appId, r.subjectId, row));
+              else if (r.create) r.resolve(fresh.get(id(appId, r.subjectId)) ?? (await generate(appId, r.subjectId)));
+              else r.resolve(undefined);
+            } catch (err) {
+              r.reject(err);
+            }
+          }),
+        );
+      } catch (err) {
+        for (const r of list) r.reject(err);
       }
-      return p;
+    }
+  };
+
+  const request = (appId: string, subjectId: string, create: boolean): Promise<SubjectKey | undefined> => {
+    const k = id(appId, subjectId);
+    const running = inflight.get(k);
+    if (running !== undefined && (running.create || !create)) return running.promise;
+    const promise = new Promise<SubjectKey | undefined>((resolve, reject) => {
+      queue.push({ appId, subjectId, create, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(() => {
+          scheduled = false;
+          const batch = queue;
+          queue = [];
+          void load(batch);
+        });
+      }
+    }).finally(() => {
+      if (inflight.get(k)?.promise === promise) inflight.delete(k);
+    });
+    inflight.set(k, { promise, create });
+    return promise;
+  };
+
+  return {
+    async forWrite(appId, subjectId) {
+      const hit = cached(appId, subjectId) ?? fresh.get(id(appId, subjectId));
+      if (hit !== undefined) return hit;
+      const key = await request(appId, subjectId, true);
+      if (key === undefined) throw new Error('data key load returned nothing for a write');
+      return key;
     },
     async forRead(appId, subjectIds) {
-      const out = new Map<string, SubjectKey>();
+      const out = new Map<string, DataKey>();
       const missing: string[] = [];
       for (const s of subjectIds) {
-        const hit = cached(appId, s);
+        const hit = ctx.dataKeys.get(appId, s);
         if (hit !== undefined) out.set(s, hit);
         else missing.push(s);
       }
       if (missing.length === 0) return out;
-      const rows = await ctx.db
-        .selectFrom('data_keys')
-        .select(['subject_id', 'wrapped_dek', 'suite'])
-        .where('app_id', '=', appId)
-        .where('subject_id', 'in', missing)
-        .execute();
-      for (const row of rows) out.set(row.subject_id, await unwrapRow(appId, row.subject_id, row));
+      const keys = await Promise.all(missing.map((s) => request(appId, s, false)));
+      keys.forEach((k, i) => {
+        if (k?.stored) out.set(missing[i] as string, k.dek);
+      });
       return out;
     },
     committed(key) {

@@ -240,6 +240,53 @@ forEachDialect('vault service', (dctx) => {
     });
   });
 
+  describe('masked-read audit', () => {
+    it('counts masked reads per actor and app by default, written on flush, naming no subject', async () => {
+      const a = await account();
+      const b = await account();
+      await vault.put(SST, a, { 'basic.name': '张三', 'contact.phone': '13812345678' }, KEY);
+      await vault.put(SST, b, { 'contact.email': 'b@example.cn' }, KEY);
+      await vault.flush();
+      const before = await counts(ctx);
+      const reader: VaultActor = { id: 'key_counted', scopes: new Set(['vault:read']) };
+      await vault.read(SST, a, reader);
+      await vault.read(SST, a, reader);
+      await vault.read(SST, b, reader);
+      expect((await counts(ctx)).audit).toBe(before.audit);
+      await vault.flush();
+      expect((await counts(ctx)).audit).toBe(before.audit + 1);
+      const [ev] = await lastEvents(ctx, 1);
+      expect(ev).toMatchObject({
+        action: 'vault.read',
+        actor: 'key_counted',
+        appId: SST,
+        count: 3,
+        subjectPseudonym: null,
+        details: { view: 'masked' },
+      });
+      expect(ev?.categories).toEqual(['basic.name', 'contact.email', 'contact.phone']);
+    });
+
+    it('with maskedReadAudit each, records every masked read with its subject before returning', async () => {
+      const each = createVaultService(ctx, { subjects }, { maskedReadAudit: 'each' });
+      const a = await account();
+      await each.put(SST, a, { 'basic.name': '张三' }, KEY);
+      const before = await counts(ctx);
+      await each.read(SST, a, KEY);
+      expect((await counts(ctx)).audit).toBe(before.audit + 1);
+      const [ev] = await lastEvents(ctx, 1);
+      expect(ev).toMatchObject({ action: 'vault.read', count: 1, subjectPseudonym: ctx.pseudonyms.audit(a), categories: ['basic.name'] });
+    });
+
+    it('shows a new value at once after a write (the masked cache follows the stored ciphertext)', async () => {
+      const a = await account();
+      await vault.put(SST, a, { 'basic.name': '张三' }, KEY);
+      expect((await vault.read(SST, a, KEY)).fields['basic.name']?.value).toBe('张*');
+      await vault.put(SST, a, { 'basic.name': '欧阳娜娜' }, KEY);
+      expect((await vault.read(SST, a, KEY)).fields['basic.name']?.value).toBe('欧阳**');
+    });
+  });
+
   describe('tampering', () => {
     it('a flipped bit, or a ciphertext swapped between subjects or fields, fails with a clear error', async () => {
       const a = await account();
@@ -278,6 +325,10 @@ forEachDialect('vault service', (dctx) => {
 
       await set(a, 'basic.name', aName);
       expect((await vault.read(SST, a, KEY)).fields['basic.name']?.value).toBe('张*');
+      // A masked value held in memory is tied to the exact ciphertext: altered bytes are decrypted, and fail.
+      await set(a, 'basic.name', flipped);
+      await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
+      await set(a, 'basic.name', aName);
       // A wrapped data key moved to another subject does not unwrap either.
       const wrappedA = (await ctx.db.selectFrom('data_keys').select('wrapped_dek').where('subject_id', '=', a).executeTakeFirstOrThrow())
         .wrapped_dek;

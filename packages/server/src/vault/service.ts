@@ -10,8 +10,10 @@
  * are recorded through the audit batcher (group commit) as well.
  */
 import { didYouMean } from '@pipa/policy';
+import { sql } from 'kysely';
 import { decide } from '../consent/decide.js';
 import type { Decision } from '../consent/types.js';
+import type { DataKey } from '../crypto/data-key.js';
 import { isCryptoError } from '../crypto/errors.js';
 import type { SuiteName } from '../crypto/suites.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
@@ -22,6 +24,7 @@ import { withTransaction } from '../store/transaction.js';
 import type { SubjectService } from '../subjects/service.js';
 import { type CategoryRule, categoryRule, checkValue, LOOKUP_KINDS, type LookupKind, maskFor } from './categories.js';
 import { createKeyStore, type SubjectKey } from './data-keys.js';
+import { param, prepare } from './prepared.js';
 import { createVaultWriter, type FieldRow, KeyRaceError, unknownSubject, type VaultWriterOptions } from './writer.js';
 
 /** The part of the subjects service the vault uses (erasure marks the subject erased). */
@@ -136,6 +139,20 @@ export interface VaultServiceOptions {
   writer?: Omit<VaultWriterOptions, 'onCommitted'>;
   /** Most matches a lookup returns. Default 100. */
   maxLookupMatches?: number;
+  /**
+   * Subjects whose masked values are kept in memory (LRU), each valid only for the exact ciphertext
+   * it was computed from, so a repeated masked read decrypts nothing. 0 disables. Default 10 000.
+   */
+  maskedCacheSubjects?: number;
+  /**
+   * How masked reads are audited. `counted` (default): per actor and app, one `vault.read` event per
+   * window with the number of reads and the categories shown (no subject; the read does not wait).
+   * `each`: one event per read naming the subject, durable before the read returns.
+   * Plain reads are always one event each, durable before any value is returned.
+   */
+  maskedReadAudit?: 'counted' | 'each';
+  /** Window of counted masked reads, ms. Default 60 000. */
+  maskedReadWindowMs?: number;
 }
 
 export interface VaultService {
@@ -143,7 +160,7 @@ export interface VaultService {
   read(appId: string, subjectId: string, actor: VaultActor, options?: ReadOptions): Promise<VaultRecord>;
   lookup(appId: string, query: LookupQuery, actor: VaultActor): Promise<LookupMatch[]>;
   erase(appId: string, subjectId: string, confirmation: { confirm: boolean }, actor: VaultActor): Promise<ErasureReceipt>;
-  /** Wait for queued writes. */
+  /** Wait for queued writes and write the counted masked reads. */
   flush(): Promise<void>;
 }
 
@@ -193,15 +210,30 @@ function fieldPath(root: string, id: string): string {
   return /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(id)}]`;
 }
 
-/** Rows of one read: the subject and its linked devices, each with its fields. */
+/** A row of the read statement: a subject (t = 's') or a field (t = 'f'). */
 interface ReadRow {
+  t: string;
   id: string;
-  kind: SubjectKind;
-  status: SubjectStatusValue;
+  kind: SubjectKind | null;
+  status: SubjectStatusValue | null;
   linked_to: string | null;
   category: string | null;
   ciphertext: Buffer | null;
   updated_at: number | null;
+}
+
+/** A read: the subject and its linked devices, and the fields they hold. */
+interface SubjectRow {
+  id: string;
+  kind: SubjectKind;
+  status: SubjectStatusValue;
+  linked_to: string | null;
+}
+interface FieldRowOut {
+  subject_id: string;
+  category: string;
+  ciphertext: Buffer;
+  updated_at: number;
 }
 
 export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, options: VaultServiceOptions = {}): VaultService {
@@ -210,14 +242,29 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   const plainRule = options.plainReadRule ?? 'decision';
   const maxMatches = options.maxLookupMatches ?? 100;
   const caps = ctx.database.caps;
-  ctx.onClose(() => writer.close());
+  const masks = createMaskedCache(options.maskedCacheSubjects ?? 10_000);
+  const readAuditMode = options.maskedReadAudit ?? 'counted';
+  // `each`: one event per masked read, group-committed as soon as the event loop turns; the read
+  // returns once its event is durable. `counted`: one event per actor, app and window.
+  const readAudit = ctx.audit.batcher({ maxDelayMs: 0 });
+  const counter = createReadCounter(ctx, options.maskedReadWindowMs ?? 60_000);
+  ctx.onClose(async () => {
+    await writer.close();
+    await counter.close();
+    await readAudit.close();
+  });
+  /** Forget everything held in memory for a subject (erasure here, or a change notified by another node). */
+  const forget = (appId: string, subjectId: string) => {
+    keys.shred(appId, subjectId);
+    masks.drop(appId, subjectId);
+  };
 
   // Another node changed a subject (erased it, say): drop our unwrapped copy of its key.
   if (caps.listenNotify) {
     const stop = ctx.database.listen(CHANNELS.subject, (e) => {
       if (e.kind !== 'notify') return;
       const [app, subject] = e.payload.split('\t');
-      if (app !== undefined && subject !== undefined && subject !== '') keys.shred(app, subject);
+      if (app !== undefined && subject !== undefined && subject !== '') forget(app, subject);
     });
     ctx.onClose(async () => {
       await (await stop)();
@@ -344,15 +391,95 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
 
   // ---- read -------------------------------------------------------------------------------------
 
-  const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> => {
-    const rows = await ctx.db
-      .selectFrom('subjects as s')
-      .leftJoin('vault_fields as f', 'f.subject_id', 's.id')
-      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'f.category', 'f.ciphertext', 'f.updated_at'])
-      .where('s.app_id', '=', appId)
-      .where((eb) => eb.or([eb('s.id', '=', subjectId), eb('s.linked_to', '=', subjectId)]))
-      .execute();
-    return rows as ReadRow[];
+  // One statement (one round trip on PostgreSQL): the subject (primary key), the devices linked to it
+  // (linked_to index), the subject's fields (primary-key range) and the linked devices' fields.
+  // Rows with t = 's' are subjects, t = 'f' fields. Compiled once.
+  // Typed nulls: PostgreSQL resolves a UNION column's type from its first branches.
+  const nul = <T>(type: string = 'text') => sql<T | null>`cast(null as ${sql.raw(type)})`;
+  const readQuery = prepare(
+    ctx.db
+      .selectFrom('subjects')
+      .select([
+        sql<string>`'s'`.as('t'),
+        'id',
+        sql<SubjectKind | null>`${sql.ref('kind')}`.as('kind'),
+        sql<SubjectStatusValue | null>`${sql.ref('status')}`.as('status'),
+        'linked_to',
+        nul<string>().as('category'),
+        nul<Buffer>(caps.bytesType).as('ciphertext'),
+        nul<number>(caps.bigintType).as('updated_at'),
+      ])
+      .where('id', '=', param('subject'))
+      .where('app_id', '=', param('app'))
+      .unionAll(
+        ctx.db
+          .selectFrom('subjects')
+          .select([
+            sql<string>`'s'`.as('t'),
+            'id',
+            sql<SubjectKind | null>`${sql.ref('kind')}`.as('kind'),
+            sql<SubjectStatusValue | null>`${sql.ref('status')}`.as('status'),
+            'linked_to',
+            nul<string>().as('category'),
+            nul<Buffer>(caps.bytesType).as('ciphertext'),
+            nul<number>(caps.bigintType).as('updated_at'),
+          ])
+          .where('linked_to', '=', param('subject'))
+          .where('app_id', '=', param('app')),
+      )
+      .unionAll(
+        ctx.db
+          .selectFrom('vault_fields')
+          .select([
+            sql<string>`'f'`.as('t'),
+            'subject_id as id',
+            nul<SubjectKind>().as('kind'),
+            nul<SubjectStatusValue>().as('status'),
+            nul<string>().as('linked_to'),
+            'category',
+            'ciphertext',
+            'updated_at',
+          ])
+          .where('subject_id', '=', param('subject'))
+          .where('app_id', '=', param('app')),
+      )
+      .unionAll(
+        ctx.db
+          .selectFrom('vault_fields as g')
+          .innerJoin('subjects as d', 'd.id', 'g.subject_id')
+          .select([
+            sql<string>`'f'`.as('t'),
+            'g.subject_id as id',
+            nul<SubjectKind>().as('kind'),
+            nul<SubjectStatusValue>().as('status'),
+            nul<string>().as('linked_to'),
+            'g.category',
+            'g.ciphertext',
+            'g.updated_at',
+          ])
+          .where('d.linked_to', '=', param('subject'))
+          .where('d.app_id', '=', param('app')),
+      )
+      .compile(),
+    ['subject', 'app'],
+  );
+
+  const readRows = async (appId: string, subjectId: string): Promise<{ subjects: SubjectRow[]; fields: FieldRowOut[] }> => {
+    const rows = (await ctx.db.executeQuery<ReadRow>(readQuery.bind({ subject: subjectId, app: appId }))).rows;
+    const subjects: SubjectRow[] = [];
+    const fields: FieldRowOut[] = [];
+    for (const r of rows) {
+      if (r.t === 's')
+        subjects.push({ id: r.id, kind: r.kind as SubjectKind, status: r.status as SubjectStatusValue, linked_to: r.linked_to });
+      else
+        fields.push({
+          subject_id: r.id,
+          category: r.category as string,
+          ciphertext: r.ciphertext as Buffer,
+          updated_at: Number(r.updated_at),
+        });
+    }
+    return { subjects, fields };
   };
 
   const integrityError = (subjectId: string, category: string, reason: string, detail: string): PipaError =>
@@ -360,7 +487,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       { path: fieldPath('$.fields', category), message: detail, reason },
     ]);
 
-  const decryptField = (appId: string, holder: string, key: SubjectKey | undefined, category: string, envelope: Buffer): string => {
+  const decryptField = (appId: string, holder: string, key: DataKey | undefined, category: string, envelope: Buffer): string => {
     if (key === undefined) {
       throw integrityError(
         holder,
@@ -370,7 +497,8 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       );
     }
     try {
-      return ctx.cipher(key.suite).decryptString(key.dek, envelope, { app: appId, subject: holder, field: category });
+      // The envelope names its suite; any field cipher opens it.
+      return ctx.cipher(ctx.suite).decryptString(key, envelope, { app: appId, subject: holder, field: category });
     } catch (err) {
       if (isCryptoError(err)) {
         const detail =
@@ -458,19 +586,27 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       }
       wanted = new Set(readOptions.categories);
     }
-    const rows = await readRows(appId, subjectId);
-    const self = rows.find((r) => r.id === subjectId);
+    const { subjects: subjectRows, fields: fieldRows } = await readRows(appId, subjectId);
+    const self = subjectRows.find((r) => r.id === subjectId);
     if (self === undefined) throw unknownSubject(appId, subjectId);
     // A device's read shows the device's own fields; an account's also those of its linked devices.
-    const devices = self.kind === 'account' ? [...new Set(rows.filter((r) => r.id !== subjectId).map((r) => r.id))].sort() : [];
+    const devices =
+      self.kind === 'account'
+        ? subjectRows
+            .filter((r) => r.id !== subjectId)
+            .map((r) => r.id)
+            .sort()
+        : [];
     // Per category: the account's own field wins; among devices the most recently written.
-    const chosen = new Map<string, ReadRow>();
-    for (const r of rows) {
-      if (r.category === null || r.ciphertext === null) continue;
-      if (r.id !== subjectId && self.kind !== 'account') continue;
+    const chosen = new Map<string, FieldRowOut>();
+    for (const r of fieldRows) {
+      if (r.subject_id !== subjectId && self.kind !== 'account') continue;
       if (wanted !== undefined && !wanted.has(r.category)) continue;
       const cur = chosen.get(r.category);
-      if (cur === undefined || (cur.id !== subjectId && (r.id === subjectId || Number(r.updated_at ?? 0) > Number(cur.updated_at ?? 0)))) {
+      if (
+        cur === undefined ||
+        (cur.subject_id !== subjectId && (r.subject_id === subjectId || Number(r.updated_at) > Number(cur.updated_at)))
+      ) {
         chosen.set(r.category, r);
       }
     }
@@ -496,20 +632,30 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       }
       plain = new Set(cats);
     }
-    const holders = [...new Set([...chosen.values()].map((r) => r.id))];
-    const subjectKeys = holders.length === 0 ? new Map<string, SubjectKey>() : await keys.forRead(appId, holders);
+    // Masked values computed earlier from exactly these ciphertext bytes need no decryption.
+    const cachedMasked = new Map<string, string>();
+    const holders = new Set<string>();
+    for (const [category, r] of chosen) {
+      const hit = plain.has(category) ? undefined : masks.get(appId, r.subject_id, category, r.ciphertext);
+      if (hit !== undefined) cachedMasked.set(category, hit);
+      else holders.add(r.subject_id);
+    }
+    const subjectKeys = holders.size === 0 ? new Map<string, DataKey>() : await keys.forRead(appId, [...holders]);
     const fields: Record<string, VaultField> = {};
     for (const category of [...chosen.keys()].sort()) {
-      const r = chosen.get(category) as ReadRow;
-      const value = decryptField(appId, r.id, subjectKeys.get(r.id), category, r.ciphertext as Buffer);
-      const cat = vp.categories.get(category);
+      const r = chosen.get(category) as FieldRowOut;
       const isPlain = plain.has(category);
-      fields[category] = {
-        value: isPlain ? value : cat === undefined ? '******' : maskFor(cat.rule.mask, value),
-        masked: !isPlain,
-        updatedAt: Number(r.updated_at ?? 0),
-        from: r.id,
-      };
+      let value = cachedMasked.get(category);
+      if (value === undefined) {
+        const clear = decryptField(appId, r.subject_id, subjectKeys.get(r.subject_id), category, r.ciphertext);
+        if (isPlain) value = clear;
+        else {
+          const cat = vp.categories.get(category);
+          value = cat === undefined ? '******' : maskFor(cat.rule.mask, clear);
+          masks.set(appId, r.subject_id, category, r.ciphertext, value);
+        }
+      }
+      fields[category] = { value, masked: !isPlain, updatedAt: Number(r.updated_at), from: r.subject_id };
     }
     const shown = Object.keys(fields);
     if (purpose !== null) {
@@ -523,8 +669,8 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
         requestId: actor.requestId ?? null,
         details: { masked: shown.filter((c) => !plain.has(c)).length, ...(devices.length > 0 ? { devices: devices.length } : {}) },
       });
-    } else {
-      await ctx.auditBatcher.record({
+    } else if (readAuditMode === 'each') {
+      await readAudit.record({
         actor: actor.id,
         action: 'vault.read',
         appId,
@@ -533,7 +679,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
         requestId: actor.requestId ?? null,
         details: { view: 'masked' },
       });
-    }
+    } else counter.add(actor.id, appId, shown);
     return { appId, subjectId, kind: self.kind, status: self.status, view, purpose, devices, fields };
   };
 
@@ -659,7 +805,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       return receipt;
     });
     // The wrapped keys are gone from the database; destroy the unwrapped copies in memory.
-    for (const id of result.subjects) keys.shred(appId, id);
+    for (const id of result.subjects) forget(appId, id);
     return result;
   };
 
@@ -668,7 +814,135 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     read,
     lookup,
     erase,
-    flush: () => writer.flush(),
+    async flush() {
+      await writer.flush();
+      await counter.flush();
+      await ctx.auditBatcher.flush();
+    },
+  };
+}
+
+interface ReadCounter {
+  add(actor: string, appId: string, categories: readonly string[]): void;
+  /** Write the counts gathered so far. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Counted masked reads: per actor and app, the number of reads and the categories shown in a window,
+ * written as one `vault.read` event (count n) through the audit batcher when the window ends, on
+ * `flush` and at shutdown. Counts whose event could not be written are kept for the next window.
+ */
+function createReadCounter(ctx: ServiceContext, windowMs: number): ReadCounter {
+  interface Count {
+    actor: string;
+    appId: string;
+    count: number;
+    categories: Set<string>;
+    from: number;
+    to: number;
+  }
+  let counts = new Map<string, Count>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async (): Promise<void> => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    const current = counts;
+    counts = new Map();
+    await Promise.all(
+      [...current.entries()].map(async ([k, c]) => {
+        try {
+          await ctx.auditBatcher.record({
+            actor: c.actor,
+            action: 'vault.read',
+            appId: c.appId,
+            categories: [...c.categories],
+            count: c.count,
+            details: { view: 'masked', window: { from: c.from, to: c.to } },
+          });
+        } catch {
+          const again = counts.get(k);
+          if (again === undefined) counts.set(k, c);
+          else {
+            again.count += c.count;
+            again.from = Math.min(again.from, c.from);
+            for (const cat of c.categories) again.categories.add(cat);
+          }
+        }
+      }),
+    );
+  };
+  return {
+    add(actor, appId, categories) {
+      const k = `${actor}\u0000${appId}`;
+      const now = ctx.clock();
+      let c = counts.get(k);
+      if (c === undefined) {
+        c = { actor, appId, count: 0, categories: new Set(), from: now, to: now };
+        counts.set(k, c);
+      }
+      c.count++;
+      c.to = now;
+      for (const cat of categories) c.categories.add(cat);
+      if (timer === undefined) {
+        timer = setTimeout(() => void flush(), windowMs);
+        timer.unref();
+      }
+    },
+    flush,
+    close: flush,
+  };
+}
+
+interface MaskedCache {
+  get(appId: string, subjectId: string, category: string, ciphertext: Buffer): string | undefined;
+  set(appId: string, subjectId: string, category: string, ciphertext: Buffer, masked: string): void;
+  drop(appId: string, subjectId: string): void;
+}
+
+/**
+ * Masked values by subject and category, each with the ciphertext it came from. A hit needs the
+ * stored ciphertext to be byte-for-byte the one that was authenticated and decrypted for this very
+ * app, subject and category (the AAD), so it can neither be stale nor be fooled by a swapped or
+ * altered ciphertext (those miss and fail decryption). Erasure drops the subject's entry, so rows
+ * restored after a crypto-shredding are never shown from memory. Holds masked values only, never
+ * plain ones.
+ */
+function createMaskedCache(maxSubjects: number): MaskedCache {
+  const bySubject = new Map<string, Map<string, { ciphertext: Buffer; masked: string }>>();
+  const id = (appId: string, subjectId: string) => `${appId}\u0000${subjectId}`;
+  return {
+    get(appId, subjectId, category, ciphertext) {
+      if (maxSubjects <= 0) return undefined;
+      const k = id(appId, subjectId);
+      const entry = bySubject.get(k);
+      const hit = entry?.get(category);
+      if (entry === undefined || hit === undefined || !hit.ciphertext.equals(ciphertext)) return undefined;
+      bySubject.delete(k);
+      bySubject.set(k, entry);
+      return hit.masked;
+    },
+    set(appId, subjectId, category, ciphertext, masked) {
+      if (maxSubjects <= 0) return;
+      const k = id(appId, subjectId);
+      let entry = bySubject.get(k);
+      if (entry === undefined) {
+        entry = new Map();
+        bySubject.set(k, entry);
+        while (bySubject.size > maxSubjects) {
+          const oldest = bySubject.keys().next();
+          if (oldest.done === true) break;
+          bySubject.delete(oldest.value);
+        }
+      }
+      entry.set(category, { ciphertext: Buffer.from(ciphertext), masked });
+    },
+    drop(appId, subjectId) {
+      bySubject.delete(id(appId, subjectId));
+    },
   };
 }
 

@@ -12,7 +12,7 @@
  * (unknown or erased subject) is rejected alone; if the batch transaction itself fails, its writes
  * are retried one by one so a single bad write cannot fail the others.
  */
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { AuditEventInput } from '../audit/types.js';
 import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
@@ -20,6 +20,7 @@ import { forUpdate } from '../store/capabilities.js';
 import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectKey } from './data-keys.js';
+import { type Prepared, param, prepare } from './prepared.js';
 
 export interface FieldRow {
   category: string;
@@ -75,44 +76,83 @@ interface Waiting {
 
 const FIELD_COLUMNS = ['subject_id', 'app_id', 'category', 'ciphertext', 'blind_index', 'key_version', 'created_at', 'updated_at'] as const;
 const WIDTH = FIELD_COLUMNS.length;
+const KEY_COLUMNS = ['subject_id', 'app_id', 'kek_version', 'wrapped_dek', 'suite', 'created_at', 'rotated_at'] as const;
 const CHUNK = 256;
+
+interface MultiRow {
+  /** Run for `count` rows whose values lie flat in `values` (columns in order); returns the rows the statements return. */
+  run<R>(trx: Kysely<Schema>, values: unknown[], count: number): Promise<R[]>;
+}
+
+/**
+ * A multi-row statement compiled once per row count (256-row chunks, then powers of two: few distinct
+ * statements, each prepared once by the driver), bound by position.
+ */
+function multiRow(columns: readonly string[], build: (rows: Record<string, unknown>[]) => Compilable): MultiRow {
+  const width = columns.length;
+  const cache = new Map<number, { compiled: CompiledQuery; positional: boolean; prepared: Prepared<string> }>();
+  const statement = (n: number) => {
+    let s = cache.get(n);
+    if (s === undefined) {
+      const names: string[] = [];
+      const rows: Record<string, unknown>[] = [];
+      for (let r = 0; r < n; r++) {
+        const row: Record<string, unknown> = {};
+        for (const c of columns) {
+          const name = `${r}:${c}`;
+          row[c] = param(name);
+          names.push(name);
+        }
+        rows.push(row);
+      }
+      const compiled = build(rows).compile();
+      // Usually the parameters are the rows' values in order: then binding is a slice.
+      const positional =
+        compiled.parameters.length === names.length && compiled.parameters.every((p, i) => p === param(names[i] as string));
+      s = { compiled, positional, prepared: prepare(compiled, names) };
+      cache.set(n, s);
+    }
+    return s;
+  };
+  return {
+    async run<R>(trx: Kysely<Schema>, values: unknown[], count: number): Promise<R[]> {
+      const out: R[] = [];
+      let i = 0;
+      while (i < count) {
+        const left = count - i;
+        const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
+        const s = statement(n);
+        let query: CompiledQuery;
+        if (s.positional) query = { ...s.compiled, parameters: values.slice(i * width, (i + n) * width) };
+        else {
+          const bound: Record<string, unknown> = {};
+          for (let r = 0; r < n; r++) {
+            for (let k = 0; k < width; k++) bound[`${r}:${columns[k]}`] = values[(i + r) * width + k];
+          }
+          query = s.prepared.bind(bound);
+        }
+        i += n;
+        const result = await trx.executeQuery<R>(query);
+        for (const row of result.rows) out.push(row);
+      }
+      return out;
+    },
+  };
+}
 
 export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptions = {}): VaultWriter {
   const maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));
   const maxQueue = Math.max(maxBatch, Math.floor(options.maxQueue ?? 50_000));
   const caps = ctx.database.caps;
-  const upserts = new Map<number, CompiledQuery | null>();
   let queue: Waiting[] = [];
   let running: Promise<void> | null = null;
   let scheduled = false;
   let closed = false;
 
-  /** A compiled n-row upsert whose parameters are the rows' columns in order, or null if Kysely compiles otherwise. */
-  const upsertFor = (trx: Kysely<Schema>, n: number): CompiledQuery | null => {
-    const hit = upserts.get(n);
-    if (hit !== undefined) return hit;
-    const sentinels: string[] = [];
-    const rows: Record<string, string>[] = [];
-    for (let r = 0; r < n; r++) {
-      const row: Record<string, string> = {};
-      for (const c of FIELD_COLUMNS) {
-        const s = `\u0001${r}:${c}`;
-        row[c] = s;
-        sentinels.push(s);
-      }
-      rows.push(row);
-    }
-    const compiled = upsertBuilder(trx, rows as unknown as NewRow<'vault_fields'>[]).compile();
-    const same = compiled.parameters.length === sentinels.length && compiled.parameters.every((p, i) => p === sentinels[i]);
-    const out = same ? compiled : null;
-    upserts.set(n, out);
-    return out;
-  };
-
-  const upsertBuilder = (trx: Kysely<Schema>, rows: NewRow<'vault_fields'>[]) =>
-    trx
+  const upsert = multiRow(FIELD_COLUMNS, (rows) =>
+    ctx.db
       .insertInto('vault_fields')
-      .values(rows)
+      .values(rows as NewRow<'vault_fields'>[])
       .onConflict((oc) =>
         oc.columns(['subject_id', 'category']).doUpdateSet((eb) => ({
           ciphertext: eb.ref('excluded.ciphertext'),
@@ -120,30 +160,31 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
           key_version: eb.ref('excluded.key_version'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
+      ),
+  );
+  const insertKeys = multiRow(KEY_COLUMNS, (rows) =>
+    ctx.db
+      .insertInto('data_keys')
+      .values(rows as NewRow<'data_keys'>[])
+      .onConflict((oc) => oc.column('subject_id').doNothing())
+      .returning('subject_id'),
+  );
+  /** `select id, app_id, status from subjects where id in (n ids)`, locked on PostgreSQL; n a power of two (ids padded). */
+  const subjectQueries = new Map<number, Prepared<string>>();
+  const selectSubjects = async (trx: Kysely<Schema>, ids: string[]) => {
+    const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
+    let q = subjectQueries.get(n);
+    if (q === undefined) {
+      const names = Array.from({ length: n }, (_, i) => `s${i}`);
+      q = prepare(
+        forUpdate(ctx.db.selectFrom('subjects').select(['id', 'app_id', 'status']).where('id', 'in', names.map(param)), caps).compile(),
+        names,
       );
-
-  const upsertRows = async (trx: Kysely<Schema>, values: unknown[], count: number): Promise<void> => {
-    let i = 0;
-    while (i < count) {
-      const left = count - i;
-      const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
-      const params = values.slice(i * WIDTH, (i + n) * WIDTH);
-      i += n;
-      const compiled = upsertFor(trx, n);
-      if (compiled !== null) {
-        await trx.executeQuery({ ...compiled, parameters: params });
-        continue;
-      }
-      const rows: Record<string, unknown>[] = [];
-      for (let r = 0; r < n; r++) {
-        const row: Record<string, unknown> = {};
-        FIELD_COLUMNS.forEach((c, k) => {
-          row[c] = params[r * WIDTH + k];
-        });
-        rows.push(row);
-      }
-      await upsertBuilder(trx, rows as unknown as NewRow<'vault_fields'>[]).execute();
+      subjectQueries.set(n, q);
     }
+    const values: Record<string, string> = {};
+    for (let i = 0; i < n; i++) values[`s${i}`] = ids[Math.min(i, ids.length - 1)] as string;
+    return (await trx.executeQuery<{ id: string; app_id: string; status: string }>(q.bind(values))).rows;
   };
 
   /** Write one batch in one transaction; per-write refusals are returned, a thrown error fails the batch. */
@@ -153,10 +194,7 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       refused.clear();
       const at = ctx.clock();
       const ids = [...new Set(batch.map((b) => b.w.subjectId))];
-      const subjects = await forUpdate(
-        trx.selectFrom('subjects').select(['id', 'app_id', 'status']).where('id', 'in', ids),
-        caps,
-      ).execute();
+      const subjects = await selectSubjects(trx, ids);
       const byId = new Map(subjects.map((s) => [s.id, s]));
       let accepted: Waiting[] = [];
       for (const b of batch) {
@@ -175,22 +213,11 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       // Data keys of new subjects. A key another node created first wins; the write re-encrypts under it.
       const newKeys = accepted.filter((b) => !b.w.key.stored);
       if (newKeys.length > 0) {
-        const inserted = await trx
-          .insertInto('data_keys')
-          .values(
-            newKeys.map((b) => ({
-              subject_id: b.w.subjectId,
-              app_id: b.w.appId,
-              kek_version: b.w.key.kekVersion ?? 0,
-              wrapped_dek: b.w.key.wrapped ?? Buffer.alloc(0),
-              suite: b.w.key.suite,
-              created_at: at,
-              rotated_at: null,
-            })),
-          )
-          .onConflict((oc) => oc.column('subject_id').doNothing())
-          .returning('subject_id')
-          .execute();
+        const keyValues: unknown[] = [];
+        for (const b of newKeys) {
+          keyValues.push(b.w.subjectId, b.w.appId, b.w.key.kekVersion ?? 0, b.w.key.wrapped ?? Buffer.alloc(0), b.w.key.suite, at, null);
+        }
+        const inserted = await insertKeys.run<{ subject_id: string }>(trx, keyValues, newKeys.length);
         const ok = new Set(inserted.map((r) => r.subject_id));
         const lost = new Set(newKeys.filter((b) => !ok.has(b.w.subjectId)));
         if (lost.size > 0) {
@@ -232,7 +259,7 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
             values[k++] = at;
           }
         }
-        await upsertRows(trx, values, count);
+        await upsert.run(trx, values, count);
       }
       if (accepted.length === 0) return new Map<Waiting, WriteAck>();
       const { firstSeq } = await ctx.audit.appendMany(

@@ -1,0 +1,372 @@
+/**
+ * The vault, in process, against plaintext baselines measured in the same run, on the same store
+ * with the same durability (SQLite file in WAL mode, `durability=process`; PostgreSQL with its
+ * default `synchronous_commit=on` when PIPA_TEST_POSTGRES_URL is set):
+ *
+ * - write: a 10-field profile (checked, encrypted per field under a new per-subject data key wrapped
+ *   by the master key, phone and e-mail blind-indexed, audited, acknowledged once committed) vs
+ *   inserting the same 10 values in plaintext into a 10-column table, one acknowledged row per insert.
+ *   Both run with the same number of callers in flight. Target ratio >= 0.20.
+ * - masked read: reading a subject's 10 fields masked (decrypted, masked per category, audited) vs
+ *   selecting the same row of the plaintext table, random subjects, same callers. Target >= 0.40.
+ * - erasure: median time to erase one subject (crypto-shred + delete + mark erased + audit) with
+ *   100,000 subjects stored vs with 1,000. Target ratio <= 1.5.
+ *
+ * Every figure is a ratio against a baseline of the same run: the machine is noisy.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DeclarationInput, validateDeclaration } from '@pipa/policy';
+import { type Kysely, sql } from 'kysely';
+import pg from 'pg';
+import { openServiceContext, type ServiceContext } from '../../packages/server/dist/service/context.js';
+import { publishForTest } from '../../packages/server/dist/service/test-context.js';
+import type { Schema } from '../../packages/server/dist/store/schema.js';
+import { withTransaction } from '../../packages/server/dist/store/transaction.js';
+import { createSubjectService, newSubjectId } from '../../packages/server/dist/subjects/index.js';
+import { createVaultService, type VaultActor, type VaultService } from '../../packages/server/dist/vault/index.js';
+import { type Figure, median, ratioFigure, round, type Scenario } from '../lib.js';
+
+const APP = 'bench-vault';
+const MASTER_KEY = randomBytes(32).toString('base64');
+const ACTOR: VaultActor = { id: 'key_bench', scopes: new Set(['vault:write', 'vault:read']) };
+
+const DECLARATION: DeclarationInput = {
+  pipa: 1,
+  app: { id: APP, name: '保险演示', products: [{ name: '保险演示', platforms: ['android', 'ios'] }] },
+  controller: { legalName: '保险演示有限公司' },
+  versions: [{ version: '1' }],
+  categories: [
+    { id: 'basic.name' },
+    { id: 'basic.gender' },
+    { id: 'basic.birth-date' },
+    { id: 'contact.phone' },
+    { id: 'contact.email' },
+    { id: 'contact.address' },
+    { id: 'contact.postcode' },
+    { id: 'identity.id-card' },
+    { id: 'finance.bank-account' },
+    { id: 'work.employer' },
+  ],
+  purposes: [
+    {
+      id: 'policy-admin',
+      name: '保单管理',
+      basis: 'contract',
+      categories: [
+        'basic.name',
+        'basic.gender',
+        'basic.birth-date',
+        'contact.phone',
+        'contact.email',
+        'contact.address',
+        'contact.postcode',
+        'identity.id-card',
+        'finance.bank-account',
+        'work.employer',
+      ],
+    },
+  ],
+};
+
+const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗';
+const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平';
+const CHECK = '10X98765432';
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+function idNumber(i: number): string {
+  const body = `110101${1960 + (i % 40)}${String((i % 12) + 1).padStart(2, '0')}${String((i % 28) + 1).padStart(2, '0')}${String(i % 1000).padStart(3, '0')}`;
+  let sum = 0;
+  for (let k = 0; k < 17; k++) sum += (body.charCodeAt(k) - 48) * (WEIGHTS[k] ?? 0);
+  return body + CHECK.charAt(sum % 11);
+}
+
+/** The i-th 10-field profile (distinct phone, e-mail and ID number per i). */
+function profile(i: number): Record<string, string> {
+  return {
+    'basic.name': `${SURNAMES[i % 20]}${GIVEN[(i * 7) % 20]}${GIVEN[(i * 13) % 20]}`,
+    'basic.gender': i % 2 === 0 ? '男' : '女',
+    'basic.birth-date': `${1960 + (i % 40)}-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}`,
+    'contact.phone': `13${String(i).padStart(9, '0')}`,
+    'contact.email': `user${i}@example.com`,
+    'contact.address': `辽宁省沈阳市和平区南京北街${(i % 500) + 1}号${(i % 9) + 1}单元${(i % 30) + 101}室`,
+    'contact.postcode': '110000',
+    'identity.id-card': idNumber(i),
+    'finance.bank-account': `6222${String(i).padStart(12, '0')}`,
+    'work.employer': '沈阳某某科技有限公司',
+  };
+}
+const COLUMNS = Object.keys(profile(0));
+
+interface Store {
+  label: string;
+  ctx: ServiceContext;
+  vault: VaultService;
+  dispose: () => Promise<void>;
+}
+
+async function openStore(kind: 'sqlite' | 'postgres', pgUrl: string | undefined): Promise<Store> {
+  const dir = mkdtempSync(join(tmpdir(), 'pipa-bench-vault-'));
+  let dropSchema: (() => Promise<void>) | undefined;
+  let db: string | { url: string; schema: string; poolSize: number };
+  if (kind === 'sqlite') db = `sqlite:${join(dir, 'pipa.db')}`;
+  else {
+    const schema = `pipa_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query(`create schema "${schema}"`);
+    await admin.end();
+    db = { url: pgUrl as string, schema, poolSize: 10 };
+    dropSchema = async () => {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      await c.query(`drop schema if exists "${schema}" cascade`);
+      await c.end();
+    };
+  }
+  const ctx = await openServiceContext({ db, dataDir: dir, env: { PIPA_MASTER_KEY: MASTER_KEY } });
+  await publishForTest(ctx, validateDeclaration(DECLARATION, 'bench declaration'));
+  const subjects = createSubjectService(ctx);
+  const vault = createVaultService(ctx, { subjects });
+  await sql`create table bench_plain (id text primary key, ${sql.join(COLUMNS.map((_, i) => sql.raw(`c${i} text not null`)))})`.execute(
+    ctx.db,
+  );
+  return {
+    label: kind === 'sqlite' ? 'SQLite' : 'PostgreSQL',
+    ctx,
+    vault,
+    dispose: async () => {
+      await ctx.close();
+      await dropSchema?.();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Insert `n` subjects directly (fixture set-up, not measured). */
+async function makeSubjects(db: Kysely<Schema>, n: number, at: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => newSubjectId());
+  for (let i = 0; i < n; i += 1000) {
+    const chunk = ids.slice(i, i + 1000);
+    await withTransaction(db, (trx) =>
+      trx
+        .insertInto('subjects')
+        .values(
+          chunk.map((id) => ({
+            id,
+            app_id: APP,
+            kind: 'account' as const,
+            external_id: null,
+            linked_to: null,
+            status: 'active' as const,
+            birth_date: null,
+            created_at: at,
+            updated_at: at,
+            frozen_at: null,
+            erased_at: null,
+          })),
+        )
+        .execute(),
+    );
+  }
+  return ids;
+}
+
+/** Run `total` calls of `fn(i)` with `concurrency` in flight; returns calls per second. */
+async function rate(total: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= total) return;
+        await fn(i);
+      }
+    }),
+  );
+  return total / ((performance.now() - t0) / 1000);
+}
+
+interface WriteReadFigures {
+  write: number;
+  plainInsert: number;
+  update: number;
+  coldRead: number;
+  warmRead: number;
+  plainSelect: number;
+  eachRead: number;
+}
+
+async function measureWriteRead(store: Store, quick: boolean, log: (l: string) => void): Promise<WriteReadFigures> {
+  const { ctx, vault } = store;
+  const rounds = quick ? 1 : 3;
+  const perRound = quick ? 2000 : 3000;
+  const concurrency = 64;
+  const subjects = await makeSubjects(ctx.db, rounds * perRound + 500, ctx.clock());
+  const insert = ctx.db
+    .insertInto('bench_plain' as never)
+    .values(Object.fromEntries([['id', 'x'], ...COLUMNS.map((_, i) => [`c${i}`, 'x'])]) as never)
+    .compile();
+  const select = ctx.db
+    .selectFrom('bench_plain' as never)
+    .select(COLUMNS.map((_, i) => `c${i}`) as never)
+    .where('id' as never, '=', 'x' as never)
+    .compile();
+  // The baselines run through the same store (Kysely, the same connection or pool), compiled once.
+  const plainInsert = async (id: string, i: number) => {
+    const p = profile(i);
+    await ctx.db.executeQuery({ ...insert, parameters: [id, ...COLUMNS.map((c) => p[c])] });
+  };
+  const plainSelect = async (id: string) => {
+    const r = await ctx.db.executeQuery<Record<string, string>>({ ...select, parameters: [id] });
+    if (r.rows.length !== 1) throw new Error('plaintext row missing');
+  };
+  const readAll = async (v: VaultService, id: string) => {
+    const rec = await v.read(APP, id, ACTOR);
+    if (Object.keys(rec.fields).length !== 10) throw new Error('record incomplete');
+  };
+  // Warm-up of both paths (statement caches, JIT), on subjects not used below.
+  const warm = subjects.slice(rounds * perRound);
+  await rate(warm.length, concurrency, (i) => plainInsert(`w${i}`, i));
+  await rate(warm.length, concurrency, (i) => vault.put(APP, warm[i] as string, profile(i), ACTOR));
+  await rate(warm.length, concurrency, (i) => readAll(vault, warm[i] as string));
+  await rate(warm.length, concurrency, (i) => plainSelect(`w${i}`));
+
+  const writes: number[] = [];
+  const inserts: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const base = r * perRound;
+    inserts.push(await rate(perRound, concurrency, (i) => plainInsert(subjects[base + i] as string, base + i)));
+    writes.push(await rate(perRound, concurrency, (i) => vault.put(APP, subjects[base + i] as string, profile(base + i), ACTOR)));
+  }
+  const stored = rounds * perRound;
+  // Updates of existing subjects (data keys cached): the common case after sign-up. Informational.
+  const update = await rate(perRound, concurrency, (i) =>
+    vault.put(APP, subjects[i] as string, { 'contact.phone': `15${String(i).padStart(9, '0')}` }, ACTOR),
+  );
+
+  // Masked reads. First read of each subject: a vault whose masked-value cache is empty decrypts and
+  // masks every field (data keys cached, as after the writes). Repeated reads: the cache holds the
+  // masked values of exactly the stored ciphertexts, so nothing is decrypted.
+  const pick = (i: number, r: number) => subjects[(i * 7919 + r * 104_729) % stored] as string;
+  const selects: number[] = [];
+  const colds: number[] = [];
+  const warms: number[] = [];
+  const subjectsService = createSubjectService(ctx);
+  for (let r = 0; r < rounds; r++) {
+    const fresh = createVaultService(ctx, { subjects: subjectsService });
+    selects.push(await rate(stored, concurrency, (i) => plainSelect(pick(i, r))));
+    colds.push(await rate(stored, concurrency, (i) => readAll(fresh, pick(i, r))));
+    warms.push(await rate(stored, concurrency, (i) => readAll(fresh, pick(i, r + 1))));
+  }
+  // Masked reads each audited as their own event, durable before the read returns (option `each`). Informational.
+  const each = createVaultService(ctx, { subjects: subjectsService }, { maskedReadAudit: 'each' });
+  await rate(stored, concurrency, (i) => readAll(each, pick(i, 0)));
+  const eachRead = await rate(stored, concurrency, (i) => readAll(each, pick(i, 1)));
+  await vault.flush();
+  const fmt = (xs: number[]) => xs.map((x) => round(x, 0)).join('/');
+  log(
+    `${store.label}: write ${fmt(writes)} /s vs plaintext insert ${fmt(inserts)} /s; update ${round(update, 0)} /s; ` +
+      `masked read first ${fmt(colds)} /s, repeated ${fmt(warms)} /s, repeated with an audit event each ${round(eachRead, 0)} /s; plaintext select ${fmt(selects)} /s`,
+  );
+  return {
+    write: median(writes),
+    plainInsert: median(inserts),
+    update,
+    coldRead: median(colds),
+    warmRead: median(warms),
+    plainSelect: median(selects),
+    eachRead,
+  };
+}
+
+/** Median ms to erase one subject, with `population` subjects holding 10-field profiles. */
+async function measureErasure(store: Store, population: number, samples: number, log: (l: string) => void): Promise<number> {
+  const { ctx, vault } = store;
+  const t0 = performance.now();
+  const ids = await makeSubjects(ctx.db, population, ctx.clock());
+  // Filled through the vault itself, many writes in flight (group commit).
+  await rate(population, 256, (i) => vault.put(APP, ids[i] as string, profile(i), ACTOR));
+  await vault.flush();
+  log(`${store.label}: ${population} subjects stored in ${round((performance.now() - t0) / 1000, 1)} s`);
+  const victims = Array.from({ length: samples }, (_, k) => ids[Math.floor(((k + 0.5) * population) / samples)] as string);
+  // Warm-up (not counted).
+  for (const id of victims.slice(0, 5)) await vault.erase(APP, id, { confirm: true }, ACTOR);
+  const times: number[] = [];
+  for (const id of victims.slice(5)) {
+    const s = performance.now();
+    await vault.erase(APP, id, { confirm: true }, ACTOR);
+    times.push(performance.now() - s);
+  }
+  return median(times);
+}
+
+export const vaultScenario: Scenario = {
+  name: 'vault',
+  description: 'vault write / masked read vs plaintext on the same store, erasure at 100k vs 1k subjects',
+  async run({ quick, log }) {
+    const figures: Figure[] = [];
+    const pgUrl = process.env.PIPA_TEST_POSTGRES_URL;
+    const kinds: ('sqlite' | 'postgres')[] = pgUrl !== undefined && pgUrl !== '' ? ['sqlite', 'postgres'] : ['sqlite'];
+    if (kinds.length === 1) log('PIPA_TEST_POSTGRES_URL not set: PostgreSQL skipped');
+    for (const kind of kinds) {
+      const store = await openStore(kind, pgUrl);
+      try {
+        const m = await measureWriteRead(store, quick, log);
+        figures.push(
+          ratioFigure(
+            `vault write, 10-field profile, in process, ${store.label} (vs plaintext insert of the same 10 values)`,
+            m.write,
+            'writes/s',
+            m.plainInsert,
+            0.2,
+          ),
+          ratioFigure(
+            `masked read, 10 fields, first read of each subject (decrypt + mask), in process, ${store.label} (vs plaintext select of the same row)`,
+            m.coldRead,
+            'reads/s',
+            m.plainSelect,
+            0.4,
+          ),
+          ratioFigure(
+            `masked read, 10 fields, repeated (masked values cached per ciphertext), in process, ${store.label} (vs plaintext select of the same row)`,
+            m.warmRead,
+            'reads/s',
+            m.plainSelect,
+            0.4,
+          ),
+        );
+      } finally {
+        await store.dispose();
+      }
+    }
+    for (const kind of kinds) {
+      const small = await openStore(kind, pgUrl);
+      const large = await openStore(kind, pgUrl);
+      try {
+        const samples = quick ? 45 : 105;
+        const bigN = quick ? 20_000 : 100_000;
+        const tSmall = await measureErasure(small, 1000, samples, log);
+        const tLarge = await measureErasure(large, bigN, samples, log);
+        const ratio = tLarge / tSmall;
+        log(`${small.label}: erasure ${round(tSmall, 3)} ms at 1,000 subjects, ${round(tLarge, 3)} ms at ${bigN.toLocaleString('en')}`);
+        figures.push({
+          name: `erasure of one subject, ${small.label}: ${bigN.toLocaleString('en')} subjects vs 1,000`,
+          value: round(tLarge, 3),
+          unit: 'ms',
+          baseline: round(tSmall, 3),
+          ratio: round(ratio, 3),
+          target: 'ratio <= 1.5',
+          ok: ratio <= 1.5,
+        });
+      } finally {
+        await small.dispose();
+        await large.dispose();
+      }
+    }
+    return figures;
+  },
+};

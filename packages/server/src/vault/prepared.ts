@@ -1,0 +1,37 @@
+/**
+ * Queries compiled once and run many times with new parameters: building and compiling a Kysely
+ * query costs more than running a small SQLite statement, and the vault's hot paths (read, write)
+ * run the same few statements over and over. A query is built with sentinel parameter values; the
+ * compiled parameter list is then mapped back to names, so binding is an array copy.
+ */
+import type { CompiledQuery } from 'kysely';
+
+const SENTINEL = '\u0001pipa-param:';
+
+/** The sentinel value to build a prepared query with, for parameter `name`. */
+export function param(name: string): string {
+  return `${SENTINEL}${name}`;
+}
+
+export interface Prepared<K extends string> {
+  bind(values: Readonly<Record<K, unknown>>): CompiledQuery;
+}
+
+/**
+ * Map a query compiled with `param(name)` values back to its names. Throws if a compiled parameter
+ * is not one of the sentinels (the query would then not be reusable).
+ */
+export function prepare<K extends string>(compiled: CompiledQuery, names: readonly K[]): Prepared<K> {
+  const order: K[] = compiled.parameters.map((p) => {
+    const name = typeof p === 'string' && p.startsWith(SENTINEL) ? (p.slice(SENTINEL.length) as K) : undefined;
+    if (name === undefined || !names.includes(name)) throw new Error(`prepared query: unexpected parameter ${String(p)}`);
+    return name;
+  });
+  return {
+    bind(values) {
+      const parameters = new Array<unknown>(order.length);
+      for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as K];
+      return { ...compiled, parameters };
+    },
+  };
+}
