@@ -5,6 +5,15 @@ import { decisionsScenario } from './decisions.js';
 import { detectScenario } from './detect.js';
 import { policyScenario } from './policy.js';
 import { renderScenario } from './render.js';
+import { vaultScenario } from './vault.js';
 
 /** Add each scenario module here. */
-export const scenarios: Scenario[] = [cryptoScenario, decisionsScenario, renderScenario, detectScenario, policyScenario, auditScenario];
+export const scenarios: Scenario[] = [
+  cryptoScenario,
+  decisionsScenario,
+  renderScenario,
+  detectScenario,
+  policyScenario,
+  auditScenario,
+  vaultScenario,
+];
