@@ -145,7 +145,7 @@ describe('pipa keys', () => {
     const list = await runCli(['keys', 'list', '--app', 'shengshitong'], { cwd: dir });
     expect(list.stdout).toContain(id);
     expect(list.stdout).toContain('consent:write,decide');
-    expect(list.stdout).not.toContain(token.split('_')[2] ?? 'x');
+    expect(list.stdout).not.toContain(token.slice(18));
     const revoked = await runCli(['keys', 'revoke', id], { cwd: dir });
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toContain('revoked');

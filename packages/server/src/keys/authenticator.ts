@@ -32,7 +32,7 @@ export interface KeyAuthenticatorOptions {
 }
 
 export interface KeyAuthenticator extends Authenticator {
-  /** Drop one cached key (or all). */
+  /** Drop one cached key (or all); `subject-token:<app>` drops an app's subject-token keys. */
   invalidate(keyId?: string): void;
   /** Write the pending last-used times now. */
   flushLastUsed(): Promise<void>;
@@ -218,7 +218,10 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
     },
     invalidate(keyId) {
       generation++;
-      if (keyId === undefined) keys.clear();
+      if (keyId === undefined) {
+        keys.clear();
+        tokenKeys.clear();
+      } else if (keyId.startsWith(SUBJECT_TOKEN_PREFIX)) tokenKeys.delete(keyId.slice(SUBJECT_TOKEN_PREFIX.length));
       else keys.delete(keyId);
     },
     flushLastUsed,

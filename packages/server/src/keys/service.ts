@@ -65,6 +65,12 @@ export interface KeyService {
   get(id: string): Promise<ApiKeyRecord>;
   revoke(id: string, actor: string, requestId?: string | null): Promise<ApiKeyRecord>;
   /**
+   * Called after a revocation (of an API key: its id; of a subject-token key: `subject-token:<app>`)
+   * has committed, in this process: the local authenticator drops its cache entry without waiting for
+   * the notification. Returns an unsubscribe function.
+   */
+  onRevoke(listener: (what: string) => void): () => void;
+  /**
    * First start: create the one-time admin key, once per installation (the first process to claim
    * `service_meta.bootstrap_admin_key` wins), and only if no usable admin key exists. Returns the key
    * (with its token) to print, or null.
@@ -145,6 +151,10 @@ export function normaliseEd25519PublicKey(pem: string): string {
 
 export function createKeyService(ctx: ServiceContext): KeyService {
   const db = ctx.db;
+  const revokeListeners = new Set<(what: string) => void>();
+  const revoked = (what: string) => {
+    for (const l of revokeListeners) l(what);
+  };
 
   const requireKey = async (executor: Kysely<Schema>, id: string): Promise<ApiKeyRecord> => {
     const row = await executor.selectFrom('api_keys').select(KEY_COLUMNS).where('id', '=', id).executeTakeFirst();
@@ -261,8 +271,13 @@ export function createKeyService(ctx: ServiceContext): KeyService {
 
     get: (id) => requireKey(db, id),
 
+    onRevoke(listener) {
+      revokeListeners.add(listener);
+      return () => revokeListeners.delete(listener);
+    },
+
     async revoke(id, actor, requestId) {
-      return withTransaction(db, async (trx) => {
+      const result = await withTransaction(db, async (trx) => {
         const key = await requireKey(trx, id);
         if (key.revokedAt !== null) return key;
         const at = ctx.clock();
@@ -277,6 +292,8 @@ export function createKeyService(ctx: ServiceContext): KeyService {
         await ctx.database.notify(CHANNELS.apiKey, id, trx);
         return { ...key, revokedAt: at };
       });
+      revoked(id);
+      return result;
     },
 
     async bootstrapAdminKey() {
@@ -372,7 +389,7 @@ export function createKeyService(ctx: ServiceContext): KeyService {
     },
 
     async revokeSubjectTokenKey(appId, kid, actor, requestId) {
-      return withTransaction(db, async (trx) => {
+      const result = await withTransaction(db, async (trx) => {
         await requireAppRow(trx, appId, '$.params.app');
         const row = await trx
           .selectFrom('subject_token_keys')
@@ -391,6 +408,8 @@ export function createKeyService(ctx: ServiceContext): KeyService {
         await ctx.database.notify(CHANNELS.apiKey, `subject-token:${appId}`, trx);
         return toTokenKey({ ...row, revoked_at: at });
       });
+      revoked(`subject-token:${appId}`);
+      return result;
     },
   };
 }

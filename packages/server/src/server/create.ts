@@ -59,6 +59,9 @@ export async function createPipaServer(ctx: ServiceContext, options: PipaServerO
     ...(options.keyCacheTtlMs !== undefined ? { cacheTtlMs: options.keyCacheTtlMs } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
+  // A revocation through this process is refused by it at once (other nodes: the notification).
+  const unsubscribe = services.keys.onRevoke((what) => auth.invalidate(what));
+  ctx.onClose(unsubscribe);
   const routes = [...areaRoutes(ctx, services), ...(options.extraRoutes ?? [])];
   let closing = false;
   const app = await createHttpApp({

@@ -183,14 +183,14 @@ forEachDialect('pipa server', (dctx) => {
       const id = (created.body.key as { id: string }).id;
       expect((await call('GET', '/v1/apps', { token })).status).toBe(200);
       const list = await call('GET', `/v1/keys?app=${XPP}`, { token: admin });
-      expect(list.raw).not.toContain(token.split('_')[2]);
+      expect(list.raw).not.toContain(token.slice(18));
       expect(list.raw).not.toContain('"hash"');
       expect((list.body.keys as { id: string }[]).map((k) => k.id)).toContain(id);
       expect((await call('GET', `/v1/keys/${id}`, { token: admin })).body).toMatchObject({ id, name: 'orders' });
       const del = await call('DELETE', `/v1/keys/${id}`, { token: admin });
       expect(del.status).toBe(200);
       expect(typeof (del.body as { revokedAt: unknown }).revokedAt).toBe('number');
-      await new Promise((r) => setTimeout(r, 20));
+      // At once on the node that revoked it (no waiting for the notification).
       expect((await call('GET', '/v1/apps', { token })).status).toBe(401);
     });
 
