@@ -14,7 +14,6 @@
 import {
   type ApiKeyRecord,
   createKeyService,
-  type DataKeyRewrap,
   isScope,
   openServiceContext,
   rotateMasterKey,
@@ -84,13 +83,6 @@ function keyLine(k: ApiKeyRecord): string {
   return `${k.id}  ${state.padEnd(7)}  ${(k.appId ?? '(all apps)').padEnd(24)}  ${k.scopes.join(',')}  "${k.name}"  created ${time(k.createdAt)}  expires ${time(k.expiresAt)}  last used ${time(k.lastUsedAt)}`;
 }
 
-/** Optional data-key re-wrap from the vault, when the build has it. */
-async function vaultRewrap(): Promise<DataKeyRewrap | undefined> {
-  const server = (await import('@pipa/server')) as Record<string, unknown>;
-  const fn = server.rewrapDataKeys;
-  return typeof fn === 'function' ? (fn as DataKeyRewrap) : undefined;
-}
-
 export function registerKeys(program: Command, io: CliIo): void {
   const keys = program.command('keys').description('API 密钥与主密钥 / API keys and the master key');
 
@@ -151,10 +143,8 @@ export function registerKeys(program: Command, io: CliIo): void {
     )
     .option('--json', '输出 JSON / JSON output', false)
     .action(async (opts: CommonOptions) => {
-      const dataKeys = await vaultRewrap();
       const report = await withContext(io, opts, (ctx) =>
         rotateMasterKey(ctx, {
-          ...(dataKeys !== undefined ? { dataKeys } : {}),
           onProgress: (stage, p) => {
             if (!opts.json && stage === 'data' && (p.rewrapped + p.alreadyCurrent + p.failed) % 10_000 === 0) {
               io.stderr(`  re-wrapped ${p.rewrapped} data keys…\n`);
@@ -168,16 +158,13 @@ export function registerKeys(program: Command, io: CliIo): void {
           [
             `主密钥已轮换 / master key rotated: version ${report.fromVersion} → ${report.toVersion}`,
             `系统密钥 / system keys: ${report.systemKeys.rewrapped} re-wrapped, ${report.systemKeys.failed} failed`,
-            report.dataKeys === null
-              ? '数据密钥 / data keys: this build has no vault re-wrap (data keys stay under their version until re-wrapped)'
-              : `数据密钥 / data keys: ${report.dataKeys.rewrapped} re-wrapped, ${report.dataKeys.alreadyCurrent} already current, ${report.dataKeys.failed} failed`,
+            `数据密钥 / data keys: ${report.dataKeys.rewrapped} re-wrapped, ${report.dataKeys.alreadyCurrent} changed meanwhile (erased or re-wrapped elsewhere), ${report.dataKeys.failed} failed`,
             report.pending === 0
               ? `旧版本可以停用 / nothing is wrapped under older versions any more`
               : `仍有 ${report.pending} 个密钥在旧版本下 / ${report.pending} key(s) still under older versions: run pipa keys rotate again later`,
           ].join('\n') + '\n',
         );
       }
-      if ((report.dataKeys?.failed ?? 0) + report.systemKeys.failed > 0)
-        throw new CliExit(EXIT.findings, 'some keys could not be re-wrapped');
+      if (report.dataKeys.failed + report.systemKeys.failed > 0) throw new CliExit(EXIT.findings, 'some keys could not be re-wrapped');
     });
 }

@@ -7,8 +7,10 @@ import { generateTokenKeyPair, signSubjectToken } from '../auth/subject-token.js
 import { PipaError } from '../errors.js';
 import type { AuthMode, Principal, Scope } from '../http/route.js';
 import { openServiceContext, type ServiceContext } from '../service/context.js';
-import { openTestContext } from '../service/test-context.js';
+import { loadExample, openTestContext, publishForTest } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
+import { createSubjectService } from '../subjects/service.js';
+import { createVaultService } from '../vault/service.js';
 import { createKeyAuthenticator, type KeyAuthenticator } from './authenticator.js';
 import { rotateMasterKey } from './rotate.js';
 import { createKeyService, type KeyService } from './service.js';
@@ -232,20 +234,36 @@ forEachDialect('api keys', (dctx) => {
 });
 
 forEachDialect('master key rotation', (dctx) => {
-  it('adds a KEK version and re-wraps the system keys; the service reopens with the same keys', async () => {
+  it('adds a KEK version and re-wraps the system keys and the data keys; the service reopens with them', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pipa-rotate-'));
+    const actor = { id: 'key_test', scopes: new Set(['vault:write', 'vault:read']) };
     try {
       const a = await openServiceContext({ database: dctx.database, dataDir, env: {} });
+      await publishForTest(a, loadExample('xiaopiaopiao'));
+      const subjects = createSubjectService(a);
+      const vault = createVaultService(a, { subjects });
+      const subject = await subjects.ensure(a.db, { appId: APP, kind: 'account', externalId: 'rot-1' });
+      await vault.put(APP, subject.id, { 'contact.phone': '13812345678' }, actor);
       const index = a.blindIndex.index(APP, 'contact.phone', 'phone', '13812345678');
       const report = await rotateMasterKey(a);
-      expect(report).toMatchObject({ fromVersion: 1, toVersion: 2, systemKeys: { rewrapped: 4, failed: 0 }, dataKeys: null, pending: 0 });
+      expect(report).toMatchObject({
+        fromVersion: 1,
+        toVersion: 2,
+        systemKeys: { rewrapped: 4, failed: 0 },
+        dataKeys: { rewrapped: 1, failed: 0 },
+        pending: 0,
+      });
       const again = await rotateMasterKey(a);
-      expect(again.systemKeys.rewrapped).toBe(4);
+      expect(again).toMatchObject({ toVersion: 3, systemKeys: { rewrapped: 4 }, dataKeys: { rewrapped: 1 }, pending: 0 });
       await a.close();
       const rows = await dctx.db.selectFrom('system_keys').select('kek_version').execute();
       expect(new Set(rows.map((r) => r.kek_version))).toEqual(new Set([3]));
+      const dk = await dctx.db.selectFrom('data_keys').select('kek_version').execute();
+      expect(dk.map((r) => r.kek_version)).toEqual([3]);
       const b = await openServiceContext({ database: dctx.database, dataDir, env: {} });
       expect(b.blindIndex.index(APP, 'contact.phone', 'phone', '13812345678').equals(index)).toBe(true);
+      const read = await createVaultService(b, { subjects: createSubjectService(b) }).read(APP, subject.id, actor);
+      expect(read.fields['contact.phone']?.value).toBe('138****5678');
       await b.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
  * Master key rotation (`pipa keys rotate`): make a new KEK version current, then re-wrap what is
  * wrapped under older versions: the system keys here, the subjects' data keys through the vault's
- * re-wrap (passed in, so this module does not depend on the vault). The service stays up meanwhile:
+ * re-wrap (`rewrapDataKeys`, vault/rotation.ts, audited as `keys.rewrap`). The service stays up meanwhile:
  * a running node unwraps keys of either version (the key file provider re-reads the file when it meets
  * a version it does not know, and picks up the new current version within seconds), and each row is
  * replaced by a compare-and-set, so a row written concurrently is never overwritten with a stale key.
@@ -10,6 +10,7 @@
  * wrapped under it any more (`pending` below is 0).
  */
 import type { ServiceContext } from '../service/context.js';
+import { rewrapDataKeys } from '../vault/rotation.js';
 
 export interface RewrapSummary {
   rewrapped: number;
@@ -17,15 +18,25 @@ export interface RewrapSummary {
   failed: number;
 }
 
-/** The vault's data-key re-wrap: re-wraps every data key under an older KEK version and reports. */
+/** A data-key re-wrap: re-wraps every data key under an older KEK version and reports (default: the vault's). */
 export type DataKeyRewrap = (ctx: ServiceContext, options: { onProgress?: (p: RewrapSummary) => void }) => Promise<RewrapSummary>;
+
+/** The vault's re-wrap, summarised (rows changed by someone else in between count as already current). */
+export const vaultDataKeyRewrap: DataKeyRewrap = async (ctx, options) => {
+  const r = await rewrapDataKeys(ctx, {
+    actor: 'cli',
+    ...(options.onProgress !== undefined
+      ? { onProgress: (p) => options.onProgress?.({ rewrapped: p.rewrapped, alreadyCurrent: p.skipped, failed: p.failed }) }
+      : {}),
+  });
+  return { rewrapped: r.rewrapped, alreadyCurrent: r.skipped, failed: r.failed };
+};
 
 export interface RotationReport {
   fromVersion: number;
   toVersion: number;
   systemKeys: RewrapSummary;
-  /** null when no data-key re-wrap was given. */
-  dataKeys: RewrapSummary | null;
+  dataKeys: RewrapSummary;
   /** Rows still wrapped under an older version after the run (system keys and data keys). */
   pending: number;
 }
@@ -80,9 +91,6 @@ export async function rotateMasterKey(
   const toVersion = await ctx.provider.addVersion();
   const systemKeys = await rewrapSystemKeys(ctx);
   options.onProgress?.('system', systemKeys);
-  let dataKeys: RewrapSummary | null = null;
-  if (options.dataKeys !== undefined) {
-    dataKeys = await options.dataKeys(ctx, { onProgress: (p) => options.onProgress?.('data', p) });
-  }
+  const dataKeys = await (options.dataKeys ?? vaultDataKeyRewrap)(ctx, { onProgress: (p) => options.onProgress?.('data', p) });
   return { fromVersion, toVersion, systemKeys, dataKeys, pending: await pendingRewraps(ctx) };
 }
