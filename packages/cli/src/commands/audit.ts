@@ -1,9 +1,10 @@
 /**
  * `pipa audit verify [--db URL] [--data-dir DIR] [--from N] [--to N] [--trusted-key KEY…]`: recompute
- * the audit hash chain (and check the signed checkpoints). Exit 0 when intact; exit 1 naming the
- * first broken sequence number and why. Reads only: no master key is needed.
+ * the audit hash chain (and check the signed checkpoints) and the consent ledger's hash chain. Exit 0
+ * when both are intact; exit 1 naming the chain, the first broken sequence number and why. Reads
+ * only: no master key is needed.
  */
-import { createDatabase, type Database, verifyAuditChain } from '@pipa/server';
+import { createDatabase, type Database, verifyAuditChain, verifyConsentChain } from '@pipa/server';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 import {
@@ -47,17 +48,29 @@ export async function runAuditVerify(io: CliIo, opts: VerifyOptions): Promise<vo
       ...(to !== undefined ? { to } : {}),
       ...(opts.trustedKey !== undefined && opts.trustedKey.length > 0 ? { trustedKeys: opts.trustedKey } : {}),
     });
-    if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-    else if (result.ok) {
-      io.stdout(
-        `审计链完整 / audit chain intact: ${result.checked} events (seq ${result.from}..${result.to}), ` +
-          `${result.checkpoints} signed checkpoint(s) verified${result.signedThrough !== null ? `, signed through seq ${result.signedThrough}` : ''}\n`,
+    const consent = await verifyConsentChain(database.db);
+    const broken: string[] = [];
+    if (!result.ok) {
+      broken.push(
+        `审计链在序号 ${result.firstBrokenSeq} 处断裂 / audit chain broken at seq ${result.firstBrokenSeq} (${result.reason}): ${result.message ?? ''}`,
       );
     }
-    if (!result.ok) {
-      const msg = `审计链在序号 ${result.firstBrokenSeq} 处断裂 / audit chain broken at seq ${result.firstBrokenSeq} (${result.reason}): ${result.message ?? ''}`;
-      throw new CliExit(EXIT.findings, opts.json ? '' : msg);
+    if (!consent.ok) {
+      broken.push(
+        `同意记录链在序号 ${consent.firstBrokenSeq} 处断裂 / consent ledger broken at seq ${consent.firstBrokenSeq} (${consent.reason}): ${consent.message ?? ''}`,
+      );
     }
+    if (opts.json) io.stdout(`${JSON.stringify({ ok: broken.length === 0, audit: result, consent }, null, 2)}\n`);
+    else {
+      if (result.ok) {
+        io.stdout(
+          `审计链完整 / audit chain intact: ${result.checked} events (seq ${result.from}..${result.to}), ` +
+            `${result.checkpoints} signed checkpoint(s) verified${result.signedThrough !== null ? `, signed through seq ${result.signedThrough}` : ''}\n`,
+        );
+      }
+      if (consent.ok) io.stdout(`同意记录链完整 / consent ledger intact: ${consent.checked} events\n`);
+    }
+    if (broken.length > 0) throw new CliExit(EXIT.findings, opts.json ? '' : broken.join('\n'));
   } catch (err) {
     if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa audit verify: ${describeError(err)}`);
     throw err;

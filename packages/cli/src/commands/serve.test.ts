@@ -188,11 +188,32 @@ describe('pipa keys', () => {
 });
 
 describe('pipa audit verify', () => {
-  it('exits 0 on an intact chain and 1 naming the first broken seq after tampering', async () => {
+  it('exits 0 on intact chains and 1 naming the chain and the first broken seq after tampering', async () => {
+    // A consent in the ledger, through the service.
+    const s = await serve();
+    try {
+      const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+      const subject = (await (
+        await fetch(`${s.service.url}v1/apps/shengshitong/subjects`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ kind: 'account', externalId: 'a-1' }),
+        })
+      ).json()) as { id: string };
+      const grant = await fetch(`${s.service.url}v1/apps/shengshitong/subjects/${subject.id}/consents`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ action: 'grant', consents: [{ purpose: 'push-notifications' }], method: 'user', policyVersion: '1' }),
+      });
+      expect(grant.status).toBe(201);
+    } finally {
+      await s.stop();
+    }
     const ok = await runCli(['audit', 'verify'], { cwd: dir });
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('audit chain intact');
+    expect(ok.stdout).toContain('consent ledger intact');
     const { createDatabase } = await import('@pipa/server');
     const database = await createDatabase({ url: `sqlite:${join(dir, '.pipa', 'pipa.db')}` });
     await database.db.updateTable('audit_events').set({ actor: 'key_forged' }).where('seq', '=', 3).execute();
@@ -202,7 +223,13 @@ describe('pipa audit verify', () => {
     expect(broken.stderr).toContain('audit chain broken at seq 3 (hash)');
     const json = await runCli(['audit', 'verify', '--json'], { cwd: dir });
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, firstBrokenSeq: 3 });
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, audit: { ok: false, firstBrokenSeq: 3 }, consent: { ok: true } });
+    const db2 = await createDatabase({ url: `sqlite:${join(dir, '.pipa', 'pipa.db')}` });
+    await db2.db.updateTable('consent_events').set({ action: 'withdraw' }).where('seq', '=', 1).execute();
+    await db2.close();
+    const both = await runCli(['audit', 'verify'], { cwd: dir });
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('consent ledger broken at seq 1 (hash)');
     expect((await runCli(['audit', 'verify', '--from', '0'], { cwd: dir })).code).toBe(2);
     expect((await runCli(['audit', 'verify', '--from', '4', '--to', '2'], { cwd: dir })).code).toBe(2);
     expect((await runCli(['audit', 'verify', '--data-dir', 'nowhere'], { cwd: dir })).code).toBe(2);
