@@ -6,7 +6,7 @@
 import { ContextIndex, TYPE_BIT } from './context.js';
 import { scanAddresses } from './detectors/address.js';
 import { scanAt, scanColonTokens, scanDashTokens, scanTokens } from './detectors/alnum.js';
-import { type Candidate, type Env, on } from './detectors/env.js';
+import { type Candidate, type Env, normalizedOf, on } from './detectors/env.js';
 import { scanNames } from './detectors/name.js';
 import { FULL_WIDTH_RUNS, narrow, normalizeWidth } from './normalize.js';
 import { DETECTOR_CATEGORIES, DETECTOR_TYPES, type Detection, type DetectOptions, type DetectorType } from './types.js';
@@ -20,7 +20,11 @@ const ALL_TYPES = DETECTOR_TYPES.reduce((m, type) => m | TYPE_BIT[type], 0);
 
 /** All candidates, before overlap resolution and threshold (for diagnostics and tests). */
 export function candidates(text: string, options: DetectOptions = {}): Candidate[] {
-  return collect(normalizeWidth(text), options, 0);
+  return collect(normalizeWidth(text), options, 0).map((c) =>
+    c.fold === undefined
+      ? c
+      : { type: c.type, start: c.start, end: c.end, score: c.score, reasons: c.reasons, normalized: normalizedOf(c) },
+  );
 }
 
 /**
@@ -133,7 +137,7 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
       start: c.start,
       end: c.end,
       text: text.slice(c.start, c.end),
-      normalized: c.normalized,
+      normalized: normalizedOf(c),
       score: round2(c.score),
       // a candidate's reasons are its own (the full-width note makes a copy)
       reasons: fullWidth ? [...c.reasons, 'full-width'] : c.reasons,

@@ -134,6 +134,12 @@ function word(env: Env, s: number, e: number): void {
   }
 }
 
+/** t[s, e) upper-cased (converted only when it has a lower-case letter). */
+function upperCased(t: string, s: number, e: number): string {
+  const w = t.slice(s, e);
+  return hasLowerCase(t, s, e) ? w.toUpperCase() : w;
+}
+
 function hasLowerCase(t: string, s: number, e: number): boolean {
   for (let i = s; i < e; i++) {
     const c = t.charCodeAt(i);
@@ -192,23 +198,25 @@ function classifyWord(env: Env, s: number, e: number): void {
   }
   if (len === 14 || len === 15) {
     if (!((c0 >= 65 && c0 <= 70) || (c0 >= 97 && c0 <= 102))) return;
-    const w = lower ? t.slice(s, e).toUpperCase() : t.slice(s, e);
+    const w = t.slice(s, e);
     const reasons = ['meid-format'];
     let base = 0.3;
     if (len === 15) {
-      if (luhnHexCheckDigit(w.slice(0, 14)) === w[14]) {
+      const upperCased = lower ? w.toUpperCase() : w;
+      if (luhnHexCheckDigit(upperCased.slice(0, 14)) === upperCased[14]) {
         base = 0.45;
         reasons.push('check-digit');
       } else base = 0.1;
     }
-    emit(env, 'meid', s, e, base, reasons, w, 0.5);
+    emit(env, 'meid', s, e, base, reasons, w, 0.5, false, lower ? 1 : 0);
     return;
   }
   if (digits && (len === 16 || len === 32 || len === 64)) {
     // case conversion only when needed (it is not cheap on a slice of a two-byte string)
-    const normalized = upper ? t.slice(s, e).toLowerCase() : t.slice(s, e);
-    if (len === 16) emit(env, 'android-id', s, e, upper ? 0.15 : 0.25, ['hex-16'], normalized, 0.5);
-    emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], normalized, 0.55);
+    const w = t.slice(s, e);
+    const fold = upper ? 2 : 0;
+    if (len === 16) emit(env, 'android-id', s, e, upper ? 0.15 : 0.25, ['hex-16'], w, 0.5, false, fold);
+    emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], w, 0.55, false, fold);
   }
 }
 
@@ -224,9 +232,9 @@ function plate(env: Env, p: number, s: number, e: number): void {
     if (sep !== '·' && sep !== '•' && sep !== ' ' && sep !== '.') return;
     let j = e + 1;
     while (j < t.length && isAlnumCode(t.charCodeAt(j))) j++;
-    body = t.slice(e + 1, j).toUpperCase();
+    body = upperCased(t, e + 1, j);
     end = j;
-  } else body = t.slice(s + 1, e).toUpperCase();
+  } else body = upperCased(t, s + 1, e);
   letter = letter.toUpperCase();
   if (!PLATE_LETTER.test(letter)) return;
   const reasons: string[] = [];
@@ -306,11 +314,10 @@ export function scanDashTokens(env: Env): void {
       if (/^[0-]+$/.test(w)) continue; // all-zero IDFA: tracking limited, not an identifier
       const hasLower = hasLowerCase(t, s, e);
       const hasUpper = hasUpperCase(t, s, e);
-      const upper = hasLower ? w.toUpperCase() : w;
       const caseBase = hasLower ? 0.15 : 0.25;
-      emit(env, 'idfa', s, e, caseBase, ['uuid-format'], upper, 0.55);
-      emit(env, 'idfv', s, e, caseBase, ['uuid-format'], upper, 0.55);
-      emit(env, 'oaid', s, e, 0.15, ['uuid-format'], hasUpper ? w.toLowerCase() : w, 0.55);
+      emit(env, 'idfa', s, e, caseBase, ['uuid-format'], w, 0.55, false, hasLower ? 1 : 0);
+      emit(env, 'idfv', s, e, caseBase, ['uuid-format'], w, 0.55, false, hasLower ? 1 : 0);
+      emit(env, 'oaid', s, e, 0.15, ['uuid-format'], w, 0.55, false, hasUpper ? 2 : 0);
     } else if (w.length === 17 && /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i.test(w)) {
       mac(env, s, e);
     }
@@ -379,18 +386,17 @@ export function scanColonTokens(env: Env): void {
       continue;
     }
     if (w.length >= 3 && ipv6Valid(w)) {
-      const lower = hasUpperCase(t, s, e) ? w.toLowerCase() : w;
-      const loop = lower === '::1' || lower === '::';
+      const loop = w === '::1' || w === '::';
       const reasons = ['ipv6-format'];
       let base = 0.75;
       if (loop) {
         base = 0.2;
         reasons.push('loopback');
-      } else if (lower.startsWith('fe80:')) {
+      } else if (/^fe80:/i.test(w)) {
         base = 0.55;
         reasons.push('link-local');
       }
-      emit(env, 'ipv6', s, e, base, reasons, lower, 0.2);
+      emit(env, 'ipv6', s, e, base, reasons, w, 0.2, false, hasUpperCase(t, s, e) ? 2 : 0);
     }
   }
 }
@@ -540,8 +546,7 @@ export function scanAt(env: Env): void {
     while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === '-')) e--;
     if (s === at || e === at + 1) continue;
     if (!localPartValid(t, s, at) || !domainValid(t, at + 1, e)) continue;
-    const address = t.slice(s, e);
-    emit(env, 'email', s, e, 0.85, ['email-format'], hasUpperCase(t, s, e) ? address.toLowerCase() : address, 0.1);
+    emit(env, 'email', s, e, 0.85, ['email-format'], t.slice(s, e), 0.1, false, hasUpperCase(t, s, e) ? 2 : 0);
     from = e;
   }
 }

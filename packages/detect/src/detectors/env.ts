@@ -9,6 +9,16 @@ export interface Candidate {
   score: number;
   reasons: string[];
   normalized: string;
+  /**
+   * Set while `normalized` still has to be upper-cased (1) or lower-cased (2): case conversion of a
+   * slice of a two-byte string is slow, so it is done only for the candidates that are reported.
+   */
+  fold?: 1 | 2;
+}
+
+/** `normalized` of a candidate, its case folded when the detector left that for later. */
+export function normalizedOf(c: Candidate): string {
+  return c.fold === 1 ? c.normalized.toUpperCase() : c.fold === 2 ? c.normalized.toLowerCase() : c.normalized;
 }
 
 /** What every detector needs: the normalised text, enabled types, context settings. */
@@ -39,7 +49,7 @@ export function on(env: Env, type: DetectorType): boolean {
 
 /**
  * Add a candidate (`reasons` becomes its own array, the context reason appended: pass a new array
- * to every call): apply the context of its type (boost for a context word, penalty for a nearer
+ * to every call; `fold`: `normalized` is to be upper-cased (1) or lower-cased (2) when reported): apply the context of its type (boost for a context word, penalty for a nearer
  * negative word when `negative`) and keep it if its score is still above the floor.
  */
 export function emit(
@@ -52,6 +62,7 @@ export function emit(
   normalized: string,
   boost = 0.3,
   negative = false,
+  fold: 0 | 1 | 2 = 0,
 ): void {
   const bit = TYPE_BIT[type];
   if ((env.mask & bit) === 0 || base + boost < env.floor - 1e-9) return;
@@ -63,7 +74,11 @@ export function emit(
   }
   if (score < 0.2) return;
   if (reason !== undefined) reasons.push(reason);
-  env.out.push({ type, start, end, score: Math.min(1, score), reasons, normalized });
+  env.out.push(
+    fold === 0
+      ? { type, start, end, score: Math.min(1, score), reasons, normalized }
+      : { type, start, end, score: Math.min(1, score), reasons, normalized, fold },
+  );
 }
 
 export function isDigitCode(c: number): boolean {
