@@ -262,12 +262,14 @@ function pairHash(c0: number, c1: number): number {
   return ((c0 << 6) ^ c1) & 0xffff;
 }
 
-/**
- * The longest keyword at `i` of `t` (its first code unit is `c`), or -1. For a Latin keyword the
- * caller has checked that no Latin letter is before `i`.
- */
-export function keywordStartingAt(t: string, i: number, c: number): number {
-  const p = PAIR[pairHash(c, t.charCodeAt(i + 1))] ?? 0;
+/** Some keyword may start at `i` of `t` (its first code unit is `c`): the first two code units fit. */
+export function keywordMayStart(t: string, i: number, c: number): boolean {
+  return PAIR[pairHash(c, t.charCodeAt(i + 1))] !== 0;
+}
+
+/** The longest keyword at `i` of `t`, or -1 (for a Latin one, the caller has checked the letter before `i`). */
+function keywordStartingAt(t: string, i: number): number {
+  const p = PAIR[pairHash(t.charCodeAt(i), t.charCodeAt(i + 1))] ?? 0;
   if (p === 0) return -1;
   const list = PAIR_LISTS[p - 1] ?? [];
   for (let x = 0; x < list.length; x++) {
@@ -385,10 +387,11 @@ export class ContextIndex {
   private readonly afterDist: number[] = [];
   private afterCount = 0;
   /**
-   * Positions where a keyword starts and where a sentence or line ends, ascending, recorded by the
-   * one pass over the text (scanTokens) as `2 * position` and `2 * position + 1`, with the longest
-   * keyword there in `markWord` (-1 for a sentence end). The windows around a match are then read
-   * from this list instead of character by character.
+   * Positions where a keyword may start (its first two characters fit) and where a sentence or line
+   * ends, ascending, recorded by the one pass over the text (scanTokens) as `2 * position` and
+   * `2 * position + 1`. `markWord` holds the longest keyword there once a window has needed it
+   * (-2 = not looked at yet, -1 = none or a sentence end). The windows around a match are read from
+   * this list instead of character by character, and each keyword is matched at most once.
    */
   private readonly marks: number[] = [];
   private readonly markWord: number[] = [];
@@ -407,10 +410,20 @@ export class ContextIndex {
     this.field = field;
   }
 
-  /** Record the keyword `id` (the longest one there) at `i`. */
-  markWordAt(i: number, id: number): void {
+  /** Record that a keyword may start at `i`. */
+  markWordAt(i: number): void {
     this.marks.push(2 * i);
-    this.markWord.push(id);
+    this.markWord.push(-2);
+  }
+
+  /** The longest keyword at mark `m` (a keyword mark), matched on first use. */
+  private wordAtMark(m: number, i: number): number {
+    let id = this.markWord[m] ?? -1;
+    if (id === -2) {
+      id = keywordStartingAt(this.t, i);
+      this.markWord[m] = id;
+    }
+    return id;
   }
 
   /** Record the end of a sentence or line at `i`. */
@@ -529,7 +542,8 @@ export class ContextIndex {
         const v = marks[m] ?? 0;
         const i = v >> 1;
         if (i < lo || (v & 1) === 1) break;
-        let id = this.markWord[m] ?? -1;
+        let id = this.wordAtMark(m, i);
+        if (id < 0) continue;
         // the longest keyword there, unless it does not end inside the window: then a shorter one
         const e = i + (KW_LEN[id] ?? 0);
         if (e > start || e <= from) id = longestAt(t, i, from, start);
@@ -568,7 +582,8 @@ export class ContextIndex {
         const i = v >> 1;
         if (i >= to) break;
         if ((v & 1) === 1) continue;
-        const id = this.markWord[m] ?? -1;
+        const id = this.wordAtMark(m, i);
+        if (id < 0) continue;
         this.afterIds[count] = id;
         this.afterDist[count] = i - end;
         count++;

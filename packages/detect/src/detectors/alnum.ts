@@ -5,7 +5,7 @@
  * addresses and URLs with credentials (around `@`); licence plates (after a province character).
  */
 import { creditCodeValid, luhnHexCheckDigit } from '../checksums.js';
-import { keywordStartingAt, MARK, MARK_BREAK, MARK_LATIN, MARK_WORD } from '../context.js';
+import { keywordMayStart, MARK, MARK_BREAK, MARK_LATIN, MARK_WORD } from '../context.js';
 import { type Env, emit, isAlnumCode, isDigitCode, isHexCode, isLetterCode } from './env.js';
 import { scanNumberAt } from './numeric.js';
 
@@ -61,8 +61,7 @@ export function scanTokens(env: Env): void {
       continue;
     }
     if (k === KEYWORD) {
-      const id = keywordStartingAt(t, i, c);
-      if (id >= 0) ctx.markWordAt(i, id);
+      if (keywordMayStart(t, i, c)) ctx.markWordAt(i);
       i++;
       continue;
     }
@@ -98,10 +97,7 @@ export function scanTokens(env: Env): void {
         }
       } else {
         // a run of letters; a Latin keyword may start at its first letter (no letter before it)
-        if (MARK[c] === MARK_LATIN) {
-          const id = keywordStartingAt(t, i, c);
-          if (id >= 0) ctx.markWordAt(i, id);
-        }
+        if (MARK[c] === MARK_LATIN && keywordMayStart(t, i, c)) ctx.markWordAt(i);
         letters = true;
         do c = t.charCodeAt(++i);
         while (CLASS[c] === LETTER);
