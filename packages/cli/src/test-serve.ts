@@ -39,7 +39,9 @@ export interface PipaChildOptions {
 export function spawnPipa(args: readonly string[], options: PipaChildOptions): ChildProcess {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
-  return spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(hooksFile()).href, BIN, ...args], {
+  // tsx by absolute path: the child runs in the caller's folder, outside the workspace.
+  const tsx = pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  return spawn(process.execPath, ['--import', tsx, '--import', pathToFileURL(hooksFile()).href, BIN, ...args], {
     cwd: options.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
