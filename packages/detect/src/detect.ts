@@ -28,9 +28,10 @@ export function candidates(text: string, options: DetectOptions = {}): Candidate
 }
 
 /**
- * Run the detectors over the width-normalised text `t`. `floor`: a candidate whose score cannot reach it even with a context word is
- * dropped before its context is looked up (detect passes its minScore: such a candidate could never
- * be reported nor win an overlap).
+ * Run the detectors over the width-normalised text `t`. `floor`: a candidate whose score cannot
+ * reach it even with a context word is dropped before its context is looked up, and one whose score
+ * is under it after (detect passes its minScore: such a candidate can neither be reported nor win an
+ * overlap; candidates passes 0).
  */
 function collect(t: string, options: DetectOptions, floor: number): Candidate[] {
   const before = options.windowBefore ?? DEFAULT_WINDOW_BEFORE;
@@ -81,7 +82,11 @@ function byPriority(a: Candidate, b: Candidate): number {
  * is simply kept, so the usual text with few overlaps costs one sort by position.
  */
 export function resolveOverlaps(cands: Candidate[], minScore: number): Candidate[] {
-  const kept = cands.filter((c) => c.score >= minScore - 1e-9);
+  return resolveSorted(cands.filter((c) => c.score >= minScore - 1e-9));
+}
+
+/** resolveOverlaps of candidates all above the threshold (sorts `kept` in place). */
+function resolveSorted(kept: Candidate[]): Candidate[] {
   kept.sort((a, b) => a.start - b.start || a.end - b.end);
   const chosen: Candidate[] = [];
   let i = 0;
@@ -125,7 +130,8 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
     wide.push(offset, offset + run.length);
     return narrow(run);
   });
-  const chosen = resolveOverlaps(collect(t, options, minScore), minScore);
+  // collect drops the candidates under minScore already
+  const chosen = resolveSorted(collect(t, options, minScore));
   let w = 0;
   return chosen.map((c) => {
     // detections come in order of position: move past the runs that end before this one

@@ -33,7 +33,8 @@ export interface Env {
   maxBirthYear: number;
   /**
    * Candidates whose best possible score (base plus the largest context boost) is under this are
-   * dropped before their context is looked up: `detect` sets its `minScore`, `candidates` 0.
+   * dropped before their context is looked up, and those whose score is under it after: `detect`
+   * sets its `minScore`, `candidates` 0.
    */
   floor: number;
   ctx: ContextIndex;
@@ -72,13 +73,11 @@ export function emit(
     score += env.ctx.delta(type, bit, start, end, boost, negative);
     reason = env.ctx.reason;
   }
-  if (score < 0.2) return;
+  score = Math.min(1, score);
+  // under 0.2 a candidate is noise; under the floor (detect's minScore) it can be neither reported nor win an overlap
+  if (score < 0.2 || score < env.floor - 1e-9) return;
   if (reason !== undefined) reasons.push(reason);
-  env.out.push(
-    fold === 0
-      ? { type, start, end, score: Math.min(1, score), reasons, normalized }
-      : { type, start, end, score: Math.min(1, score), reasons, normalized, fold },
-  );
+  env.out.push(fold === 0 ? { type, start, end, score, reasons, normalized } : { type, start, end, score, reasons, normalized, fold });
 }
 
 export function isDigitCode(c: number): boolean {

@@ -221,6 +221,14 @@ function luhn(len: number): boolean {
   return len > 1 && sum % 10 === 0;
 }
 
+/** A new reasons array: the reasons every candidate of the number has, then `a` (and `b`, `c`). */
+function withCommon(common: string[], a: string, b?: string, c?: string): string[] {
+  const r = common.length === 0 ? [a] : [...common, a];
+  if (b !== undefined) r.push(b);
+  if (c !== undefined) r.push(c);
+  return r;
+}
+
 const DIGIT_CHARS = '0123456789X';
 
 /** D[from..to) as a string. */
@@ -286,7 +294,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
     const offset = len - 11;
     if (mobileAt(offset)) {
       const prefix = offset > 0;
-      const reasons = [...common, 'mobile-prefix'];
+      const reasons = withCommon(common, 'mobile-prefix');
       let base = 0.8;
       if (prefix) {
         reasons.push('country-code');
@@ -325,7 +333,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       const areaOk = l1 === 1 ? D[2 + shift] === 0 : true;
       const localOk = (areaLen === 3 ? localLen === 8 : localLen === 7 || localLen === 8) && local0 >= 2 && local0 <= 8;
       if (areaOk && localOk) {
-        const reasons = [...common, 'area-code'];
+        const reasons = withCommon(common, 'area-code');
         const areaGroup = country ? lens1 + 1 : lens0;
         let base = 0.55;
         if (grouped && areaGroup === areaLen) base = 0.8;
@@ -342,7 +350,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
   // Resident ID numbers and their variants: 17 digits + check character.
   if (len === 18 && birthAt(6, env.maxBirthYear)) {
     const check = mod11Valid();
-    const reasons = [...common, check ? 'checksum:mod11-2' : 'checksum-failed', 'birth-date'];
+    const reasons = withCommon(common, check ? 'checksum:mod11-2' : 'checksum-failed', 'birth-date');
     const hmt = d0 === 8 && (d1 === 1 || d1 === 2 || d1 === 3) && D[2] === 0 && D[3] === 0 && D[4] === 0 && D[5] === 0;
     if (hmt) {
       emit(
@@ -351,7 +359,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
         start,
         end,
         (check ? 0.9 : 0.15) + adj,
-        [...reasons, 'hk-macao-taiwan-region'],
+        reasons.concat('hk-macao-taiwan-region'),
         digitsOf(t, a, b, len, start, end),
         0.3,
         true,
@@ -363,7 +371,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
         start,
         end,
         (check ? 0.8 : 0.15) + adj,
-        [...reasons, 'foreign-prefix'],
+        reasons.concat('foreign-prefix'),
         digitsOf(t, a, b, len, start, end),
         0.3,
         true,
@@ -384,7 +392,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       start,
       end,
       0.42 + adj,
-      [...common, 'first-generation', 'region', 'birth-date'],
+      withCommon(common, 'first-generation', 'region', 'birth-date'),
       digitsOf(t, a, b, len, start, end),
       0.4,
       true,
@@ -417,7 +425,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
     const idStructure = base >= 0 && len === 18 && p2 !== 62 && regionAt(0) && birthAt(6, env.maxBirthYear);
     if (idStructure) base -= 0.35;
     if (base >= 0) {
-      const reasons = [...common, reason];
+      const reasons = withCommon(common, reason);
       if (idStructure) reasons.push('id-structure');
       const valid = luhn(len);
       reasons.push(valid ? 'luhn' : 'luhn-failed');
@@ -427,7 +435,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
 
   // IMEI: 15 digits with Luhn (14 without the check digit, 16 for IMEISV) — context decides those.
   if (len === 15 || len === 14 || len === 16) {
-    const reasons = [...common];
+    const reasons = common.length === 0 ? [] : [...common];
     let base: number;
     if (len === 15) {
       const valid = luhn(15);
@@ -451,7 +459,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       start,
       end,
       (cn ? 0.62 : 0.2) + adj,
-      [...common, cn ? 'mcc-460' : 'no-mcc-460'],
+      withCommon(common, cn ? 'mcc-460' : 'no-mcc-460'),
       digitsOf(t, a, b, len, start, end),
       0.35,
       true,
@@ -460,7 +468,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
 
   // All-digit unified social credit code (rare; context decides).
   if (len === 18 && creditValid())
-    emit(env, 'credit-code', start, end, 0.3 + adj, [...common, 'checksum:gb32100'], digitsOf(t, a, b, len, start, end), 0.45, true);
+    emit(env, 'credit-code', start, end, 0.3 + adj, withCommon(common, 'checksum:gb32100'), digitsOf(t, a, b, len, start, end), 0.45, true);
 }
 
 /** IPv4 dotted quad at `start`; returns its end or 0. */
