@@ -113,21 +113,25 @@ export function scanTokens(env: Env): void {
   ctx.markedTo(n);
 }
 
+/** Lengths of the words some type has (credit codes, passports and permits, MEID, Android ID, OAID). */
+const WORD_LENGTH = (() => {
+  const l = new Uint8Array(65);
+  for (const n of [9, 10, 11, 14, 15, 16, 18, 32, 64]) l[n] = 1;
+  return l;
+})();
+
 /** An alphanumeric token [s, e) with at least one letter. */
 function word(env: Env, s: number, e: number): void {
   const t = env.t;
   const prev = t.charCodeAt(s - 1);
+  const afterProvince = PLATE_PROVINCE[prev] === 1;
+  // most words are of no type: their length tells
+  if (!afterProvince && WORD_LENGTH[e - s] !== 1) return;
   const next = t.charCodeAt(e);
   // part of a dashed / dotted / e-mail token: handled elsewhere
   if (prev === 45 || next === 45 || prev === 64 || next === 64 || prev === 95 || next === 95) return;
-  if (PLATE_PROVINCE[prev] === 1) {
-    plate(env, s - 1, s, e);
-    return;
-  }
-  const len = e - s;
-  if (len === 9 || len === 10 || len === 11 || len === 14 || len === 15 || len === 16 || len === 18 || len === 32 || len === 64) {
-    classifyWord(env, s, e);
-  }
+  if (afterProvince) plate(env, s - 1, s, e);
+  else classifyWord(env, s, e);
 }
 
 /** t[s, e) upper-cased (converted only when it has a lower-case letter). */

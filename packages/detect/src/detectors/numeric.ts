@@ -301,12 +301,21 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
         base = plus || grouped ? 0.9 : 0.75;
       }
       if (grouped) {
-        const lens: number[] = [];
-        for (let j = a; j <= b; j++) lens.push((GE[j] ?? 0) - (GS[j] ?? 0));
-        const shape = lens.slice(prefix && lens0 === offset ? 1 : 0).join('-');
-        if (shape !== '3-4-4' && shape !== '3-8' && shape !== '11' && shape !== '7-4') {
+        // the groups after the country code: 3-4-4, 3-8, 11 or 7-4
+        const from = prefix && lens0 === offset ? a + 1 : a;
+        const g = b - from + 1;
+        const l0 = (GE[from] ?? 0) - (GS[from] ?? 0);
+        const l1 = g > 1 ? (GE[from + 1] ?? 0) - (GS[from + 1] ?? 0) : 0;
+        const l2 = g > 2 ? (GE[from + 2] ?? 0) - (GS[from + 2] ?? 0) : 0;
+        const usual =
+          (g === 3 && l0 === 3 && l1 === 4 && l2 === 4) ||
+          (g === 2 && ((l0 === 3 && l1 === 8) || (l0 === 7 && l1 === 4))) ||
+          (g === 1 && l0 === 11);
+        if (!usual) {
+          const lens: number[] = [];
+          for (let j = from; j <= b; j++) lens.push((GE[j] ?? 0) - (GS[j] ?? 0));
           base -= 0.15;
-          reasons.push(`grouping:${shape}`);
+          reasons.push(`grouping:${lens.join('-')}`);
         }
       }
       emit(env, 'phone', s, end, base + adj, reasons, grouped ? digitString(offset, len) : t.slice(start + offset, end), 0.2, true);
