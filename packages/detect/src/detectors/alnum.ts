@@ -105,7 +105,8 @@ export function scanTokens(env: Env): void {
       k = CLASS[c] ?? OTHER;
       if (k !== DIGIT && k !== LETTER) break;
     }
-    if (letters) {
+    // a word of some type's length, or after a province character (licence plate)
+    if (letters && (WORD_LENGTH[i - s] === 1 || PLATE_PROVINCE[t.charCodeAt(s - 1)] === 1)) {
       ctx.markedTo(i);
       word(env, s, i);
     }
@@ -270,6 +271,8 @@ function plate(env: Env, p: number, s: number, e: number): void {
  * the first of its token.
  */
 function dashMayStart(t: string, i: number): boolean {
+  // the next dash of the token: 3 characters on (MAC address) or 5 (UUID)
+  if (t.charCodeAt(i + 3) !== 45 && t.charCodeAt(i + 5) !== 45) return false;
   let h = 0;
   while (h < 9 && isHexCode(t.charCodeAt(i - 1 - h))) h++;
   if (t.charCodeAt(i - 1 - h) === 45) return false;
