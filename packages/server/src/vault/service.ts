@@ -391,9 +391,10 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
 
   // ---- read -------------------------------------------------------------------------------------
 
-  // One statement (one round trip on PostgreSQL): the subject (primary key), the devices linked to it
-  // (linked_to index), the subject's fields (primary-key range) and the linked devices' fields.
-  // Rows with t = 's' are subjects, t = 'f' fields. Compiled once.
+  // One statement (one round trip on PostgreSQL), three index lookups and no join, so that the plan
+  // is the same whatever the statistics say: the subject (primary key), the devices linked to it
+  // (linked_to index), the subject's fields (primary-key range). Rows with t = 's' are subjects,
+  // t = 'f' fields. Compiled once.
   // Typed nulls: PostgreSQL resolves a UNION column's type from its first branches.
   const nul = <T>(type: string = 'text') => sql<T | null>`cast(null as ${sql.raw(type)})`;
   const readQuery = prepare(
@@ -443,23 +444,17 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
           .where('subject_id', '=', param('subject'))
           .where('app_id', '=', param('app')),
       )
-      .unionAll(
-        ctx.db
-          .selectFrom('vault_fields as g')
-          .innerJoin('subjects as d', 'd.id', 'g.subject_id')
-          .select([
-            sql<string>`'f'`.as('t'),
-            'g.subject_id as id',
-            nul<SubjectKind>().as('kind'),
-            nul<SubjectStatusValue>().as('status'),
-            nul<string>().as('linked_to'),
-            'g.category',
-            'g.ciphertext',
-            'g.updated_at',
-          ])
-          .where('d.linked_to', '=', param('subject'))
-          .where('d.app_id', '=', param('app')),
-      )
+      .compile(),
+    ['subject', 'app'],
+  );
+
+  /** Fields of linked devices (a second statement, only for an account that has some). */
+  const deviceFieldsQuery = prepare(
+    ctx.db
+      .selectFrom('vault_fields')
+      .select(['subject_id', 'category', 'ciphertext', 'updated_at'])
+      .where('subject_id', '=', param('subject'))
+      .where('app_id', '=', param('app'))
       .compile(),
     ['subject', 'app'],
   );
@@ -478,6 +473,11 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
           ciphertext: r.ciphertext as Buffer,
           updated_at: Number(r.updated_at),
         });
+    }
+    for (const d of subjects) {
+      if (d.id === subjectId || d.status === 'erased') continue;
+      const own = await ctx.db.executeQuery<FieldRowOut>(deviceFieldsQuery.bind({ subject: d.id, app: appId }));
+      for (const r of own.rows) fields.push({ ...r, updated_at: Number(r.updated_at) });
     }
     return { subjects, fields };
   };
