@@ -71,7 +71,8 @@ export function scanTokens(env: Env): void {
       continue;
     }
     if (k === DASH) {
-      if (dashMayStart(t, i)) env.dashes.push(i);
+      const start = dashTokenStart(t, i);
+      if (start >= 0) env.dashes.push(start);
       i++;
       continue;
     }
@@ -265,21 +266,21 @@ function plate(env: Env, p: number, s: number, e: number): void {
 }
 
 /**
- * The dash at `i` may be the first one of a UUID (8 hex digits before it, 4 and a dash after it) or
- * of a MAC address (2 before, 2 and a dash after): dates, phone numbers and `name-1` are not, and
- * their dashes are not looked at again. A dash with another dash a few hex digits before it is not
- * the first of its token.
+ * Where the token of hex digits and dashes around the dash at `i` starts, when that dash may be the
+ * first one of a UUID (8 hex digits before it, 4 and a dash after it) or of a MAC address (2 before,
+ * 2 and a dash after), else -1: dates, phone numbers and `name-1` are not, and their dashes are not
+ * looked at again. A dash with another dash a few hex digits before it is not the first of its token.
  */
-function dashMayStart(t: string, i: number): boolean {
+function dashTokenStart(t: string, i: number): number {
   // the next dash of the token: 3 characters on (MAC address) or 5 (UUID)
-  if (t.charCodeAt(i + 3) !== 45 && t.charCodeAt(i + 5) !== 45) return false;
+  if (t.charCodeAt(i + 3) !== 45 && t.charCodeAt(i + 5) !== 45) return -1;
   let h = 0;
   while (h < 9 && isHexCode(t.charCodeAt(i - 1 - h))) h++;
-  if (t.charCodeAt(i - 1 - h) === 45) return false;
+  if (t.charCodeAt(i - 1 - h) === 45) return -1;
   const group = h === 8 ? 4 : h === 2 ? 2 : 0;
-  if (group === 0 || t.charCodeAt(i + group + 1) !== 45) return false;
-  for (let j = i + 1; j <= i + group; j++) if (!isHexCode(t.charCodeAt(j))) return false;
-  return true;
+  if (group === 0 || t.charCodeAt(i + group + 1) !== 45) return -1;
+  for (let j = i + 1; j <= i + group; j++) if (!isHexCode(t.charCodeAt(j))) return -1;
+  return i - h;
 }
 
 /**
@@ -298,41 +299,63 @@ function colonMayStart(t: string, i: number): boolean {
   return colons >= 5;
 }
 
-/** Tokens of hex digits and dashes around the dashes scanTokens kept: UUIDs (IDFA, IDFV, OAID) and MAC addresses (AA-BB-CC-DD-EE-FF). */
+/**
+ * UUIDs (IDFA, IDFV, OAID) and MAC addresses with dashes (AA-BB-CC-DD-EE-FF), at the token starts
+ * scanTokens kept: the token of hex digits and dashes must be exactly the 36 or 17 characters.
+ */
 export function scanDashTokens(env: Env): void {
   const t = env.t;
-  let from = 0;
-  for (const dash of env.dashes) {
-    // a dash inside a token already read
-    if (dash < from) continue;
-    let s = dash;
-    while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t.charCodeAt(s - 1) === 45)) s--;
-    let e = dash + 1;
-    while (e < t.length && (isHexCode(t.charCodeAt(e)) || t.charCodeAt(e) === 45)) e++;
-    from = e + 1;
-    if (e - s !== 36 && e - s !== 17) continue;
-    if (isAlnumCode(t.charCodeAt(s - 1)) || isAlnumCode(t.charCodeAt(e)) || t[s - 1] === '_' || t[e] === '_') continue;
-    const w = t.slice(s, e);
-    if (w.length === 36 && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(w)) {
-      if (/^[0-]+$/.test(w)) continue; // all-zero IDFA: tracking limited, not an identifier
-      const hasLower = hasLowerCase(t, s, e);
-      const hasUpper = hasUpperCase(t, s, e);
-      const caseBase = hasLower ? 0.15 : 0.25;
-      emit(env, 'idfa', s, e, caseBase, ['uuid-format'], w, 0.55, false, hasLower ? 1 : 0);
-      emit(env, 'idfv', s, e, caseBase, ['uuid-format'], w, 0.55, false, hasLower ? 1 : 0);
-      emit(env, 'oaid', s, e, 0.15, ['uuid-format'], w, 0.55, false, hasUpper ? 2 : 0);
-    } else if (w.length === 17 && /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i.test(w)) {
+  for (const s of env.dashes) {
+    // a MAC address has its first dash after 2 hex digits, a UUID after 8
+    const uuid = t.charCodeAt(s + 2) !== 45;
+    const e = s + (uuid ? 36 : 17);
+    const after = t.charCodeAt(e);
+    if (isHexCode(after) || after === 45 || isAlnumCode(after) || after === 95) continue;
+    const before = t.charCodeAt(s - 1);
+    if (isAlnumCode(before) || before === 95) continue;
+    if (uuid) {
+      // 8-4-4-4-12 hex digits; the all-zero IDFA (tracking limited) is not an identifier
+      let lower = false;
+      let upper = false;
+      let zero = true;
+      let ok = true;
+      for (let k = 0; k < 36 && ok; k++) {
+        const c = t.charCodeAt(s + k);
+        if (k === 8 || k === 13 || k === 18 || k === 23) ok = c === 45;
+        else if (c >= 48 && c <= 57) zero &&= c === 48;
+        else if (c >= 97 && c <= 102) lower = true;
+        else if (c >= 65 && c <= 70) upper = true;
+        else ok = false;
+      }
+      if (!ok || (zero && !lower && !upper)) continue;
+      const w = t.slice(s, e);
+      const caseBase = lower ? 0.15 : 0.25;
+      emit(env, 'idfa', s, e, caseBase, ['uuid-format'], w, 0.55, false, lower ? 1 : 0);
+      emit(env, 'idfv', s, e, caseBase, ['uuid-format'], w, 0.55, false, lower ? 1 : 0);
+      emit(env, 'oaid', s, e, 0.15, ['uuid-format'], w, 0.55, false, upper ? 2 : 0);
+    } else if (macAt(t, s, 45)) {
       mac(env, s, e);
     }
   }
 }
 
-const HEX_UPPER = '0123456789ABCDEF';
+/** A hex digit, colon or dot: a character of an IPv6 or MAC address token. */
+function isColonTokenCode(c: number): boolean {
+  return isHexCode(c) || c === 58 || c === 46;
+}
 
-/** MAC address at [s, e): six octets with separators; normalised to AA:BB:CC:DD:EE:FF. */
+/** Six pairs of hex digits at `s` joined by the separator `sep` (17 characters). */
+function macAt(t: string, s: number, sep: number): boolean {
+  for (let k = 0; k < 17; k++) {
+    const c = t.charCodeAt(s + k);
+    if (k % 3 === 2 ? c !== sep : !isHexCode(c)) return false;
+  }
+  return true;
+}
+
+/** MAC address at [s, e) (macAt): six octets; normalised to AA:BB:CC:DD:EE:FF. */
 function mac(env: Env, s: number, e: number): void {
   const t = env.t;
-  let norm = '';
   let zero = true;
   let ones = true;
   let placeholder = true;
@@ -341,9 +364,10 @@ function mac(env: Env, s: number, e: number): void {
     if (v !== 0) zero = false;
     if (v !== 255) ones = false;
     if (v !== (o === 0 ? 2 : 0)) placeholder = false;
-    norm += (o > 0 ? ':' : '') + (HEX_UPPER[v >> 4] ?? '') + (HEX_UPPER[v & 15] ?? '');
   }
   if (zero || ones || placeholder) return;
+  const raw = t.slice(s, e);
+  const norm = t.charCodeAt(s + 2) === 58 ? raw : raw.replace(/-/g, ':');
   const reasons = ['mac-format'];
   const first = (hexValue(t.charCodeAt(s)) << 4) | hexValue(t.charCodeAt(s + 1));
   let base = 0.75;
@@ -354,7 +378,7 @@ function mac(env: Env, s: number, e: number): void {
     base = 0.6;
     reasons.push('locally-administered');
   }
-  emit(env, 'mac', s, e, base, reasons, norm, 0.2);
+  emit(env, 'mac', s, e, base, reasons, norm, 0.2, false, hasLowerCase(t, s, e) ? 1 : 0);
 }
 
 function hexValue(c: number): number {
@@ -371,24 +395,25 @@ export function scanColonTokens(env: Env): void {
   for (const colon of env.colons) {
     if (colon < from) continue;
     let s = colon;
-    while (s > 0 && (isHexCode(t.charCodeAt(s - 1)) || t[s - 1] === ':' || t[s - 1] === '.')) s--;
+    while (s > 0 && isColonTokenCode(t.charCodeAt(s - 1))) s--;
     let e = colon + 1;
-    while (e < t.length && (isHexCode(t.charCodeAt(e)) || t[e] === ':' || t[e] === '.')) e++;
+    while (e < t.length && isColonTokenCode(t.charCodeAt(e))) e++;
     from = e + 1;
-    while (e > colon + 1 && t[e - 1] === '.') e--;
-    while (s < colon && t[s] === '.') s++;
+    while (e > colon + 1 && t.charCodeAt(e - 1) === 46) e--;
+    while (s < colon && t.charCodeAt(s) === 46) s++;
     // a label's colon before the value (地址：E4:03:…) or after it
-    if (t[s] === ':' && t[s + 1] !== ':') s++;
-    if (t[e - 1] === ':' && t[e - 2] !== ':') e--;
+    if (t.charCodeAt(s) === 58 && t.charCodeAt(s + 1) !== 58) s++;
+    if (t.charCodeAt(e - 1) === 58 && t.charCodeAt(e - 2) !== 58) e--;
     if (e <= s) continue;
-    if (isLetterCode(t.charCodeAt(s - 1)) || isLetterCode(t.charCodeAt(e)) || t[s - 1] === '_' || t[e] === '_') continue;
-    if (e - s !== 17 && !ipv6Shape(t, s, e)) continue;
-    const w = t.slice(s, e);
-    if (w.length === 17 && /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(w)) {
+    if (isLetterCode(t.charCodeAt(s - 1)) || isLetterCode(t.charCodeAt(e)) || t.charCodeAt(s - 1) === 95 || t.charCodeAt(e) === 95)
+      continue;
+    if (e - s === 17 && macAt(t, s, 58)) {
       mac(env, s, e);
       continue;
     }
-    if (w.length >= 3 && ipv6Valid(w)) {
+    if (!ipv6Shape(t, s, e)) continue;
+    const w = t.slice(s, e);
+    if (ipv6Valid(w)) {
       const loop = w === '::1' || w === '::';
       const reasons = ['ipv6-format'];
       let base = 0.75;
