@@ -83,12 +83,6 @@ export async function createPipaServer(ctx: ServiceContext, options: PipaServerO
       return { ok: true, detail: `database ${ctx.database.dialect} reachable; ${ctx.policies.list().length} app(s) loaded` };
     },
   });
-  // While draining, every response closes its connection, so keep-alive connections do not hold the
-  // shutdown until their idle timeout.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (closing) reply.header('connection', 'close');
-    return payload;
-  });
   if (options.site !== undefined) registerSite(app, () => ctx.policies.list(), options.site);
 
   let closed: Promise<void> | undefined;
@@ -104,7 +98,8 @@ export async function createPipaServer(ctx: ServiceContext, options: PipaServerO
     close() {
       closed ??= (async () => {
         closing = true;
-        // Connections that go idle while draining are closed at once (Node closes only those idle when close begins).
+        // Connections that go idle while draining are closed at once (Node closes only those idle when
+        // close begins), so keep-alive connections do not hold the shutdown until their idle timeout.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
         try {
           await app.close();
