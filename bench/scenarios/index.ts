@@ -5,6 +5,7 @@ import { decisionsScenario } from './decisions.js';
 import { detectScenario } from './detect.js';
 import { policyScenario } from './policy.js';
 import { renderScenario } from './render.js';
+import { serviceScenario } from './service.js';
 import { vaultScenario } from './vault.js';
 
 /** Add each scenario module here. */
@@ -16,4 +17,5 @@ export const scenarios: Scenario[] = [
   policyScenario,
   auditScenario,
   vaultScenario,
+  serviceScenario,
 ];

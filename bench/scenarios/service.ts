@@ -1,0 +1,502 @@
+/**
+ * The service over HTTP: autocannon on loopback, 50 connections, against a bare Fastify 5 route that
+ * returns a constant (GET and POST: the baselines) and against `pipa serve` (SQLite in WAL mode; the
+ * vault write also on PostgreSQL when PIPA_TEST_POSTGRES_URL is set), every server in a process of
+ * its own, all in the same run:
+ *
+ * - decisions over HTTP (POST /v1/apps/{app}/decisions, subjects with consent grants; API key
+ *   checked, body validated, the decision from the in-memory projection, denied ones audited):
+ *   ratio to the bare POST >= 0.60;
+ * - vault write over HTTP (PUT a 10-field profile to a subject that has none yet: validated,
+ *   encrypted under a new per-subject data key, phone/e-mail/ID blind-indexed, audited, durable):
+ *   ratio to the bare POST >= 0.15, on SQLite and on PostgreSQL;
+ * - masked read over HTTP (GET a subject's 10 fields masked: decrypted, masked, audited): ratio to
+ *   the bare GET >= 0.30.
+ *
+ * A row is measured only when the server has its route (OpenAPI), so the harness runs whatever
+ * areas exist. The machine is shared and its load drifts, so each row alternates with its baseline
+ * in short rounds and the figure is the median of the per-round ratios. Every request of a measured
+ * round must succeed (2xx), or the row fails.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { type Figure, median, round, type Scenario } from '../lib.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SERVER = join(ROOT, 'bench', 'service-server.ts');
+const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const CONNECTIONS = 50;
+const APP = 'bench-service';
+const MASTER_KEY = randomBytes(32).toString('base64');
+
+const DECLARATION = {
+  pipa: 1,
+  app: { id: APP, name: '保险演示', products: [{ name: '保险演示', platforms: ['android', 'ios'] }] },
+  controller: { legalName: '保险演示有限公司' },
+  versions: [{ version: '1' }],
+  categories: [
+    { id: 'basic.name' },
+    { id: 'basic.gender' },
+    { id: 'basic.birth-date' },
+    { id: 'contact.phone' },
+    { id: 'contact.email' },
+    { id: 'contact.address' },
+    { id: 'contact.postcode' },
+    { id: 'identity.id-card' },
+    { id: 'finance.bank-account' },
+    { id: 'work.employer' },
+  ],
+  purposes: [
+    {
+      id: 'policy-admin',
+      name: '保单管理',
+      basis: 'contract',
+      categories: [
+        'basic.name',
+        'basic.gender',
+        'basic.birth-date',
+        'contact.phone',
+        'contact.email',
+        'contact.address',
+        'contact.postcode',
+        'identity.id-card',
+        'finance.bank-account',
+        'work.employer',
+      ],
+    },
+    { id: 'marketing', name: '产品推荐', basis: 'consent', categories: ['contact.phone', 'contact.email'] },
+  ],
+};
+
+const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗';
+const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平';
+const CHECK = '10X98765432';
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+function idNumber(i: number): string {
+  const body = `110101${1960 + (i % 40)}${String((i % 12) + 1).padStart(2, '0')}${String((i % 28) + 1).padStart(2, '0')}${String(i % 1000).padStart(3, '0')}`;
+  let sum = 0;
+  for (let k = 0; k < 17; k++) sum += (body.charCodeAt(k) - 48) * (WEIGHTS[k] ?? 0);
+  return body + CHECK.charAt(sum % 11);
+}
+
+/** The i-th 10-field profile (distinct phone, e-mail and ID number per i). */
+function profile(i: number): Record<string, string> {
+  return {
+    'basic.name': `${SURNAMES[i % 20]}${GIVEN[(i * 7) % 20]}${GIVEN[(i * 13) % 20]}`,
+    'basic.gender': i % 2 === 0 ? '男' : '女',
+    'basic.birth-date': `${1960 + (i % 40)}-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}`,
+    'contact.phone': `13${String(i).padStart(9, '0')}`,
+    'contact.email': `user${i}@example.com`,
+    'contact.address': `辽宁省沈阳市和平区南京北街${(i % 500) + 1}号${(i % 9) + 1}单元${(i % 30) + 101}室`,
+    'contact.postcode': '110000',
+    'identity.id-card': idNumber(i),
+    'finance.bank-account': `6222${String(i).padStart(12, '0')}`,
+    'work.employer': '沈阳某某科技有限公司',
+  };
+}
+
+interface Server {
+  url: string;
+  token: string | null;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+function startServer(spec: Record<string, unknown>): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', TSX, SERVER, JSON.stringify(spec)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 120_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      const parsed = JSON.parse(line) as { url: string; token?: string | null };
+      resolve({
+        url: parsed.url,
+        token: parsed.token ?? null,
+        child,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+          }),
+      });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}): ${err}`));
+    });
+  });
+}
+
+async function json(
+  server: Server,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      ...(server.token !== null ? { authorization: `Bearer ${server.token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+interface LoadSpec {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Per-request path and body (called for every request). */
+  next?: () => { path: string; body?: string };
+  /** Stop after this many requests instead of after `duration`. */
+  amount?: number;
+  onResponse?: (status: number, body: string) => void;
+}
+
+interface LoadResult {
+  rate: number;
+  ok: number;
+  failed: number;
+}
+
+async function load(url: string, spec: LoadSpec, durationS: number): Promise<LoadResult> {
+  const headers = {
+    ...(spec.body !== undefined || spec.next !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...spec.headers,
+  };
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: durationS }),
+    requests: [
+      {
+        method: spec.method,
+        path: spec.path,
+        headers,
+        ...(spec.body !== undefined ? { body: spec.body } : {}),
+        ...(spec.next !== undefined
+          ? {
+              setupRequest: (req: autocannon.Request) => {
+                const n = spec.next?.() ?? { path: spec.path };
+                return { ...req, path: n.path, ...(n.body !== undefined ? { body: n.body } : {}) };
+              },
+            }
+          : {}),
+        ...(spec.onResponse !== undefined ? { onResponse: (status: number, body: string) => spec.onResponse?.(status, body) } : {}),
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  return { rate: ok / result.duration, ok, failed: result.non2xx + result.errors + result.timeouts };
+}
+
+interface Paired {
+  /** Median rate of the row over the rounds. */
+  value: number;
+  /** Median rate of the baseline over the same rounds. */
+  baseline: number;
+  /** Median of the per-round ratios (row / baseline measured just before it). */
+  ratio: number;
+  failed: number;
+}
+
+/**
+ * The machine is shared and its load drifts, so the row and its baseline are measured in alternating
+ * short rounds (baseline, row, baseline, row …) after a warm-up of each, and the figure is the median
+ * of the per-round ratios.
+ */
+async function paired(
+  label: string,
+  row: { url: string; spec: (round: number) => LoadSpec },
+  base: { url: string; spec: LoadSpec },
+  rounds: number,
+  seconds: number,
+  log: (l: string) => void,
+): Promise<Paired> {
+  await load(base.url, base.spec, 1);
+  await load(row.url, row.spec(-1), 1);
+  const rates: number[] = [];
+  const bases: number[] = [];
+  const ratios: number[] = [];
+  let failed = 0;
+  for (let r = 0; r < rounds; r++) {
+    const b = await load(base.url, base.spec, seconds);
+    const v = await load(row.url, row.spec(r), seconds);
+    bases.push(b.rate);
+    rates.push(v.rate);
+    ratios.push(v.rate / b.rate);
+    failed += v.failed + b.failed;
+  }
+  const out = { value: median(rates), baseline: median(bases), ratio: median(ratios), failed };
+  log(
+    `${label}: ${round(out.value)} req/s vs ${round(out.baseline)} req/s, ratio ${round(out.ratio, 3)} ` +
+      `(rounds: ${ratios.map((x) => round(x, 2)).join(', ')}; ${failed} failed)`,
+  );
+  return out;
+}
+
+async function routesOf(server: Server): Promise<Set<string>> {
+  const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  const out = new Set<string>();
+  for (const [path, methods] of Object.entries(doc.paths)) for (const m of Object.keys(methods)) out.add(`${m.toUpperCase()} ${path}`);
+  return out;
+}
+
+/** Create `n` subjects at full speed (autocannon), returning their ids. */
+async function createSubjects(server: Server, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  const r = await load(
+    server.url,
+    {
+      method: 'POST',
+      path: `/v1/apps/${APP}/subjects`,
+      headers: { authorization: `Bearer ${server.token}` },
+      body: JSON.stringify({ kind: 'account' }),
+      amount: n,
+      onResponse: (status, body) => {
+        if (status === 200 || status === 201) ids.push((JSON.parse(body) as { id: string }).id);
+      },
+    },
+    0,
+  );
+  if (r.failed > 0 || ids.length !== n) throw new Error(`creating subjects: ${r.failed} failed, ${ids.length} of ${n} created`);
+  return ids;
+}
+
+async function setUpApp(server: Server): Promise<void> {
+  const r = await json(server, 'POST', `/v1/apps/${APP}/policies`, {
+    declaration: DECLARATION,
+    force: true,
+    reason: 'benchmark declaration (lint findings are not what is measured)',
+  });
+  if (r.status !== 201) throw new Error(`publishing the bench declaration: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+async function pgSchema(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `pipa_bench_http_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create schema "${schema}"`);
+  await admin.end();
+  return {
+    url: `${url}${url.includes('?') ? '&' : '?'}schema=${schema}&pool_size=10`,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop schema if exists "${schema}" cascade`);
+      await c.end();
+    },
+  };
+}
+
+/** PUT a 10-field profile to each of `subjects` in turn (each subject written once). */
+function vaultWriteSpec(server: Server, subjects: readonly string[], offset: number): LoadSpec {
+  let i = 0;
+  return {
+    method: 'PUT',
+    path: '/',
+    headers: { authorization: `Bearer ${server.token}` },
+    amount: subjects.length,
+    next: () => {
+      const k = i++;
+      return {
+        path: `/v1/apps/${APP}/subjects/${subjects[k % subjects.length]}/pi`,
+        body: JSON.stringify({ fields: profile(offset + k) }),
+      };
+    },
+  };
+}
+
+function figure(name: string, p: Paired, min: number, baseline: 'GET' | 'POST'): Figure {
+  const ok = p.ratio >= min && p.failed === 0;
+  return {
+    name,
+    value: round(p.value),
+    unit: 'req/s',
+    baseline: round(p.baseline),
+    ratio: round(p.ratio, 3),
+    target: `ratio >= ${min} of the bare ${baseline} (median of paired rounds)${p.failed > 0 ? `; ${p.failed} requests failed` : ''}`,
+    ok,
+  };
+}
+
+export const serviceScenario: Scenario = {
+  name: 'service',
+  description: 'HTTP: decisions, vault write (SQLite, PostgreSQL) and masked read vs a bare Fastify route, autocannon, 50 connections',
+  async run({ quick, log }) {
+    const rounds = quick ? 3 : 5;
+    const seconds = quick ? 2 : 4;
+    /** Subjects written per round (vault write rows run a fixed number of writes, each to a new subject). */
+    const perRound = quick ? 3_000 : 10_000;
+    const figures: Figure[] = [];
+    const dirs: string[] = [];
+    const servers: Server[] = [];
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const bare = await startServer({ mode: 'bare' });
+      servers.push(bare);
+      const smallBody = JSON.stringify({ subject: 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', purpose: 'marketing', categories: ['contact.phone'] });
+      const bareGet: LoadSpec = { method: 'GET', path: '/c' };
+      const barePost: LoadSpec = { method: 'POST', path: '/c', body: smallBody };
+      const getRate = await load(bare.url, bareGet, seconds);
+      const postRate = await load(bare.url, barePost, seconds);
+      log(`bare GET ${round(getRate.rate)} req/s, bare POST ${round(postRate.rate)} req/s`);
+      figures.push({
+        name: 'bare Fastify GET (constant), for reference',
+        value: round(getRate.rate),
+        unit: 'req/s',
+        target: 'baseline',
+        ok: true,
+      });
+      figures.push({
+        name: 'bare Fastify POST (constant), for reference',
+        value: round(postRate.rate),
+        unit: 'req/s',
+        target: 'baseline',
+        ok: true,
+      });
+
+      const dataDir = mkdtempSync(join(tmpdir(), 'pipa-bench-http-'));
+      dirs.push(dataDir);
+      const pipa = await startServer({ mode: 'pipa', dataDir, masterKey: MASTER_KEY });
+      servers.push(pipa);
+      await setUpApp(pipa);
+      const routes = await routesOf(pipa);
+      const has = (r: string) => routes.has(r);
+
+      let written: string[] = [];
+      if (has('POST /v1/apps/{app}/subjects') && has('PUT /v1/apps/{app}/subjects/{subject}/pi')) {
+        // One slice of fresh subjects per round (and one for the warm-up).
+        const slices: string[][] = [];
+        for (let r = 0; r <= rounds; r++) slices.push(await createSubjects(pipa, perRound));
+        const p = await paired(
+          'vault write over HTTP, SQLite',
+          { url: pipa.url, spec: (r) => vaultWriteSpec(pipa, slices[r + 1] as string[], (r + 1) * perRound) },
+          { url: bare.url, spec: barePost },
+          rounds,
+          seconds,
+          log,
+        );
+        written = slices.flat();
+        figures.push(figure('vault write over HTTP (10-field profile, new subject), SQLite', p, 0.15, 'POST'));
+      } else log('vault write over HTTP: route not present, not measured');
+
+      if (has('GET /v1/apps/{app}/subjects/{subject}/pi') && written.length > 0) {
+        let i = 0;
+        const p = await paired(
+          'masked read over HTTP',
+          {
+            url: pipa.url,
+            spec: () => ({
+              method: 'GET',
+              path: '/',
+              headers: { authorization: `Bearer ${pipa.token}` },
+              next: () => ({ path: `/v1/apps/${APP}/subjects/${written[(i++ * 7919) % written.length]}/pi` }),
+            }),
+          },
+          { url: bare.url, spec: bareGet },
+          rounds,
+          seconds,
+          log,
+        );
+        figures.push(figure('masked read over HTTP (10 fields)', p, 0.3, 'GET'));
+      } else log('masked read over HTTP: route not present, not measured');
+
+      if (has('POST /v1/apps/{app}/decisions') && has('POST /v1/apps/{app}/subjects/{subject}/consents')) {
+        const granted = written.length > 0 ? written.slice(0, 1000) : await createSubjects(pipa, 1000);
+        for (let k = 0; k < granted.length; k += 25) {
+          await Promise.all(
+            granted.slice(k, k + 25).map(async (s) => {
+              const g = await json(pipa, 'POST', `/v1/apps/${APP}/subjects/${s}/consents`, {
+                action: 'grant',
+                consents: [{ purpose: 'marketing' }],
+                method: 'user',
+                policyVersion: '1',
+              });
+              if (g.status !== 201) throw new Error(`consent grant: ${g.status} ${JSON.stringify(g.body)}`);
+            }),
+          );
+        }
+        const check = await json(pipa, 'POST', `/v1/apps/${APP}/decisions`, {
+          subject: granted[0],
+          purpose: 'marketing',
+          categories: ['contact.phone'],
+        });
+        if (check.body.allow !== true) throw new Error(`decision set-up: expected allow, got ${JSON.stringify(check.body)}`);
+        let i = 0;
+        const p = await paired(
+          'decisions over HTTP',
+          {
+            url: pipa.url,
+            spec: () => ({
+              method: 'POST',
+              path: `/v1/apps/${APP}/decisions`,
+              headers: { authorization: `Bearer ${pipa.token}` },
+              next: () => ({
+                path: `/v1/apps/${APP}/decisions`,
+                body: JSON.stringify({ subject: granted[i++ % granted.length], purpose: 'marketing', categories: ['contact.phone'] }),
+              }),
+            }),
+          },
+          { url: bare.url, spec: barePost },
+          rounds,
+          seconds,
+          log,
+        );
+        figures.push(figure('decisions over HTTP', p, 0.6, 'POST'));
+      } else log('decisions over HTTP: route not present, not measured');
+      await pipa.stop();
+
+      const pgUrl = process.env.PIPA_TEST_POSTGRES_URL;
+      if (pgUrl !== undefined && pgUrl !== '') {
+        const schema = await pgSchema(pgUrl);
+        cleanups.push(schema.drop);
+        const pgDir = mkdtempSync(join(tmpdir(), 'pipa-bench-http-pg-'));
+        dirs.push(pgDir);
+        const onPg = await startServer({ mode: 'pipa', dataDir: pgDir, db: schema.url, masterKey: MASTER_KEY });
+        servers.push(onPg);
+        await setUpApp(onPg);
+        if ((await routesOf(onPg)).has('PUT /v1/apps/{app}/subjects/{subject}/pi')) {
+          const pgPerRound = Math.round(perRound / 3);
+          const slices: string[][] = [];
+          for (let r = 0; r <= rounds; r++) slices.push(await createSubjects(onPg, pgPerRound));
+          const p = await paired(
+            'vault write over HTTP, PostgreSQL',
+            { url: onPg.url, spec: (r) => vaultWriteSpec(onPg, slices[r + 1] as string[], (r + 1) * pgPerRound) },
+            { url: bare.url, spec: barePost },
+            rounds,
+            seconds,
+            log,
+          );
+          figures.push(figure('vault write over HTTP (10-field profile, new subject), PostgreSQL', p, 0.15, 'POST'));
+        }
+        await onPg.stop();
+      } else log('PostgreSQL: PIPA_TEST_POSTGRES_URL not set, vault write on PostgreSQL not measured');
+      return figures;
+    } finally {
+      for (const s of servers) await s.stop();
+      for (const c of cleanups) await c().catch(() => {});
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  },
+};
