@@ -60,24 +60,8 @@ export function scanTokens(env: Env): void {
       i++;
       continue;
     }
-    if (k === KEYWORD) {
-      if (keywordMayStart(t, i, c)) ctx.markWordAt(i);
-      i++;
-      continue;
-    }
-    if (k === BREAK) {
-      ctx.markBreakAt(i);
-      i++;
-      continue;
-    }
-    if (k === DASH) {
-      const start = dashTokenStart(t, i);
-      if (start >= 0) env.dashes.push(start);
-      i++;
-      continue;
-    }
-    if (k === COLON) {
-      if (colonMayStart(t, i)) env.colons.push(i);
+    if (k > LETTER) {
+      special(env, k, i, c);
       i++;
       continue;
     }
@@ -113,6 +97,24 @@ export function scanTokens(env: Env): void {
     }
   }
   ctx.markedTo(n);
+}
+
+/**
+ * A keyword start, sentence end, dash or colon at `i` (class `k`, code unit `c`) for the token
+ * pass: recorded when it may matter.
+ */
+function special(env: Env, k: number, i: number, c: number): void {
+  const t = env.t;
+  if (k === KEYWORD) {
+    if (keywordMayStart(t, i, c)) env.ctx.markWordAt(i);
+  } else if (k === BREAK) {
+    env.ctx.markBreakAt(i);
+  } else if (k === DASH) {
+    const start = dashTokenStart(t, i);
+    if (start >= 0) env.dashes.push(start);
+  } else if (colonMayStart(t, i)) {
+    env.colons.push(i);
+  }
 }
 
 /** Lengths of the words some type has (credit codes, passports and permits, MEID, Android ID, OAID). */
@@ -253,16 +255,12 @@ function plate(env: Env, p: number, s: number, e: number): void {
     reasons.push('special-plate');
   } else return;
   if (isAlnumCode(t.charCodeAt(end))) return;
-  emit(
-    env,
-    'licence-plate',
-    p,
-    end,
-    base,
-    reasons,
-    `${t[p]}${letter}${body}${end > e && PLATE_SUFFIX.includes(t[end - 1] ?? '') ? (t[end - 1] ?? '') : ''}`,
-    0.25,
-  );
+  // the canonical form is the plate itself when it has no separator and no lower-case letter
+  const normalized =
+    e - s > 1 && !hasLowerCase(t, s, e)
+      ? t.slice(p, end)
+      : `${t[p]}${letter}${body}${end > e && PLATE_SUFFIX.includes(t[end - 1] ?? '') ? (t[end - 1] ?? '') : ''}`;
+  emit(env, 'licence-plate', p, end, base, reasons, normalized, 0.25);
 }
 
 /**
