@@ -187,6 +187,7 @@ export function auditRoutes(ctx: ServiceContext): AnyRoute[] {
         'Every audited event about the subject (reads, writes, decisions, consent changes, disclosures, rights steps), newest first. Reachable by the subject with its token, or by the app with audit:read. Page with `before`.',
       tags: ['audit', 'subjects'],
       auth: 'api-key-or-subject',
+      scopes: ['audit:read'],
       params: z.object({ app: APP_ID, subject: SUBJECT_ID }),
       query: z.object({ before: SEQ.optional(), limit: z.coerce.number().int().min(1).max(500).optional() }),
       response: z.object({ subject: z.string(), events: z.array(AccessEntry), nextBefore: z.number().nullable() }),
