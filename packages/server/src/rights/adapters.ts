@@ -14,7 +14,6 @@ import { PipaError } from '../errors.js';
 import { createJobQueue, type JobQueue } from '../jobs/queue.js';
 import type { ServiceContext } from '../service/context.js';
 import type { Schema } from '../store/schema.js';
-import { withTransaction } from '../store/transaction.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
 import { chinaCalendar } from './calendar.js';
 import { createConnector } from './connectors/index.js';
@@ -110,17 +109,15 @@ export function rightsVault(ctx: ServiceContext, vault: VaultLike): RightsVault 
             updatedAt: Number(r.updated_at),
           });
         }
-        // Fail closed: nothing is returned unless the read is on record.
-        await withTransaction(ctx.db, async (trx) => {
-          await ctx.audit.append(trx, {
-            actor: actor.id,
-            action: 'rights.read',
-            appId,
-            subject: subjectId,
-            categories: [...new Set(out.map((f) => f.category))],
-            requestId: actor.httpRequestId ?? null,
-            details: { request: actor.request, fields: out.length },
-          });
+        // Fail closed: nothing is returned unless the read is on record (group commit with other reads).
+        await ctx.auditBatcher.record({
+          actor: actor.id,
+          action: 'rights.read',
+          appId,
+          subject: subjectId,
+          categories: [...new Set(out.map((f) => f.category))],
+          requestId: actor.httpRequestId ?? null,
+          details: { request: actor.request, fields: out.length },
         });
         return out;
       } finally {

@@ -79,12 +79,32 @@ export function createTaskExecutor(ctx: ServiceContext, deps: RightsDeps, x: Exe
     return ds;
   };
 
+  /**
+   * SQLite has one writer per file and better-sqlite3 waits for a lock synchronously, blocking this
+   * process's event loop: calls to one SQLite dataset therefore take turns here instead of making
+   * each other wait inside the driver (with 4 concurrent tasks that wait cost 10x the work).
+   */
+  const sqliteTurns = new Map<string, Promise<unknown>>();
   async function withConnector<T>(appId: string, target: string, fn: (c: Connector) => Promise<T>): Promise<T> {
-    const connector = deps.connectors(appId, datasetOf(appId, target));
+    const dataset = datasetOf(appId, target);
+    const work = async () => {
+      const connector = deps.connectors(appId, dataset);
+      try {
+        return await fn(connector);
+      } finally {
+        await connector.close().catch(() => undefined);
+      }
+    };
+    if (dataset.engine !== 'sqlite') return work();
+    const key = `${appId}\u0000${dataset.id}`;
+    const before = sqliteTurns.get(key) ?? Promise.resolve();
+    const mine = before.then(work, work);
+    const settled = mine.catch(() => undefined);
+    sqliteTurns.set(key, settled);
     try {
-      return await fn(connector);
+      return await mine;
     } finally {
-      await connector.close().catch(() => undefined);
+      if (sqliteTurns.get(key) === settled) sqliteTurns.delete(key);
     }
   }
 
