@@ -5,6 +5,7 @@ import { decisionsScenario } from './decisions.js';
 import { detectScenario } from './detect.js';
 import { policyScenario } from './policy.js';
 import { renderScenario } from './render.js';
+import { rightsScenario } from './rights.js';
 import { serviceScenario } from './service.js';
 import { vaultScenario } from './vault.js';
 
@@ -16,6 +17,7 @@ export const scenarios: Scenario[] = [
   detectScenario,
   policyScenario,
   auditScenario,
+  rightsScenario,
   vaultScenario,
   serviceScenario,
 ];
