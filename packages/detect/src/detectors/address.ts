@@ -6,7 +6,7 @@
  * starts at a known place and has a house number, and by context; lower than checksum types.
  */
 import { ADMIN_SUFFIXES, type AddressLevel, CITIES, NUMBER_UNITS, PROVINCES } from '../data/places.js';
-import { type Env, emit, isCjkCode, isDigitCode, isLetterCode } from './env.js';
+import { type Env, emit, isCjkCode, isDigitCode, isLetterCode, T } from './env.js';
 
 export interface AddressComponent {
   start: number;
@@ -170,7 +170,7 @@ export function scanAddresses(env: Env): void {
       // administrative divisions alone (北京市海淀区) are a region, not an address
       emit(
         env,
-        'address',
+        T.address,
         first.start,
         last.end,
         fine === 0 ? Math.min(base, 0.3) : base,

@@ -6,7 +6,7 @@
  */
 import { creditCodeValid, luhnHexCheckDigit } from '../checksums.js';
 import { keywordMayStart, MARK, MARK_BREAK, MARK_LATIN, MARK_WORD } from '../context.js';
-import { type Env, emit, isAlnumCode, isDigitCode, isHexCode, isLetterCode } from './env.js';
+import { type Env, emit, isAlnumCode, isDigitCode, isHexCode, isLetterCode, T } from './env.js';
 import { scanNumberAt } from './numeric.js';
 
 const PLATE_PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
@@ -172,21 +172,22 @@ function classifyWord(env: Env, s: number, e: number): void {
     // unified social credit code: upper-case letters and digits, GB 32100 check character
     for (let i = s; i < e; i++) if (t.charCodeAt(i) >= 97) return;
     const w = t.slice(s, e);
-    if (creditCodeValid(w)) emit(env, 'credit-code', s, e, 0.65, ['checksum:gb32100'], w, 0.3);
+    if (creditCodeValid(w)) emit(env, T['credit-code'], s, e, 0.65, ['checksum:gb32100'], w, 0.3);
     return;
   }
   if (len === 9 || len === 10 || len === 11) {
     // passports and permits: one or two upper-case letters, then digits
     if (!PERMIT_FIRST.has(c0) || !isDigitCode(t.charCodeAt(e - 1))) return;
     const w = t.slice(s, e);
-    if (/^E\d{8}$/.test(w)) emit(env, 'passport', s, e, 0.5, ['passport-format:E'], w, 0.45, true);
-    else if (/^E[A-HJ-NP-Z]\d{7}$/.test(w)) emit(env, 'passport', s, e, 0.55, ['passport-format:E+letter'], w, 0.45, true);
-    else if (/^G\d{8}$/.test(w)) emit(env, 'passport', s, e, 0.4, ['passport-format:G'], w, 0.45, true);
-    else if (/^[PSD]E?\d{7}$/.test(w)) emit(env, 'passport', s, e, 0.2, ['passport-format:official'], w, 0.45, true);
-    if (/^[CW]\d{8}$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.35, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
-    else if (/^C[A-HJ-NP-Z]\d{7}$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.4, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
-    else if (/^[HM]\d{8}(?:\d{2})?$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.35, ['permit-format:home-return'], w, 0.45, true);
-    else if (/^L\d{8}$/.test(w)) emit(env, 'hk-macao-permit', s, e, 0.3, ['permit-format:taiwan'], w, 0.45, true);
+    if (/^E\d{8}$/.test(w)) emit(env, T.passport, s, e, 0.5, ['passport-format:E'], w, 0.45, true);
+    else if (/^E[A-HJ-NP-Z]\d{7}$/.test(w)) emit(env, T.passport, s, e, 0.55, ['passport-format:E+letter'], w, 0.45, true);
+    else if (/^G\d{8}$/.test(w)) emit(env, T.passport, s, e, 0.4, ['passport-format:G'], w, 0.45, true);
+    else if (/^[PSD]E?\d{7}$/.test(w)) emit(env, T.passport, s, e, 0.2, ['passport-format:official'], w, 0.45, true);
+    if (/^[CW]\d{8}$/.test(w)) emit(env, T['hk-macao-permit'], s, e, 0.35, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
+    else if (/^C[A-HJ-NP-Z]\d{7}$/.test(w))
+      emit(env, T['hk-macao-permit'], s, e, 0.4, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
+    else if (/^[HM]\d{8}(?:\d{2})?$/.test(w)) emit(env, T['hk-macao-permit'], s, e, 0.35, ['permit-format:home-return'], w, 0.45, true);
+    else if (/^L\d{8}$/.test(w)) emit(env, T['hk-macao-permit'], s, e, 0.3, ['permit-format:taiwan'], w, 0.45, true);
     return;
   }
   // hex words: MEID (14/15, first digit A-F), Android ID (16), OAID (16/32/64)
@@ -212,15 +213,15 @@ function classifyWord(env: Env, s: number, e: number): void {
         reasons.push('check-digit');
       } else base = 0.1;
     }
-    emit(env, 'meid', s, e, base, reasons, w, 0.5, false, lower ? 1 : 0);
+    emit(env, T.meid, s, e, base, reasons, w, 0.5, false, lower ? 1 : 0);
     return;
   }
   if (digits && (len === 16 || len === 32 || len === 64)) {
     // case conversion only when needed (it is not cheap on a slice of a two-byte string)
     const w = t.slice(s, e);
     const fold = upper ? 2 : 0;
-    if (len === 16) emit(env, 'android-id', s, e, upper ? 0.15 : 0.25, ['hex-16'], w, 0.5, false, fold);
-    emit(env, 'oaid', s, e, 0.1, [`hex-${len}`], w, 0.55, false, fold);
+    if (len === 16) emit(env, T['android-id'], s, e, upper ? 0.15 : 0.25, ['hex-16'], w, 0.5, false, fold);
+    emit(env, T.oaid, s, e, 0.1, [`hex-${len}`], w, 0.55, false, fold);
   }
 }
 
@@ -260,7 +261,7 @@ function plate(env: Env, p: number, s: number, e: number): void {
     e - s > 1 && !hasLowerCase(t, s, e)
       ? t.slice(p, end)
       : `${t[p]}${letter}${body}${end > e && PLATE_SUFFIX.includes(t[end - 1] ?? '') ? (t[end - 1] ?? '') : ''}`;
-  emit(env, 'licence-plate', p, end, base, reasons, normalized, 0.25);
+  emit(env, T['licence-plate'], p, end, base, reasons, normalized, 0.25);
 }
 
 /**
@@ -328,9 +329,9 @@ export function scanDashTokens(env: Env): void {
       if (!ok || (zero && !lower && !upper)) continue;
       const w = t.slice(s, e);
       const caseBase = lower ? 0.15 : 0.25;
-      emit(env, 'idfa', s, e, caseBase, ['uuid-format'], w, 0.55, false, lower ? 1 : 0);
-      emit(env, 'idfv', s, e, caseBase, ['uuid-format'], w, 0.55, false, lower ? 1 : 0);
-      emit(env, 'oaid', s, e, 0.15, ['uuid-format'], w, 0.55, false, upper ? 2 : 0);
+      emit(env, T.idfa, s, e, caseBase, ['uuid-format'], w, 0.55, false, lower ? 1 : 0);
+      emit(env, T.idfv, s, e, caseBase, ['uuid-format'], w, 0.55, false, lower ? 1 : 0);
+      emit(env, T.oaid, s, e, 0.15, ['uuid-format'], w, 0.55, false, upper ? 2 : 0);
     } else if (macAt(t, s, 45)) {
       mac(env, s, e);
     }
@@ -376,7 +377,7 @@ function mac(env: Env, s: number, e: number): void {
     base = 0.6;
     reasons.push('locally-administered');
   }
-  emit(env, 'mac', s, e, base, reasons, norm, 0.2, false, hasLowerCase(t, s, e) ? 1 : 0);
+  emit(env, T.mac, s, e, base, reasons, norm, 0.2, false, hasLowerCase(t, s, e) ? 1 : 0);
 }
 
 function hexValue(c: number): number {
@@ -422,7 +423,7 @@ export function scanColonTokens(env: Env): void {
         base = 0.55;
         reasons.push('link-local');
       }
-      emit(env, 'ipv6', s, e, base, reasons, w, 0.2, false, hasUpperCase(t, s, e) ? 2 : 0);
+      emit(env, T.ipv6, s, e, base, reasons, w, 0.2, false, hasUpperCase(t, s, e) ? 2 : 0);
     }
   }
 }
@@ -557,7 +558,7 @@ export function scanAt(env: Env): void {
           while (e < t.length && isHostCode(t.charCodeAt(e))) e++;
           while (e > at + 1 && (t.charCodeAt(e - 1) === 46 || t.charCodeAt(e - 1) === 58)) e--;
           if (e > at + 1) {
-            emit(env, 'url-credentials', s, e, 0.9, ['userinfo-password'], t.slice(s, e), 0.1);
+            emit(env, T['url-credentials'], s, e, 0.9, ['userinfo-password'], t.slice(s, e), 0.1);
             from = e;
             continue;
           }
@@ -572,7 +573,7 @@ export function scanAt(env: Env): void {
     while (e > at + 1 && (t[e - 1] === '.' || t[e - 1] === '-')) e--;
     if (s === at || e === at + 1) continue;
     if (!localPartValid(t, s, at) || !domainValid(t, at + 1, e)) continue;
-    emit(env, 'email', s, e, 0.85, ['email-format'], t.slice(s, e), 0.1, false, hasUpperCase(t, s, e) ? 2 : 0);
+    emit(env, T.email, s, e, 0.85, ['email-format'], t.slice(s, e), 0.1, false, hasUpperCase(t, s, e) ? 2 : 0);
     from = e;
   }
 }

@@ -1,5 +1,5 @@
 import { type ContextIndex, TYPE_BIT } from '../context.js';
-import type { DetectorType } from '../types.js';
+import { DETECTOR_TYPES, type DetectorType } from '../types.js';
 
 /** A detection before overlap resolution; offsets into the width-normalised text. */
 export interface Candidate {
@@ -53,9 +53,18 @@ export function on(env: Env, type: DetectorType): boolean {
  * to every call; `fold`: `normalized` is to be upper-cased (1) or lower-cased (2) when reported): apply the context of its type (boost for a context word, penalty for a nearer
  * negative word when `negative`) and keep it if its score is still above the floor.
  */
+/**
+ * Index of each detector type in DETECTOR_TYPES: detectors pass `T.phone`, a number, to emit (a
+ * property read with a constant name, where a string key of a varying type would be a slower lookup).
+ */
+export const T: Readonly<Record<DetectorType, number>> = Object.fromEntries(DETECTOR_TYPES.map((t, i) => [t, i])) as Record<
+  DetectorType,
+  number
+>;
+
 export function emit(
   env: Env,
-  type: DetectorType,
+  ti: number,
   start: number,
   end: number,
   base: number,
@@ -65,8 +74,9 @@ export function emit(
   negative = false,
   fold: 0 | 1 | 2 = 0,
 ): void {
-  const bit = TYPE_BIT[type];
+  const bit = 1 << ti;
   if ((env.mask & bit) === 0 || base + boost < env.floor - 1e-9) return;
+  const type = DETECTOR_TYPES[ti] as DetectorType;
   let score = base;
   let reason: string | undefined;
   if (boost !== 0 || negative) {

@@ -7,7 +7,7 @@
  */
 import { CONTEXT_WORDS, NAME_AFTER_WORDS } from '../context.js';
 import { COMPOUND_SURNAMES, NAME_FOLLOWERS, NOT_IN_NAME, SINGLE_SURNAMES } from '../data/surnames.js';
-import { type Candidate, type Env, emit, isCjkCode } from './env.js';
+import { type Candidate, type Env, emit, isCjkCode, T } from './env.js';
 
 const SINGLE: ReadonlySet<string> = new Set(SINGLE_SURNAMES);
 const COMPOUND: ReadonlySet<string> = new Set(COMPOUND_SURNAMES);
@@ -74,7 +74,7 @@ export function scanNames(env: Env, structured: readonly Candidate[]): void {
     const off = t.indexOf(trimmed);
     if (/^[\u4e00-\u9fff]{2,4}$/.test(trimmed)) {
       const sl = surnameAt(trimmed, 0);
-      emit(env, 'name', off, off + trimmed.length, sl ? 0.6 : 0.35, sl ? ['surname', 'whole-field'] : ['whole-field'], trimmed, 0.3);
+      emit(env, T.name, off, off + trimmed.length, sl ? 0.6 : 0.35, sl ? ['surname', 'whole-field'] : ['whole-field'], trimmed, 0.3);
       return;
     }
   }
@@ -97,7 +97,7 @@ export function scanNames(env: Env, structured: readonly Candidate[]): void {
         if (r) {
           const reasons = ['surname', `context:${w}`];
           if (r.boundary) reasons.push('boundary');
-          emit(env, 'name', p, r.end, 0.45 + (r.boundary ? 0.35 : 0.1), reasons, t.slice(p, r.end), 0);
+          emit(env, T.name, p, r.end, 0.45 + (r.boundary ? 0.35 : 0.1), reasons, t.slice(p, r.end), 0);
         }
       }
       i += w.length - 1;
@@ -119,7 +119,7 @@ export function scanNames(env: Env, structured: readonly Candidate[]): void {
       if (p > 0 && isCjkCode(t.charCodeAt(p - 1)) && !/[的是为叫和与及：:]/.test(t[p - 1] ?? '')) continue;
       const r = parseName(t, p, e);
       if (r && r.end === e) {
-        emit(env, 'name', p, e, 0.55, ['surname', `next-to:${d.type}`], t.slice(p, e), 0.3);
+        emit(env, T.name, p, e, 0.55, ['surname', `next-to:${d.type}`], t.slice(p, e), 0.3);
         break;
       }
     }
@@ -140,7 +140,7 @@ function latinContext(env: Env, i: number): void {
   }
   if (k === 0) return;
   const r = parseName(t, p);
-  if (r) emit(env, 'name', p, r.end, 0.45 + (r.boundary ? 0.35 : 0.1), ['surname', `context:${w}`], t.slice(p, r.end), 0);
+  if (r) emit(env, T.name, p, r.end, 0.45 + (r.boundary ? 0.35 : 0.1), ['surname', `context:${w}`], t.slice(p, r.end), 0);
 }
 
 /** 张三先生: look back from the title for surname + given name. */
@@ -156,8 +156,8 @@ function nameBefore(env: Env, i: number, w: string): void {
       if (fallback < 0) fallback = p;
       continue;
     }
-    emit(env, 'name', p, i, 0.75, ['surname', `title:${w}`], t.slice(p, i), 0);
+    emit(env, T.name, p, i, 0.75, ['surname', `title:${w}`], t.slice(p, i), 0);
     return;
   }
-  if (fallback >= 0) emit(env, 'name', fallback, i, 0.6, ['surname', `title:${w}`], t.slice(fallback, i), 0);
+  if (fallback >= 0) emit(env, T.name, fallback, i, 0.6, ['surname', `title:${w}`], t.slice(fallback, i), 0);
 }

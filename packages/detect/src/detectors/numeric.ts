@@ -11,7 +11,7 @@
  * types costs no allocation. Strings are built only for a candidate that is emitted.
  */
 import { CREDIT_CODE_CHARS, dateValid, PROVINCE_CODES } from '../checksums.js';
-import { type Env, emit, isDigitCode, isHexCode, isLetterCode } from './env.js';
+import { type Env, emit, isDigitCode, isHexCode, isLetterCode, T } from './env.js';
 
 /** Assigned mobile prefixes 13x-19x, indexed by the three-digit prefix. */
 const MOBILE_PREFIX = (() => {
@@ -318,7 +318,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
           reasons.push(`grouping:${lens.join('-')}`);
         }
       }
-      emit(env, 'phone', s, end, base + adj, reasons, grouped ? digitString(offset, len) : t.slice(start + offset, end), 0.2, true);
+      emit(env, T.phone, s, end, base + adj, reasons, grouped ? digitString(offset, len) : t.slice(start + offset, end), 0.2, true);
     }
   }
 
@@ -351,7 +351,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
         if (country) reasons.push('country-code');
         const l =
           shift === 0 && !grouped ? t.slice(start, end) : `0${grouped ? digitString(1 + shift, len) : t.slice(start + 1 + shift, end)}`;
-        emit(env, 'landline', s, end, base + adj, reasons, l, 0.25, true);
+        emit(env, T.landline, s, end, base + adj, reasons, l, 0.25, true);
       }
     }
   }
@@ -364,7 +364,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
     if (hmt) {
       emit(
         env,
-        'residence-permit',
+        T['residence-permit'],
         start,
         end,
         (check ? 0.9 : 0.15) + adj,
@@ -376,7 +376,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
     } else if (d0 === 9) {
       emit(
         env,
-        'foreign-permanent-residence',
+        T['foreign-permanent-residence'],
         start,
         end,
         (check ? 0.8 : 0.15) + adj,
@@ -390,14 +390,14 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       if (plausible) reasons.push('region');
       else reasons.push('region-implausible');
       const base = check ? (plausible ? 0.92 : 0.45) : 0.3;
-      emit(env, 'id-card', start, end, base + adj, reasons, digitsOf(t, a, b, len, start, end), 0.15, true);
+      emit(env, T['id-card'], start, end, base + adj, reasons, digitsOf(t, a, b, len, start, end), 0.15, true);
     }
   }
   // First-generation 15-digit ID: region + YYMMDD + sequence.
   if (len === 15 && regionAt(0) && dateValid(1900 + two(6), two(8), two(10), 1900, env.maxBirthYear)) {
     emit(
       env,
-      'id-card',
+      T['id-card'],
       start,
       end,
       0.42 + adj,
@@ -438,7 +438,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       if (idStructure) reasons.push('id-structure');
       const valid = luhn(len);
       reasons.push(valid ? 'luhn' : 'luhn-failed');
-      emit(env, 'bank-card', start, end, base + (valid ? 0.45 : 0) + adj, reasons, digitsOf(t, a, b, len, start, end), 0.3, true);
+      emit(env, T['bank-card'], start, end, base + (valid ? 0.45 : 0) + adj, reasons, digitsOf(t, a, b, len, start, end), 0.3, true);
     }
   }
 
@@ -456,7 +456,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
       reasons.push(len === 14 ? 'no-check-digit' : 'imeisv');
       base = 0.2;
     }
-    emit(env, 'imei', start, end, base + adj, reasons, digitsOf(t, a, b, len, start, end), 0.35, true);
+    emit(env, T.imei, start, end, base + adj, reasons, digitsOf(t, a, b, len, start, end), 0.35, true);
   }
 
   // IMSI: MCC 460 + a Chinese MNC; other countries only with context.
@@ -464,7 +464,7 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
     const cn = d0 === 4 && d1 === 6 && D[2] === 0 && CN_MNC[two(3)] === 1;
     emit(
       env,
-      'imsi',
+      T.imsi,
       start,
       end,
       (cn ? 0.62 : 0.2) + adj,
@@ -477,7 +477,17 @@ function classify(env: Env, len: number, a: number, b: number, end: number, part
 
   // All-digit unified social credit code (rare; context decides).
   if (len === 18 && creditValid())
-    emit(env, 'credit-code', start, end, 0.3 + adj, withCommon(common, 'checksum:gb32100'), digitsOf(t, a, b, len, start, end), 0.45, true);
+    emit(
+      env,
+      T['credit-code'],
+      start,
+      end,
+      0.3 + adj,
+      withCommon(common, 'checksum:gb32100'),
+      digitsOf(t, a, b, len, start, end),
+      0.45,
+      true,
+    );
 }
 
 /** IPv4 dotted quad at `start`; returns its end or 0. */
@@ -519,6 +529,6 @@ function scanIpv4(env: Env, start: number): number {
     reasons.push('private-range');
   }
   // the canonical form drops nothing: octets have no leading zeros
-  emit(env, 'ipv4', start, i, base, reasons, t.slice(start, i), 0.2, true);
+  emit(env, T.ipv4, start, i, base, reasons, t.slice(start, i), 0.2, true);
   return i;
 }
