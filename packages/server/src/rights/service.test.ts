@@ -510,6 +510,26 @@ forEachDialect('rights requests', (dialect) => {
     }
   });
 
+  it('keeps the deadline sweep scheduled: every submission ensures it, each run schedules the next', async () => {
+    const subjectId = await merchant(h, 'sweep-1', '13766667777');
+    await h.rights.submit({ appId: XPP, subjectId, type: 'explanation', via: 'staff', actor: STAFF });
+    const pending = async () =>
+      h.ctx.db.selectFrom('jobs').select(['id', 'run_at']).where('kind', '=', 'rights.sweep').where('state', '=', 'queued').execute();
+    const before = await pending();
+    expect(before).toHaveLength(1);
+    h.advance(Number(before[0]?.run_at) - h.ctx.clock() + 1000);
+    await h.drain();
+    const after = await pending();
+    expect(after).toHaveLength(1);
+    expect(Number(after[0]?.run_at)).toBeGreaterThan(Number(before[0]?.run_at));
+    const ran = await h.ctx.db
+      .selectFrom('jobs')
+      .select(['state', 'result'])
+      .where('id', '=', before[0]?.id ?? '')
+      .executeTakeFirstOrThrow();
+    expect(ran.state).toBe('succeeded');
+  });
+
   it('shreds a package after its retention', async () => {
     const subjectId = await merchant(h, 'pkg-1', '13755556666');
     const r = await h.rights.submit({ appId: XPP, subjectId, type: 'copy', via: 'token', actor: PERSON });

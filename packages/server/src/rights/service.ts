@@ -402,6 +402,8 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
               deadline: `${deadline.value} ${deadline.unit} (${deadline.source})`,
             },
           });
+          // Every open request has the deadline sweep ahead of it (it re-enqueues itself; the key makes this a no-op).
+          await scheduleSweep(trx);
           if (input.via === 'token') {
             row = await transition(trx, ctx.audit, row, {
               to: 'identity_verified',
@@ -1255,10 +1257,10 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     return { reminded, overdue, shredded };
   }
 
-  async function scheduleSweep(): Promise<void> {
+  async function scheduleSweep(conn: Kysely<Schema> = db): Promise<void> {
     const now = ctx.clock();
     const slot = Math.floor(now / sweepIntervalMs) + 1;
-    await deps.queue.enqueue(db, {
+    await deps.queue.enqueue(conn, {
       kind: JOB_KIND.sweep,
       runAt: slot * sweepIntervalMs,
       dedupeKey: `rights:sweep:${slot}`,
@@ -1342,7 +1344,7 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     listWebhooks,
     deleteWebhook,
     sweep,
-    scheduleSweep,
+    scheduleSweep: () => scheduleSweep(),
     handlers,
   };
 }
