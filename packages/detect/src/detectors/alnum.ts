@@ -91,7 +91,7 @@ export function scanTokens(env: Env): void {
       if (k !== DIGIT && k !== LETTER) break;
     }
     // a word of some type's length, or after a province character (licence plate)
-    if (letters && (WORD_LENGTH[i - s] === 1 || PLATE_PROVINCE[t.charCodeAt(s - 1)] === 1)) {
+    if (letters && ((i - s <= 64 && WORD_LENGTH[i - s] === 1) || PLATE_PROVINCE[t.charCodeAt(s - 1)] === 1)) {
       ctx.markedTo(i);
       word(env, s, i);
     }
@@ -283,8 +283,9 @@ function dashTokenStart(t: string, i: number): number {
 }
 
 /**
- * The colon at `i` may be the first one of an IPv6 address (a `::` or six colons or more follow in
- * the same token) or of a MAC address (five colons): times such as 12:30:05.123 are not.
+ * The colon at `i` may be the first one of an IPv6 address (a `::`, or six colons or more before a
+ * dot, follow in the same token) or of a MAC address (five colons): times such as 12:30:05.123 and
+ * `"key": value` are not.
  */
 function colonMayStart(t: string, i: number): boolean {
   let colons = 0;
@@ -292,10 +293,13 @@ function colonMayStart(t: string, i: number): boolean {
     const c = t.charCodeAt(j);
     if (c === 58) {
       if (t.charCodeAt(j + 1) === 58) return true;
-      colons++;
-    } else if (c !== 46 && !isHexCode(c)) break;
+      if (++colons >= 5) return true;
+    } else if (c === 46) {
+      // an embedded IPv4 address comes after the sixth colon
+      return false;
+    } else if (!isHexCode(c)) break;
   }
-  return colons >= 5;
+  return false;
 }
 
 /**
