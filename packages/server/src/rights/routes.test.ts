@@ -103,6 +103,12 @@ forEachDialect('rights routes', (dialect) => {
     expect((await call('POST', `/v1/apps/${XPP}/subjects/${bob}/rights/requests`, tokens.reader, { type: 'copy' })).statusCode).toBe(403);
     const list = await call('GET', `/v1/apps/${XPP}/subjects/${bob}/rights/requests`, tokens.reader);
     expect(list.statusCode).toBe(200);
+    expect(
+      (await call('POST', `/v1/apps/${XPP}/subjects/${bob}/rights/restriction/lift`, bobs, { reason: 'please lift it' })).statusCode,
+    ).toBe(409);
+    expect(
+      (await call('POST', `/v1/apps/${XPP}/subjects/${alice}/rights/restriction/lift`, bobs, { reason: 'please lift it' })).statusCode,
+    ).toBe(403);
   });
 
   it('rejects bad input with the JSON path, unknown subjects and requests with 404', async () => {

@@ -347,6 +347,25 @@ export function rightsRoutes(_ctx: ServiceContext, services: { rights: RightsSer
       },
     }),
 
+    defineRoute({
+      method: 'POST',
+      url: '/v1/apps/:app/subjects/:subject/rights/restriction/lift',
+      operationId: 'liftRightsRestriction',
+      summary: 'End a restriction of processing: the subject becomes active again (the person, or staff for them)',
+      tags: ['rights'],
+      auth: 'api-key-or-subject',
+      scopes: ['rights:write'],
+      params: z.object({ app: APP_ID, subject: SUBJECT_ID }),
+      body: z.strictObject({ reason: z.string().min(3).max(500) }),
+      status: 204,
+      response: z.null(),
+      handler: async ({ params, body, principal, requestId }) => {
+        assertSubjectAccess(principal, params.app, params.subject, ['rights:write']);
+        await rights.liftRestriction(params.app, params.subject, body.reason, actorFrom(principal, requestId));
+        return null;
+      },
+    }),
+
     // ------------------------------------------------------------------ staff
     defineRoute({
       method: 'GET',

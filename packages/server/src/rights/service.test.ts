@@ -410,6 +410,16 @@ forEachDialect('rights requests', (dialect) => {
     );
     await h.drain();
     expect((await h.rights.get(XPP, r.request.id)).tasks.every((t) => t.state === 'cancelled')).toBe(true);
+    // A restriction that ran to completion is lifted on request, not by rejecting it.
+    const r2 = await h.rights.submit({ appId: XPP, subjectId, type: 'restriction', via: 'token', actor: PERSON });
+    await h.drain();
+    expect((await h.rights.get(XPP, r2.request.id)).request.state).toBe('completed');
+    expect((await h.subjects.require(h.ctx.db, XPP, subjectId)).status).toBe('frozen');
+    await expect(h.rights.liftRestriction(XPP, subjectId, 'x', PERSON)).rejects.toSatisfy(pipaError('validation_failed'));
+    await h.rights.liftRestriction(XPP, subjectId, 'the person asked to end the restriction', PERSON);
+    expect((await h.subjects.require(h.ctx.db, XPP, subjectId)).status).toBe('active');
+    await expect(h.rights.liftRestriction(XPP, subjectId, 'once more please', PERSON)).rejects.toSatisfy(pipaError('conflict'));
+    expect((await h.rights.get(XPP, r.request.id)).tasks.every((t) => t.state === 'cancelled')).toBe(true);
   });
 
   it('dry run lists what a deletion would touch and touches nothing', async () => {

@@ -175,6 +175,11 @@ export interface RightsService {
   ): Promise<WebhookInfo & { secret: string }>;
   listWebhooks(appId: string): Promise<WebhookInfo[]>;
   deleteWebhook(appId: string, kind: WebhookInfo['kind'], recipient: string | null, actor: RightsActor): Promise<void>;
+  /**
+   * End a restriction (PIPL 44): the subject frozen by a completed restriction request becomes active
+   * again. Refused while an account cancellation of the subject is open.
+   */
+  liftRestriction(appId: string, subjectId: string, reason: string, actor: RightsActor): Promise<void>;
   /** Reminders, overdue flags, shredding of expired packages. */
   sweep(now?: number): Promise<SweepResult>;
   /** Enqueue the recurring sweep job (idempotent). */
@@ -1126,6 +1131,59 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     });
   }
 
+  async function liftRestriction(appId: string, subjectId: string, reason: string, actor: RightsActor): Promise<void> {
+    const text = reason.trim();
+    if (text.length < 3 || text.length > 500) {
+      throw new PipaError('validation_failed', '$.body.reason: a reason of 3 to 500 characters is required', [
+        { path: '$.body.reason', message: '须写明 3 至 500 字的理由 / a reason of 3 to 500 characters is required' },
+      ]);
+    }
+    await withTransaction(db, async (trx) => {
+      const subject = await deps.subjects.require(trx, appId, subjectId);
+      const cancelling = await trx
+        .selectFrom('rights_requests')
+        .select('id')
+        .where('app_id', '=', appId)
+        .where('subject_id', '=', subjectId)
+        .where('type', '=', 'account_cancellation')
+        .where('closed_at', 'is', null)
+        .executeTakeFirst();
+      if (cancelling !== undefined) {
+        throw new PipaError('conflict', `subject ${subjectId} has an open account cancellation (${cancelling.id})`, [
+          {
+            path: 'subject',
+            message: `注销处理中，不能解除限制 / an account cancellation is open: ${cancelling.id}`,
+            existingId: cancelling.id,
+          },
+        ]);
+      }
+      const restricted = await trx
+        .selectFrom('rights_requests')
+        .select('id')
+        .where('app_id', '=', appId)
+        .where('subject_id', '=', subjectId)
+        .where('type', '=', 'restriction')
+        .where('state', 'in', ['in_progress', 'completed'])
+        .orderBy('received_at', 'desc')
+        .executeTakeFirst();
+      if (subject.status !== 'frozen' || restricted === undefined) {
+        throw new PipaError('conflict', `subject ${subjectId} is not restricted`, [
+          { path: 'subject', message: '该用户的处理未被限制 / the processing of this subject is not restricted' },
+        ]);
+      }
+      await deps.subjects.setStatus(trx, appId, subjectId, 'active', { actor: actor.id, requestId: actor.httpRequestId ?? null });
+      await ctx.audit.append(trx, {
+        actor: actor.id,
+        action: 'rights.restriction-lifted',
+        appId,
+        subject: subjectId,
+        requestId: actor.httpRequestId ?? null,
+        details: { request: restricted.id, reason: text },
+      });
+    });
+    await applyStatus({ appId, subjectId, type: 'restriction' });
+  }
+
   // ------------------------------------------------------------------ sweep
 
   async function staffNotice(requestId: string, event: 'reminder' | 'overdue', signal: AbortSignal): Promise<{ delivered: boolean }> {
@@ -1340,6 +1398,7 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     },
     createDownloadLink,
     download,
+    liftRestriction,
     setWebhook,
     listWebhooks,
     deleteWebhook,
