@@ -427,6 +427,20 @@ export interface RetentionDatasetChecksTable {
   checked_at: Millis;
 }
 
+/** A lawful authority's read of data kept under legal hold (lawful-access/). */
+export interface LawfulAccessesTable {
+  id: string;
+  app_id: string;
+  subject_id: string;
+  authority: string;
+  legal_basis: string;
+  reason: string;
+  reference: string | null;
+  /** The staff credential that carried the access out (`key_…`). */
+  actor: string;
+  created_at: Millis;
+}
+
 export interface Schema {
   apps: AppsTable;
   policy_versions: PolicyVersionsTable;
@@ -452,6 +466,7 @@ export interface Schema {
   rights_webhooks: RightsWebhooksTable;
   retention_reports: RetentionReportsTable;
   retention_dataset_checks: RetentionDatasetChecksTable;
+  lawful_accesses: LawfulAccessesTable;
 }
 
 export type TableName = keyof Schema;
@@ -630,4 +645,5 @@ export const SCHEMA_COLUMNS = complete({
     'report',
   ],
   retention_dataset_checks: ['app_id', 'dataset', 'subject_id', 'state', 'next_at', 'held_until', 'fingerprint', 'checked_at'],
+  lawful_accesses: ['id', 'app_id', 'subject_id', 'authority', 'legal_basis', 'reason', 'reference', 'actor', 'created_at'],
 });
