@@ -459,32 +459,45 @@ function ipv6Shape(t: string, s: number, e: number): boolean {
   return double ? colons >= 2 : colons === (dots === 3 ? 6 : 7);
 }
 
+const IPV4_TAIL = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 export function ipv6Valid(w: string): boolean {
   if (w.length > 45) return false;
   let body = w;
   let v4 = 0;
-  const lastColon = body.lastIndexOf(':');
-  const tail = body.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    if (!/^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(tail)) return false;
-    body = `${body.slice(0, lastColon + 1)}0:0`;
+  const lastColon = w.lastIndexOf(':');
+  if (w.indexOf('.', lastColon + 1) >= 0) {
+    // an embedded IPv4 address counts as two groups
+    if (!IPV4_TAIL.test(w.slice(lastColon + 1))) return false;
+    body = `${w.slice(0, lastColon + 1)}0:0`;
     v4 = 1;
   }
   const dbl = body.indexOf('::');
   if (dbl !== body.lastIndexOf('::')) return false;
-  const hexGroup = /^[0-9a-f]{1,4}$/i;
   if (dbl >= 0) {
-    const left = body.slice(0, dbl);
-    const right = body.slice(dbl + 2);
-    const lg = left ? left.split(':') : [];
-    const rg = right ? right.split(':') : [];
-    if (![...lg, ...rg].every((g) => hexGroup.test(g))) return false;
-    const groups = lg.length + rg.length;
+    const lg = dbl === 0 ? 0 : hexGroups(body, 0, dbl);
+    const rg = dbl + 2 === body.length ? 0 : hexGroups(body, dbl + 2, body.length);
+    if (lg < 0 || rg < 0) return false;
+    const groups = lg + rg;
     // `::` stands for at least one group; a bare `a::b` is too weak unless it carries more groups
-    return groups <= 7 && groups + v4 >= 2 && (lg.length > 0 || rg.length > 0);
+    return groups <= 7 && groups + v4 >= 2 && (lg > 0 || rg > 0);
   }
-  const g = body.split(':');
-  return g.length === 8 && g.every((x) => hexGroup.test(x));
+  return hexGroups(body, 0, body.length) === 8;
+}
+
+/** The number of `:`-separated groups of s[from, to) when each is 1 to 4 hex digits, else -1. */
+function hexGroups(s: string, from: number, to: number): number {
+  let groups = 0;
+  let len = 0;
+  for (let i = from; i <= to; i++) {
+    if (i === to || s.charCodeAt(i) === 58) {
+      if (len === 0 || len > 4) return -1;
+      groups++;
+      len = 0;
+    } else if (isHexCode(s.charCodeAt(i))) len++;
+    else return -1;
+  }
+  return groups;
 }
 
 /** [A-Za-z0-9._%+-]: a character of an e-mail address's local part. */
