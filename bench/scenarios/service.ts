@@ -344,8 +344,8 @@ export const serviceScenario: Scenario = {
   name: 'service',
   description: 'HTTP: decisions, vault write (SQLite, PostgreSQL) and masked read vs a bare Fastify route, autocannon, 50 connections',
   async run({ quick, log }) {
-    const rounds = quick ? 3 : 5;
-    const seconds = quick ? 2 : 4;
+    const rounds = quick ? 3 : 7;
+    const seconds = quick ? 2 : 3;
     /** Subjects written per round (vault write rows run a fixed number of writes, each to a new subject). */
     const perRound = quick ? 3_000 : 10_000;
     const figures: Figure[] = [];
@@ -358,6 +358,8 @@ export const serviceScenario: Scenario = {
       const smallBody = JSON.stringify({ subject: 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', purpose: 'marketing', categories: ['contact.phone'] });
       const bareGet: LoadSpec = { method: 'GET', path: '/c' };
       const barePost: LoadSpec = { method: 'POST', path: '/c', body: smallBody };
+      await load(bare.url, bareGet, 1);
+      await load(bare.url, barePost, 1);
       const getRate = await load(bare.url, bareGet, seconds);
       const postRate = await load(bare.url, barePost, seconds);
       log(`bare GET ${round(getRate.rate)} req/s, bare POST ${round(postRate.rate)} req/s`);
