@@ -1,0 +1,244 @@
+/**
+ * Lawful-authority access to held data on both dialects, with the 小票票 demo tables in SQLite plus an
+ * `invoices` table found by pipa's subject id and kept under legal hold: after an account cancellation
+ * the ordinary reads get nothing, the lawful access without its basis or reason is refused with nothing
+ * written, with them it returns only the held rows and columns, recorded and audited; scopes, other
+ * apps, active and unknown subjects are refused.
+ */
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createHttpApp } from '../http/app.js';
+import type { Authenticator, Principal, Scope } from '../http/route.js';
+import { createConnector } from '../rights/connectors/index.js';
+import { openRightsHarness, type RightsHarness, XPP } from '../rights/test-support.js';
+import { forEachDialect } from '../store/test-dialects.js';
+import { lawfulAccessRoutes } from './index.js';
+
+const key = (id: string, appId: string | null, scopes: Scope[]): Principal => ({
+  kind: 'api-key',
+  keyId: id,
+  appId,
+  scopes: new Set(scopes),
+});
+const KEYS: Record<string, Principal> = {
+  admin: key('key_admin', XPP, ['admin']),
+  rights: key('key_rights', XPP, ['rights:read', 'rights:write', 'vault:read-plain', 'vault:read']),
+  auditor: key('key_audit', XPP, ['audit:read']),
+  other: key('key_other', 'shengshitong', ['admin']),
+};
+const auth: Authenticator = {
+  async authenticate(req) {
+    const m = /^Bearer (\w+)$/.exec(String(req.headers.authorization ?? ''));
+    return m?.[1] !== undefined ? (KEYS[m[1]] ?? null) : null;
+  },
+};
+const as = (name: string) => ({ authorization: `Bearer ${name}` });
+const BASIS = { zh: '《中华人民共和国税收征收管理法》第二十四条', en: 'Tax Collection Administration Law art. 24' };
+const LAWFUL = {
+  authority: '某市公安局',
+  legalBasis: '《中华人民共和国刑事诉讼法》第五十四条',
+  reason: '调取交易记录',
+  reference: '公（刑）调证字〔2026〕001号',
+};
+
+forEachDialect('lawful-authority access to held data', (dialect) => {
+  let h: RightsHarness;
+  let app: FastifyInstance;
+  let gone: string;
+  let active: string;
+
+  const counts = async () => {
+    await h.ctx.auditBatcher.flush();
+    const n = async (t: 'lawful_accesses' | 'audit_events') =>
+      Number((await h.ctx.db.selectFrom(t).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+    return { accesses: await n('lawful_accesses'), audit: await n('audit_events') };
+  };
+
+  beforeAll(async () => {
+    h = await openRightsHarness(dialect.database, {
+      declaration: (d) => {
+        d.datasets?.[0]?.tables?.push({
+          name: 'invoices',
+          subject: { column: 'subject_ref', key: 'subject-id' },
+          primaryKey: 'id',
+          fields: { buyer_phone: 'contact.phone', amount: 'finance.transactions', issued_on: 'finance.transactions' },
+          erasure: { default: 'delete-row', columns: { buyer_phone: 'set-null' } },
+          legalRetention: { period: 'P3Y', basis: BASIS, columns: ['subject_ref', 'amount', 'issued_on'], from: 'issued_on' },
+        } as never);
+      },
+    });
+    await h.demo.exec(
+      'CREATE TABLE invoices (id integer PRIMARY KEY, subject_ref varchar(64), buyer_phone varchar(32), amount varchar(16), issued_on varchar(32))',
+    );
+    gone = (await h.subjects.ensure(h.ctx.db, { appId: XPP, kind: 'account', externalId: '1' })).id;
+    active = (await h.subjects.ensure(h.ctx.db, { appId: XPP, kind: 'account', externalId: '2' })).id;
+    await h.vault.put(XPP, gone, { 'contact.phone': '13812345678', 'basic.name': '王小明' }, { id: 'key_app000000001' });
+    await h.vault.put(XPP, active, { 'contact.phone': '13987654321', 'basic.name': '李四' }, { id: 'key_app000000001' });
+    await h.vault.flush();
+    const today = new Date(h.ctx.clock()).toISOString().slice(0, 10);
+    await h.demo.exec(
+      `INSERT INTO invoices (id, subject_ref, buyer_phone, amount, issued_on) VALUES
+         (1, '${gone}', '13700000001', '120.50', '${today}'), (2, '${gone}', '13700000002', '80.00', '${today}'),
+         (3, '${active}', '13700000003', '55.00', '${today}')`,
+    );
+    const r = await h.rights.submit({
+      appId: XPP,
+      subjectId: gone,
+      type: 'account_cancellation',
+      via: 'token',
+      confirmIrreversible: true,
+      actor: { id: 'subject' },
+    });
+    await h.drain();
+    h.advance(15 * 60_000);
+    await h.drain();
+    expect((await h.rights.get(XPP, r.request.id)).request.state).toBe('completed');
+    expect((await h.subjects.require(h.ctx.db, XPP, gone)).status).toBe('erased');
+    app = await createHttpApp({
+      routes: lawfulAccessRoutes(h.ctx, { subjects: h.subjects }, { env: h.env }),
+      auth,
+      version: 'test',
+      rateLimit: false,
+      logger: false,
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await h?.close();
+  });
+
+  const url = (subject: string, app_ = XPP) => `/v1/apps/${app_}/subjects/${subject}/legal-hold/access`;
+
+  it('after the cancellation the ordinary reads get nothing; the rows are still held in the dataset', async () => {
+    const reader = { id: 'key_rights', scopes: new Set(['vault:read']) };
+    // The same read works for the active subject, and finds nothing of the cancelled one.
+    expect(Object.keys((await h.vault.read(XPP, active, reader)).fields).sort()).toEqual(['basic.name', 'contact.phone']);
+    const read = await h.vault.read(XPP, gone, reader);
+    expect(read.status).toBe('erased');
+    expect(read.fields).toEqual({});
+    const dataset = h.ctx.policies.require(XPP).declaration.datasets?.[0];
+    if (dataset === undefined) throw new Error('no dataset');
+    const connector = createConnector(dataset, { env: h.env });
+    try {
+      // The keys an ordinary access would use are gone with the vault (phone, external id): nothing is found by them.
+      const byPhone = await connector.collect({ phone: '13812345678', 'external-id': '1' });
+      expect(byPhone.tables.every((t) => t.rows.length === 0)).toBe(true);
+    } finally {
+      await connector.close();
+    }
+    expect(await h.demo.rows('SELECT id, buyer_phone, amount FROM invoices ORDER BY id')).toEqual([
+      { id: '1', buyer_phone: null, amount: '120.50' },
+      { id: '2', buyer_phone: null, amount: '80.00' },
+      { id: '3', buyer_phone: '13700000003', amount: '55.00' },
+    ]);
+  });
+
+  it('without an authority, legal basis or reason (or with empty, too long or unknown fields): 400, nothing written', async () => {
+    const before = await counts();
+    const bad: Record<string, unknown>[] = [
+      {},
+      { authority: LAWFUL.authority, reason: LAWFUL.reason },
+      { authority: LAWFUL.authority, legalBasis: LAWFUL.legalBasis },
+      { legalBasis: LAWFUL.legalBasis, reason: LAWFUL.reason },
+      { ...LAWFUL, legalBasis: '' },
+      { ...LAWFUL, reason: '   ' },
+      { ...LAWFUL, legalBasis: 'x'.repeat(501) },
+      { ...LAWFUL, reason: 'x'.repeat(2001) },
+      { ...LAWFUL, authority: 'x'.repeat(201) },
+      { ...LAWFUL, reference: 'x'.repeat(201) },
+      { ...LAWFUL, legalBasis: 42 },
+      { ...LAWFUL, extra: 'no' },
+    ];
+    for (const payload of bad) {
+      const res = await app.inject({ method: 'POST', url: url(gone), headers: as('admin'), payload });
+      expect(res.statusCode, JSON.stringify(payload).slice(0, 80)).toBe(400);
+      expect(res.json().error.code).toBe('validation_failed');
+      expect(res.body).not.toContain('120.50');
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('wrong scope, another app, an active subject, an unknown subject: refused, nothing written', async () => {
+    const before = await counts();
+    for (const [who, target, status] of [
+      ['rights', url(gone), 403],
+      ['auditor', url(gone), 403],
+      ['other', url(gone), 403],
+      ['admin', url(active), 403],
+      ['admin', url('sub_aaaaaaaaaaaaaaaaaaaaaaaaaa'), 404],
+      ['nobody', url(gone), 401],
+    ] as const) {
+      const res = await app.inject({ method: 'POST', url: target, headers: as(who), payload: LAWFUL });
+      expect(res.statusCode, `${who} ${target}`).toBe(status);
+      expect(res.body).not.toContain('120.50');
+      expect(res.body).not.toContain('55.00');
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('with authority, basis and reason: only the held rows and columns, recorded and audited', async () => {
+    const before = await counts();
+    const res = await app.inject({ method: 'POST', url: url(gone), headers: as('admin'), payload: LAWFUL });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body.access).toMatchObject({ appId: XPP, subjectId: gone, ...LAWFUL, actor: 'key_admin' });
+    expect(body.access.id).toMatch(/^lha_/);
+    expect(body.datasets).toHaveLength(1);
+    const [ds] = body.datasets;
+    expect(ds.dataset).toBe('xpp-demo');
+    // invoices: held, found by the subject id, only the held columns (buyer_phone was set null and is not returned).
+    expect(ds.tables).toEqual([
+      {
+        table: 'invoices',
+        categories: { amount: 'finance.transactions', issued_on: 'finance.transactions' },
+        rows: expect.arrayContaining([
+          { amount: '120.50', issued_on: expect.any(String) },
+          { amount: '80.00', issued_on: expect.any(String) },
+        ]),
+        legalHold: { basis: BASIS, period: 'P3Y' },
+      },
+    ]);
+    expect(ds.tables[0].rows).toHaveLength(2);
+    // orders are held too but reached only through merchants by phone: named, not read.
+    expect(ds.unreached).toEqual([{ table: h.demo.table('orders'), key: 'phone' }]);
+    expect(res.body).not.toContain('55.00');
+    expect(res.body).not.toContain('13700000001');
+
+    const after = await counts();
+    expect(after.accesses).toBe(before.accesses + 1);
+    const events = (await h.ctx.audit.events({ appId: XPP, limit: 1000 })).filter((e) => e.action === 'legal-hold.read');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actor: 'key_admin', outcome: 'ok' });
+    expect(events[0]?.details).toMatchObject({ access: body.access.id, legalBasis: LAWFUL.legalBasis, reason: LAWFUL.reason });
+    expect(JSON.stringify(events[0])).not.toContain(gone);
+    expect(JSON.stringify(events[0])).not.toContain('120.50');
+  });
+
+  it('GET accesses lists who read whose held data, when, on which basis (audit:read only)', async () => {
+    const res = await app.inject({ method: 'GET', url: `/v1/apps/${XPP}/legal-hold/accesses`, headers: as('auditor') });
+    expect(res.statusCode, res.body).toBe(200);
+    const list = res.json().accesses;
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ subjectId: gone, ...LAWFUL, actor: 'key_admin' });
+    expect(typeof list[0].at).toBe('number');
+    const bySubject = await app.inject({
+      method: 'GET',
+      url: `/v1/apps/${XPP}/legal-hold/accesses?subject=${active}`,
+      headers: as('auditor'),
+    });
+    expect(bySubject.json().accesses).toEqual([]);
+    for (const [who, status, query] of [
+      ['rights', 403, ''],
+      ['other', 403, ''],
+      ['auditor', 400, '?limit=0'],
+      ['auditor', 400, '?subject=nope'],
+      ['auditor', 400, '?unknown=1'],
+    ] as const) {
+      const r = await app.inject({ method: 'GET', url: `/v1/apps/${XPP}/legal-hold/accesses${query}`, headers: as(who) });
+      expect(r.statusCode, `${who}${query}`).toBe(status);
+    }
+    const unknownApp = await app.inject({ method: 'GET', url: '/v1/apps/no-such-app/legal-hold/accesses', headers: as('auditor') });
+    expect(unknownApp.statusCode).toBe(403);
+  });
+});
