@@ -18,6 +18,7 @@ import type { AnyRoute } from '../http/route.js';
 import { createJobQueue } from '../jobs/queue.js';
 import { createJobRunner, type JobRunnerEvent } from '../jobs/runner.js';
 import { keyRoutes } from '../keys/routes.js';
+import { lawfulAccessRoutes } from '../lawful-access/routes.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { applyReconsentMarks } from '../policies/reconsent.js';
 import { policyRoutes } from '../policies/routes.js';
@@ -73,6 +74,7 @@ export function areaRoutes(ctx: ServiceContext, services: PipaServices): AnyRout
     ...vaultRoutes(ctx, services),
     ...services.rights.routes(),
     ...retentionRoutes(ctx, services),
+    ...lawfulAccessRoutes(ctx, services),
     ...keyRoutes(ctx, services),
     ...auditRoutes(ctx),
   ];
