@@ -61,6 +61,36 @@ describe('UUID and MAC tokens with dashes', () => {
   });
 });
 
+describe('words', () => {
+  it('tells passport and permit formats apart by their letters and digits', () => {
+    const type = (w: string, ctx: string) => detect(`${ctx} ${w}`).map((d) => [d.type, d.reasons[0]]);
+    expect(type('E12345678', '护照')).toEqual([['passport', 'passport-format:E']]);
+    expect(type('EA1234567', '护照')).toEqual([['passport', 'passport-format:E+letter']]);
+    expect(type('EI1234567', '护照')).toEqual([]);
+    expect(type('G12345678', '护照')).toEqual([['passport', 'passport-format:G']]);
+    expect(type('PE1234567', '护照')).toEqual([['passport', 'passport-format:official']]);
+    expect(type('C12345678', '港澳通行证')).toEqual([['hk-macao-permit', 'permit-format:mainland-to-hk-macao']]);
+    expect(type('CA1234567', '港澳通行证')).toEqual([['hk-macao-permit', 'permit-format:mainland-to-hk-macao']]);
+    expect(type('H1234567890', '回乡证')).toEqual([['hk-macao-permit', 'permit-format:home-return']]);
+    expect(type('H123456789', '回乡证')).toEqual([]);
+    expect(type('L12345678', '台湾通行证')).toEqual([['hk-macao-permit', 'permit-format:taiwan']]);
+    expect(type('E1234567A', '护照')).toEqual([]);
+  });
+  it('checks plate bodies: letters without I and O, at most two letters, new-energy forms, special suffixes', () => {
+    expect(found('车牌 粤B12345', 'licence-plate')).toEqual(['粤B12345']);
+    expect(found('车牌 粤BI2345', 'licence-plate')).toEqual([]);
+    expect(found('车牌 粤BAB3C5', 'licence-plate')).toEqual([]);
+    expect(found('车牌 粤BD12345，粤B12345F', 'licence-plate')).toEqual(['粤BD12345', '粤B12345F']);
+    expect(only('车牌 粤b12345', 'licence-plate').normalized).toBe('粤B12345');
+    expect(only('车牌 京A·12345', 'licence-plate').normalized).toBe('京A12345');
+  });
+  it('takes a four-character plate only with its suffix, also at the end of the text', () => {
+    expect(found('车牌 京A1234学', 'licence-plate')).toEqual(['京A1234学']);
+    expect(found('车牌 京A1234', 'licence-plate')).toEqual([]);
+    expect(detect('车牌 京A1234').every((d) => d.end <= '车牌 京A1234'.length)).toBe(true);
+  });
+});
+
 describe('colon tokens', () => {
   it('does not read times or key-value colons as IPv6', () => {
     expect(detect('2023-11-15 00:40:11.181 INFO {"key": "value", "ts": 12:30:05}')).toEqual([]);

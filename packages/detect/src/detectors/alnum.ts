@@ -11,7 +11,6 @@ import { scanNumberAt } from './numeric.js';
 
 const PLATE_PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
 const PLATE_SUFFIX = '学警挂领使港澳';
-const PLATE_LETTER = /^[A-HJ-NP-Z]$/;
 
 /** Code units of the province characters that start a licence plate. */
 const PLATE_PROVINCE = new Uint8Array(65536);
@@ -178,16 +177,22 @@ function classifyWord(env: Env, s: number, e: number): void {
   if (len === 9 || len === 10 || len === 11) {
     // passports and permits: one or two upper-case letters, then digits
     if (!PERMIT_FIRST.has(c0) || !isDigitCode(t.charCodeAt(e - 1))) return;
+    const c1 = t.charCodeAt(s + 1);
+    const digits1 = allDigits(t, s + 1, e);
+    const letterDigits2 = plateLetterCode(c1) && allDigits(t, s + 2, e);
     const w = t.slice(s, e);
-    if (/^E\d{8}$/.test(w)) emit(env, T.passport, s, e, 0.5, ['passport-format:E'], w, 0.45, true);
-    else if (/^E[A-HJ-NP-Z]\d{7}$/.test(w)) emit(env, T.passport, s, e, 0.55, ['passport-format:E+letter'], w, 0.45, true);
-    else if (/^G\d{8}$/.test(w)) emit(env, T.passport, s, e, 0.4, ['passport-format:G'], w, 0.45, true);
-    else if (/^[PSD]E?\d{7}$/.test(w)) emit(env, T.passport, s, e, 0.2, ['passport-format:official'], w, 0.45, true);
-    if (/^[CW]\d{8}$/.test(w)) emit(env, T['hk-macao-permit'], s, e, 0.35, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
-    else if (/^C[A-HJ-NP-Z]\d{7}$/.test(w))
+    if (len === 9 && c0 === 69 && digits1) emit(env, T.passport, s, e, 0.5, ['passport-format:E'], w, 0.45, true);
+    else if (len === 9 && c0 === 69 && letterDigits2) emit(env, T.passport, s, e, 0.55, ['passport-format:E+letter'], w, 0.45, true);
+    else if (len === 9 && c0 === 71 && digits1) emit(env, T.passport, s, e, 0.4, ['passport-format:G'], w, 0.45, true);
+    else if ((c0 === 80 || c0 === 83 || c0 === 68) && len === 9 && c1 === 69 && allDigits(t, s + 2, e))
+      emit(env, T.passport, s, e, 0.2, ['passport-format:official'], w, 0.45, true);
+    if (len === 9 && (c0 === 67 || c0 === 87) && digits1)
+      emit(env, T['hk-macao-permit'], s, e, 0.35, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
+    else if (len === 9 && c0 === 67 && letterDigits2)
       emit(env, T['hk-macao-permit'], s, e, 0.4, ['permit-format:mainland-to-hk-macao'], w, 0.45, true);
-    else if (/^[HM]\d{8}(?:\d{2})?$/.test(w)) emit(env, T['hk-macao-permit'], s, e, 0.35, ['permit-format:home-return'], w, 0.45, true);
-    else if (/^L\d{8}$/.test(w)) emit(env, T['hk-macao-permit'], s, e, 0.3, ['permit-format:taiwan'], w, 0.45, true);
+    else if ((c0 === 72 || c0 === 77) && (len === 9 || len === 11) && digits1)
+      emit(env, T['hk-macao-permit'], s, e, 0.35, ['permit-format:home-return'], w, 0.45, true);
+    else if (len === 9 && c0 === 76 && digits1) emit(env, T['hk-macao-permit'], s, e, 0.3, ['permit-format:taiwan'], w, 0.45, true);
     return;
   }
   // hex words: MEID (14/15, first digit A-F), Android ID (16), OAID (16/32/64)
@@ -225,6 +230,37 @@ function classifyWord(env: Env, s: number, e: number): void {
   }
 }
 
+/** [A-HJ-NP-Z]: an upper-case letter of a licence plate or a document number (no I, no O). */
+function plateLetterCode(c: number): boolean {
+  return c >= 65 && c <= 90 && c !== 73 && c !== 79;
+}
+
+/** [A-HJ-NP-Z0-9]{to - from} at s[from, to). */
+function plateBody(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!plateLetterCode(c) && !isDigitCode(c)) return false;
+  }
+  return true;
+}
+
+/** How many upper-case letters s has. */
+function lettersIn(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) n++;
+  }
+  return n;
+}
+
+/** s[from, to) is not empty and all digits. */
+function allDigits(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) if (!isDigitCode(s.charCodeAt(i))) return false;
+  return true;
+}
+
 /** 粤B12345, 京A·12345, 沪AD12345 (new energy, small), 粤B12345D (new energy, large), 粤B1234学. */
 function plate(env: Env, p: number, s: number, e: number): void {
   const t = env.t;
@@ -241,16 +277,21 @@ function plate(env: Env, p: number, s: number, e: number): void {
     end = j;
   } else body = upperCased(t, s + 1, e);
   letter = letter.toUpperCase();
-  if (!PLATE_LETTER.test(letter)) return;
+  if (!plateLetterCode(letter.charCodeAt(0))) return;
   const reasons: string[] = [];
   let base = 0;
-  if (body.length === 5 && /^[A-HJ-NP-Z0-9]{5}$/.test(body) && (body.match(/[A-Z]/g) ?? []).length <= 2) {
+  const n = body.length;
+  if (n === 5 && plateBody(body, 0, 5) && lettersIn(body) <= 2) {
     base = 0.7;
     reasons.push('plate-format');
-  } else if (body.length === 6 && (/^[DF][A-HJ-NP-Z0-9]\d{4}$/.test(body) || /^\d{5}[DF]$/.test(body))) {
+  } else if (
+    n === 6 &&
+    (((body.charCodeAt(0) === 68 || body.charCodeAt(0) === 70) && plateBody(body, 1, 2) && allDigits(body, 2, 6)) ||
+      (allDigits(body, 0, 5) && (body.charCodeAt(5) === 68 || body.charCodeAt(5) === 70)))
+  ) {
     base = 0.75;
     reasons.push('new-energy-plate');
-  } else if (body.length === 4 && /^[A-HJ-NP-Z0-9]{4}$/.test(body) && PLATE_SUFFIX.includes(t[end] ?? '')) {
+  } else if (n === 4 && plateBody(body, 0, 4) && end < t.length && PLATE_SUFFIX.includes(t[end] ?? '')) {
     end += 1;
     base = 0.7;
     reasons.push('special-plate');
