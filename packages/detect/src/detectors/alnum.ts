@@ -561,6 +561,39 @@ function isHostCode(c: number): boolean {
   return isAlnumCode(c) || c === 46 || c === 45 || c === 91 || c === 93 || c === 58;
 }
 
+/** A white-space character of JavaScript regular expressions (`\s`). */
+function isSpaceCode(c: number): boolean {
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/** t[s, e) is `user:password` (/^[^\s/@:]+:[^\s/@]+$/): no white space, slash or `@`, a colon after the user. */
+function userinfoAt(t: string, s: number, e: number): boolean {
+  let i = s;
+  while (i < e) {
+    const c = t.charCodeAt(i);
+    if (c === 58 || c === 47 || c === 64 || isSpaceCode(c)) break;
+    i++;
+  }
+  if (i === s || i >= e - 1 || t.charCodeAt(i) !== 58) return false;
+  for (let j = i + 1; j < e; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 47 || c === 64 || isSpaceCode(c)) return false;
+  }
+  return true;
+}
+
 /** No `..` in the local part t[s, e), and it does not end with a dot. */
 function localPartValid(t: string, s: number, e: number): boolean {
   if (t.charCodeAt(e - 1) === 46) return false;
@@ -607,8 +640,7 @@ export function scanAt(env: Env): void {
     }
     const slash = sepLast >= 0 && sepLast >= at - 512 ? sepLast : -1;
     if (slash >= 0) {
-      const userinfo = t.slice(slash + 3, at);
-      if (/^[^\s/@:]+:[^\s/@]+$/.test(userinfo)) {
+      if (userinfoAt(t, slash + 3, at)) {
         let s = slash;
         while (s > 0 && isSchemeCode(t.charCodeAt(s - 1))) s--;
         if (s < slash && isLetterCode(t.charCodeAt(s))) {
