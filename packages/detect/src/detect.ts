@@ -51,12 +51,14 @@ function collect(t: string, options: DetectOptions, floor: number): Candidate[] 
     ctx: new ContextIndex(t, before, after, field),
     dashes: [],
     colons: [],
+    ats: [],
+    schemes: [],
     out: [],
   };
   scanTokens(env);
   scanDashTokens(env);
   scanColonTokens(env);
-  if (t.includes('@')) scanAt(env);
+  scanAt(env);
   if (on(env, 'name')) {
     const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
     scanNames(

@@ -25,6 +25,7 @@ const KEYWORD = 3;
 const BREAK = 4;
 const DASH = 5;
 const COLON = 6;
+const AT = 7;
 /** Class of every code unit for the token scan. */
 const CLASS = (() => {
   const c = new Uint8Array(65536);
@@ -35,6 +36,7 @@ const CLASS = (() => {
   for (let i = 97; i <= 122; i++) c[i] = LETTER;
   c[45] = DASH;
   c[58] = COLON;
+  c[64] = AT;
   return c;
 })();
 
@@ -99,7 +101,7 @@ export function scanTokens(env: Env): void {
 }
 
 /**
- * A keyword start, sentence end, dash or colon at `i` (class `k`, code unit `c`) for the token
+ * A keyword start, sentence end, dash, `@` or colon at `i` (class `k`, code unit `c`) for the token
  * pass: recorded when it may matter.
  */
 function special(env: Env, k: number, i: number, c: number): void {
@@ -111,6 +113,11 @@ function special(env: Env, k: number, i: number, c: number): void {
   } else if (k === DASH) {
     const start = dashTokenStart(t, i);
     if (start >= 0) env.dashes.push(start);
+  } else if (k === AT) {
+    env.ats.push(i);
+  } else if (t.charCodeAt(i + 1) === 47 && t.charCodeAt(i + 2) === 47) {
+    // `://` of a URL
+    env.schemes.push(i);
   } else if (colonMayStart(t, i)) {
     env.colons.push(i);
   }
@@ -625,18 +632,18 @@ function domainValid(t: string, s: number, e: number): boolean {
 /** E-mail addresses and URLs with credentials, found around each `@`. */
 export function scanAt(env: Env): void {
   const t = env.t;
+  const schemes = env.schemes;
   let from = 0;
-  // the last `://` that ends before the current `@`, and the next one (both found going forward)
+  // the last `://` that ends before the current `@` (index into the `://` scanTokens kept)
+  let sep = 0;
   let sepLast = -1;
-  let sepNext = t.indexOf('://');
-  for (;;) {
-    const at = t.indexOf('@', from);
-    if (at < 0) return;
+  for (const at of env.ats) {
+    if (at < from) continue;
     from = at + 1;
     // URL with credentials: scheme://user:password@host, `://` at most 512 characters before the `@`
-    while (sepNext >= 0 && sepNext + 3 <= at) {
-      sepLast = sepNext;
-      sepNext = t.indexOf('://', sepNext + 1);
+    while (sep < schemes.length && (schemes[sep] ?? 0) + 3 <= at) {
+      sepLast = schemes[sep] ?? -1;
+      sep++;
     }
     const slash = sepLast >= 0 && sepLast >= at - 512 ? sepLast : -1;
     if (slash >= 0) {

@@ -41,6 +41,9 @@ export interface Env {
   /** Dashes that may start a UUID or MAC address, and colons that may start an IPv6 or MAC address (kept by scanTokens). */
   dashes: number[];
   colons: number[];
+  /** Every `@`, and every `://` (the position of its colon), kept by scanTokens. */
+  ats: number[];
+  schemes: number[];
   out: Candidate[];
 }
 
