@@ -237,6 +237,8 @@ const KW_MASK: number[] = [];
 const KW_NEGATIVE: boolean[] = [];
 /** The word is Latin: matched case-insensitively, and not right after a Latin letter (`ip` is not in `zip`). */
 const KW_LATIN: boolean[] = [];
+/** Third code unit of the word (lower-case), -1 for a two-character word: a cheap reject before comparing. */
+const KW_THIRD: number[] = [];
 const KW_REASON: string[] = [];
 const KW_REASON_NEGATIVE: string[] = [];
 const KW_REASON_AFTER: string[] = [];
@@ -272,8 +274,12 @@ function keywordStartingAt(t: string, i: number): number {
   const p = PAIR[pairHash(t.charCodeAt(i), t.charCodeAt(i + 1))] ?? 0;
   if (p === 0) return -1;
   const list = PAIR_LISTS[p - 1] ?? [];
+  const c2 = t.charCodeAt(i + 2);
+  const lower2 = c2 >= 65 && c2 <= 90 ? c2 + 32 : c2;
   for (let x = 0; x < list.length; x++) {
     const id = list[x] ?? 0;
+    const third = KW_THIRD[id] ?? -1;
+    if (third !== -1 && third !== (KW_LATIN[id] ? lower2 : c2)) continue;
     if (keywordAt(t, i, id)) return id;
   }
   return -1;
@@ -303,6 +309,7 @@ function keywordStartingAt(t: string, i: number): number {
     KW_MASK.push(e.mask);
     KW_NEGATIVE.push(e.negative);
     KW_LATIN.push(latin);
+    KW_THIRD.push(word.length > 2 ? word.charCodeAt(2) : -1);
     KW_REASON.push(`context:${word}`);
     KW_REASON_NEGATIVE.push(`negative-context:${word}`);
     KW_REASON_AFTER.push(`context-after:${word}`);
