@@ -119,6 +119,13 @@ function classifyChain(env: Env, k: number): void {
     (t.charCodeAt(lastEnd) | 32) === 120 && !isLetterCode(t.charCodeAt(lastEnd + 1)) && !isDigitCode(t.charCodeAt(lastEnd + 1));
   for (let a = 0; a < k; a++) {
     let len = 0;
+    // a single group of 11-13 or 20 digits not starting with 0, 1 (11 digits) or 8 is no type
+    // (timestamps, order numbers): not copied
+    if (k === 1) {
+      const n = (GE[0] ?? 0) - (GS[0] ?? 0);
+      const d0 = t.charCodeAt(GS[0] ?? 0);
+      if ((n === 12 || n === 13 || n === 20 || (n === 11 && d0 !== 49)) && d0 !== 48 && d0 !== 56) return;
+    }
     for (let b = a; b < k && b < a + 8; b++) {
       const gs = GS[b] ?? 0;
       const ge = GE[b] ?? 0;
