@@ -62,7 +62,14 @@ export function scanTokens(env: Env): void {
       continue;
     }
     if (k > LETTER) {
-      special(env, k, i, c);
+      // most dashes and colons are not in a UUID, MAC or IPv6 address: a look at the next characters tells
+      if (
+        k === KEYWORD ||
+        k === BREAK ||
+        k === AT ||
+        (k === DASH ? t.charCodeAt(i + 3) === 45 || t.charCodeAt(i + 5) === 45 : colonMayFollow(t.charCodeAt(i + 1)))
+      )
+        special(env, k, i, c);
       i++;
       continue;
     }
@@ -98,6 +105,11 @@ export function scanTokens(env: Env): void {
     }
   }
   ctx.markedTo(n);
+}
+
+/** After the colon of a `://`, an IPv6 or a MAC address (or a label before one) comes a hex digit, a colon or a slash. */
+function colonMayFollow(c: number): boolean {
+  return isHexCode(c) || c === 58 || c === 47;
 }
 
 /**
