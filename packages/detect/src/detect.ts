@@ -20,6 +20,19 @@ const TYPE_ORDER = new Map<DetectorType, number>(DETECTOR_TYPES.map((t, i) => [t
 const CATEGORY = new Map<DetectorType, string>(DETECTOR_TYPES.map((t) => [t, DETECTOR_CATEGORIES[t]]));
 const ALL_TYPES = DETECTOR_TYPES.reduce((m, type) => m | TYPE_BIT[type], 0);
 
+let yearAt = 0;
+let year = 0;
+
+/** The current UTC year, read from the clock at most once a minute (detect() is called per value of a table). */
+function currentYear(): number {
+  const now = Date.now();
+  if (now - yearAt > 60_000) {
+    year = new Date(now).getUTCFullYear();
+    yearAt = now;
+  }
+  return year;
+}
+
 /** All candidates, before overlap resolution and threshold (for diagnostics and tests). */
 export function candidates(text: string, options: DetectOptions = {}): Candidate[] {
   return collect(normalizeWidth(text), options, 0).map((c) =>
@@ -41,12 +54,11 @@ function collect(t: string, options: DetectOptions, floor: number): Candidate[] 
   const field = options.fieldContext ? normalizeWidth(options.fieldContext).toLowerCase() : undefined;
   const env: Env = {
     t,
-    enabled: options.types ? new Set(options.types) : undefined,
     mask: options.types ? options.types.reduce((m, type) => m | TYPE_BIT[type], 0) : ALL_TYPES,
     before,
     after,
     field,
-    maxBirthYear: options.maxBirthYear ?? new Date().getUTCFullYear(),
+    maxBirthYear: options.maxBirthYear ?? currentYear(),
     floor,
     ctx: new ContextIndex(t, before, after, field),
     dashes: [],

@@ -6,7 +6,7 @@
  * starts at a known place and has a house number, and by context; lower than checksum types.
  */
 import { ADMIN_SUFFIXES, type AddressLevel, CITIES, NUMBER_UNITS, PROVINCES } from '../data/places.js';
-import { type Env, emit, isCjkCode, isDigitCode, isLetterCode, T } from './env.js';
+import { type Env, emit, isCjkCode, isDigitCode, isLetterCode, on, T } from './env.js';
 
 export interface AddressComponent {
   start: number;
@@ -123,7 +123,7 @@ export function splitAddress(text: string): { components: AddressComponent[]; di
 const FINE: ReadonlySet<AddressLevel> = new Set(['road', 'poi', 'number', 'building', 'room', 'town']);
 
 export function scanAddresses(env: Env): void {
-  if (env.enabled && !env.enabled.has('address')) return;
+  if (!on(env, 'address')) return;
   const t = env.t;
   const n = t.length;
   let covered = 0;

@@ -24,7 +24,6 @@ export function normalizedOf(c: Candidate): string {
 /** What every detector needs: the normalised text, enabled types, context settings. */
 export interface Env {
   t: string;
-  enabled: ReadonlySet<DetectorType> | undefined;
   /** The enabled types as a mask of TYPE_BIT. */
   mask: number;
   before: number;

@@ -7,7 +7,7 @@
  */
 import { CONTEXT_WORDS, NAME_AFTER_WORDS } from '../context.js';
 import { COMPOUND_SURNAMES, NAME_FOLLOWERS, NOT_IN_NAME, SINGLE_SURNAMES } from '../data/surnames.js';
-import { type Candidate, type Env, emit, isCjkCode, T } from './env.js';
+import { type Candidate, type Env, emit, isCjkCode, on, T } from './env.js';
 
 const SINGLE: ReadonlySet<string> = new Set(SINGLE_SURNAMES);
 const COMPOUND: ReadonlySet<string> = new Set(COMPOUND_SURNAMES);
@@ -65,7 +65,7 @@ export function parseName(t: string, p: number, limit = t.length): { end: number
 const SKIP = new Set([' ', ':', '：', '\t', '"', "'", '“', '”', '「', '」', '【', '】', '[', ']', '=', '是', '为']);
 
 export function scanNames(env: Env, structured: readonly Candidate[]): void {
-  if (env.enabled && !env.enabled.has('name')) return;
+  if (!on(env, 'name')) return;
   const t = env.t;
   const n = t.length;
   // Whole-value names: a field called 姓名 / name holding 2-4 CJK characters.
