@@ -19,6 +19,8 @@ export interface Figure {
   /** Human-readable goal, e.g. "< 50 ms" or "ratio >= 0.6". */
   target: string;
   ok: boolean;
+  /** Why a target is missed (by how much, and what bounds it), or what the figure means. */
+  note?: string;
 }
 
 export interface ScenarioContext {
@@ -90,5 +92,6 @@ export function printFigures(scenario: string, figures: Figure[]): void {
   for (const f of figures) {
     const ratio = f.ratio !== undefined ? `  ratio ${f.ratio} (baseline ${f.baseline} ${f.unit})` : '';
     console.log(`  ${f.ok ? 'ok  ' : 'MISS'} ${f.name}: ${f.value} ${f.unit}${ratio}  [target ${f.target}]`);
+    if (f.note !== undefined) console.log(`       note: ${f.note}`);
   }
 }
