@@ -9,15 +9,13 @@ import { scanAt, scanColonTokens, scanDashTokens, scanTokens } from './detectors
 import { type Candidate, type Env, normalizedOf, on } from './detectors/env.js';
 import { scanNames } from './detectors/name.js';
 import { FULL_WIDTH_RUNS, narrow, normalizeWidth } from './normalize.js';
-import { DETECTOR_CATEGORIES, DETECTOR_TYPES, type Detection, type DetectOptions, type DetectorType } from './types.js';
+import { DETECTOR_TYPES, type Detection, type DetectOptions, type DetectorType } from './types.js';
 
 export const DEFAULT_MIN_SCORE = 0.5;
 export const DEFAULT_WINDOW_BEFORE = 24;
 export const DEFAULT_WINDOW_AFTER = 8;
 
 const TYPE_ORDER = new Map<DetectorType, number>(DETECTOR_TYPES.map((t, i) => [t, i]));
-/** DETECTOR_CATEGORIES as a map (a lookup by a varying string key is cheaper in a Map). */
-const CATEGORY = new Map<DetectorType, string>(DETECTOR_TYPES.map((t) => [t, DETECTOR_CATEGORIES[t]]));
 const ALL_TYPES = DETECTOR_TYPES.reduce((m, type) => m | TYPE_BIT[type], 0);
 
 let yearAt = 0;
@@ -35,11 +33,15 @@ function currentYear(): number {
 
 /** All candidates, before overlap resolution and threshold (for diagnostics and tests). */
 export function candidates(text: string, options: DetectOptions = {}): Candidate[] {
-  return collect(normalizeWidth(text), options, 0).map((c) =>
-    c.fold === undefined
-      ? c
-      : { type: c.type, start: c.start, end: c.end, score: c.score, reasons: c.reasons, normalized: normalizedOf(c) },
-  );
+  const env = collect(normalizeWidth(text), options, 0);
+  return env.out.map((c) => ({
+    type: c.type,
+    start: c.start,
+    end: c.end,
+    score: c.score,
+    reasons: c.reasons,
+    normalized: normalizedOf(env, c),
+  }));
 }
 
 /**
@@ -48,7 +50,7 @@ export function candidates(text: string, options: DetectOptions = {}): Candidate
  * is under it after (detect passes its minScore: such a candidate can neither be reported nor win an
  * overlap; candidates passes 0).
  */
-function collect(t: string, options: DetectOptions, floor: number): Candidate[] {
+function collect(t: string, options: DetectOptions, floor: number): Env {
   const before = options.windowBefore ?? DEFAULT_WINDOW_BEFORE;
   const after = options.windowAfter ?? DEFAULT_WINDOW_AFTER;
   const field = options.fieldContext ? normalizeWidth(options.fieldContext).toLowerCase() : undefined;
@@ -66,6 +68,7 @@ function collect(t: string, options: DetectOptions, floor: number): Candidate[] 
     ats: [],
     schemes: [],
     out: [],
+    folds: undefined,
   };
   scanTokens(env);
   scanDashTokens(env);
@@ -79,10 +82,17 @@ function collect(t: string, options: DetectOptions, floor: number): Candidate[] 
     );
   }
   scanAddresses(env);
-  return env.out;
+  return env;
 }
 
-function byPriority(a: Candidate, b: Candidate): number {
+interface Span {
+  type: DetectorType;
+  start: number;
+  end: number;
+  score: number;
+}
+
+function byPriority(a: Span, b: Span): number {
   return (
     b.score - a.score ||
     b.end - b.start - (a.end - a.start) ||
@@ -102,16 +112,16 @@ export function resolveOverlaps(cands: Candidate[], minScore: number): Candidate
 }
 
 /** resolveOverlaps of candidates all above the threshold (sorts `kept` in place). */
-function resolveSorted(kept: Candidate[]): Candidate[] {
+function resolveSorted<C extends Span>(kept: C[]): C[] {
   kept.sort((a, b) => a.start - b.start || a.end - b.end);
-  const chosen: Candidate[] = [];
+  const chosen: C[] = [];
   let i = 0;
   while (i < kept.length) {
-    const first = kept[i] as Candidate;
+    const first = kept[i] as C;
     let j = i + 1;
     let maxEnd = first.end;
-    while (j < kept.length && (kept[j] as Candidate).start < maxEnd) {
-      maxEnd = Math.max(maxEnd, (kept[j] as Candidate).end);
+    while (j < kept.length && (kept[j] as C).start < maxEnd) {
+      maxEnd = Math.max(maxEnd, (kept[j] as C).end);
       j++;
     }
     if (j === i + 1) chosen.push(first);
@@ -122,9 +132,9 @@ function resolveSorted(kept: Candidate[]): Candidate[] {
 }
 
 /** Greedy choice within one cluster; appends the chosen candidates in order of position. */
-function resolveCluster(cluster: Candidate[], chosen: Candidate[]): void {
+function resolveCluster<C extends Span>(cluster: C[], chosen: C[]): void {
   cluster.sort(byPriority);
-  const picked: Candidate[] = [];
+  const picked: C[] = [];
   for (const c of cluster) {
     if (picked.some((p) => p.start < c.end && c.start < p.end)) continue;
     picked.push(c);
@@ -146,23 +156,17 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
     wide.push(offset, offset + run.length);
     return narrow(run);
   });
-  // collect drops the candidates under minScore already
-  const chosen = resolveSorted(collect(t, options, minScore));
+  const env = collect(t, options, minScore);
+  // collect drops the candidates under minScore already; the kept ones are completed in place
+  const chosen = resolveSorted(env.out);
   let w = 0;
-  return chosen.map((c) => {
+  for (const c of chosen) {
     // detections come in order of position: move past the runs that end before this one
     while (w < wide.length && (wide[w + 1] ?? 0) <= c.start) w += 2;
-    const fullWidth = w < wide.length && (wide[w] ?? 0) < c.end;
-    return {
-      type: c.type,
-      category: CATEGORY.get(c.type) ?? '',
-      start: c.start,
-      end: c.end,
-      text: text.slice(c.start, c.end),
-      normalized: normalizedOf(c),
-      score: round2(c.score),
-      // a candidate's reasons are its own (the full-width note makes a copy)
-      reasons: fullWidth ? [...c.reasons, 'full-width'] : c.reasons,
-    };
-  });
+    if (w < wide.length && (wide[w] ?? 0) < c.end) c.reasons.push('full-width');
+    c.text = text.slice(c.start, c.end);
+    if (env.folds !== undefined) c.normalized = normalizedOf(env, c);
+    c.score = round2(c.score);
+  }
+  return chosen;
 }

@@ -1,5 +1,5 @@
 import { type ContextIndex, TYPE_BIT } from '../context.js';
-import { DETECTOR_TYPES, type DetectorType } from '../types.js';
+import { DETECTOR_CATEGORIES, DETECTOR_TYPES, type Detection, type DetectorType } from '../types.js';
 
 /** A detection before overlap resolution; offsets into the width-normalised text. */
 export interface Candidate {
@@ -9,16 +9,19 @@ export interface Candidate {
   score: number;
   reasons: string[];
   normalized: string;
-  /**
-   * Set while `normalized` still has to be upper-cased (1) or lower-cased (2): case conversion of a
-   * slice of a two-byte string is slow, so it is done only for the candidates that are reported.
-   */
-  fold?: 1 | 2;
 }
 
+/**
+ * What the detectors emit: a candidate already in the shape of a Detection, so that detect() reports
+ * the candidates it keeps without copying them (`text` is filled in, the score rounded, `normalized`
+ * case-folded when `folds` says so, for the reported ones only).
+ */
+export type Found = Detection;
+
 /** `normalized` of a candidate, its case folded when the detector left that for later. */
-export function normalizedOf(c: Candidate): string {
-  return c.fold === 1 ? c.normalized.toUpperCase() : c.fold === 2 ? c.normalized.toLowerCase() : c.normalized;
+export function normalizedOf(env: Env, c: Found): string {
+  const fold = env.folds?.get(c);
+  return fold === 1 ? c.normalized.toUpperCase() : fold === 2 ? c.normalized.toLowerCase() : c.normalized;
 }
 
 /** What every detector needs: the normalised text, enabled types, context settings. */
@@ -43,7 +46,12 @@ export interface Env {
   /** Every `@`, and every `://` (the position of its colon), kept by scanTokens. */
   ats: number[];
   schemes: number[];
-  out: Candidate[];
+  out: Found[];
+  /**
+   * Candidates whose `normalized` is still to be upper-cased (1) or lower-cased (2): case
+   * conversion of a slice of a two-byte string is slow, so it is done only for reported ones.
+   */
+  folds: Map<Found, 1 | 2> | undefined;
 }
 
 export function on(env: Env, type: DetectorType): boolean {
@@ -59,6 +67,9 @@ export function on(env: Env, type: DetectorType): boolean {
  * Index of each detector type in DETECTOR_TYPES: detectors pass `T.phone`, a number, to emit (a
  * property read with a constant name, where a string key of a varying type would be a slower lookup).
  */
+/** DETECTOR_CATEGORIES by type index. */
+const CATEGORIES: readonly string[] = DETECTOR_TYPES.map((t) => DETECTOR_CATEGORIES[t]);
+
 export const T: Readonly<Record<DetectorType, number>> = Object.fromEntries(DETECTOR_TYPES.map((t, i) => [t, i])) as Record<
   DetectorType,
   number
@@ -89,7 +100,12 @@ export function emit(
   // under 0.2 a candidate is noise; under the floor (detect's minScore) it can be neither reported nor win an overlap
   if (score < 0.2 || score < env.floor - 1e-9) return;
   if (reason !== undefined) reasons.push(reason);
-  env.out.push(fold === 0 ? { type, start, end, score, reasons, normalized } : { type, start, end, score, reasons, normalized, fold });
+  const found: Found = { type, category: CATEGORIES[ti] ?? '', start, end, text: '', normalized, score, reasons };
+  env.out.push(found);
+  if (fold !== 0) {
+    env.folds ??= new Map();
+    env.folds.set(found, fold);
+  }
 }
 
 export function isDigitCode(c: number): boolean {
