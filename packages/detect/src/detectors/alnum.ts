@@ -62,14 +62,18 @@ export function scanTokens(env: Env): void {
       continue;
     }
     if (k > LETTER) {
+      if (k === KEYWORD) {
+        if (keywordMayStart(t, i, c)) ctx.markWordAt(i);
+      } else if (k === BREAK) ctx.markBreakAt(i);
       // most dashes and colons are not in a UUID, MAC or IPv6 address: a look at the next characters tells
-      if (
-        k === KEYWORD ||
-        k === BREAK ||
+      else if (
         k === AT ||
-        (k === DASH ? t.charCodeAt(i + 3) === 45 || t.charCodeAt(i + 5) === 45 : colonMayFollow(t.charCodeAt(i + 1)))
+        (k === DASH
+          ? (t.charCodeAt(i + 3) === 45 || t.charCodeAt(i + 5) === 45) &&
+            (!isHexCode(t.charCodeAt(i - 3)) || isHexCode(t.charCodeAt(i - 5)))
+          : colonMayFollow(t.charCodeAt(i + 1)))
       )
-        special(env, k, i, c);
+        special(env, k, i);
       i++;
       continue;
     }
@@ -112,17 +116,10 @@ function colonMayFollow(c: number): boolean {
   return isHexCode(c) || c === 58 || c === 47;
 }
 
-/**
- * A keyword start, sentence end, dash, `@` or colon at `i` (class `k`, code unit `c`) for the token
- * pass: recorded when it may matter.
- */
-function special(env: Env, k: number, i: number, c: number): void {
+/** A dash, `@` or colon at `i` (class `k`) for the token pass: recorded when it may matter. */
+function special(env: Env, k: number, i: number): void {
   const t = env.t;
-  if (k === KEYWORD) {
-    if (keywordMayStart(t, i, c)) env.ctx.markWordAt(i);
-  } else if (k === BREAK) {
-    env.ctx.markBreakAt(i);
-  } else if (k === DASH) {
+  if (k === DASH) {
     const start = dashTokenStart(t, i);
     if (start >= 0) env.dashes.push(start);
   } else if (k === AT) {
