@@ -174,11 +174,65 @@ describe('pipa keys', () => {
     expect((await runCli(['keys', 'list', '--all', '--json'], { cwd: dir })).stdout).toBe(before);
   });
 
-  it('rotates the master key and the service reopens with it', async () => {
+  it('rotates the master key while the service runs: writes and reads go on, and everything reads back after a restart', async () => {
+    const s = await serve();
+    const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const base = s.service.url;
+    const write = async (i: number) => {
+      const subject = (await (
+        await fetch(`${base}v1/apps/xiaopiaopiao-merchant/subjects`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ kind: 'account', externalId: `rot-${i}` }),
+        })
+      ).json()) as { id: string };
+      const put = await fetch(`${base}v1/apps/xiaopiaopiao-merchant/subjects/${subject.id}/pi`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ fields: { 'contact.phone': `1381234${String(i).padStart(4, '0')}` } }),
+      });
+      expect(put.status).toBe(200);
+      return subject.id;
+    };
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 5; i++) ids.push(await write(i));
+      let writing = true;
+      const during = (async () => {
+        for (let i = 5; writing || i < 10; i++) ids.push(await write(i));
+      })();
+      const r = await runCli(['keys', 'rotate'], { cwd: dir });
+      writing = false;
+      await during;
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('version 1 → 2');
+      expect(r.stdout).toMatch(/data keys: [1-9]\d* re-wrapped/);
+      for (const id of ids) {
+        const read = await fetch(`${base}v1/apps/xiaopiaopiao-merchant/subjects/${id}/pi`, { headers });
+        expect(read.status).toBe(200);
+      }
+    } finally {
+      await s.stop();
+    }
+    const again = await serve();
+    try {
+      for (const id of ids) {
+        const read = (await (await fetch(`${again.service.url}v1/apps/xiaopiaopiao-merchant/subjects/${id}/pi`, { headers })).json()) as {
+          fields: Record<string, { value: string }>;
+        };
+        expect(read.fields['contact.phone']?.value).toMatch(/^138\*\*\*\*\d{4}$/);
+      }
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('rotates the master key again and the service reopens with it', async () => {
     const r = await runCli(['keys', 'rotate'], { cwd: dir });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('version 1 → 2');
+    expect(r.stdout).toContain('version 2 → 3');
     expect(r.stdout).toContain('system keys: 4 re-wrapped, 0 failed');
     const s = await serve();
     await s.stop();
