@@ -86,10 +86,21 @@ export function scanTokens(env: Env): void {
         do c = t.charCodeAt(++i);
         while (c >= 48 && c <= 57);
         if (p >= next) {
-          // a short run that no separator continues is no number of any type: no chain to scan
-          if (i - p >= 11 || c === 46 || c === 41 || ((c === 32 || c === 45) && isDigitCode(t.charCodeAt(i + 1)))) {
+          // a short run that no separator continues is no number of any type: no chain to scan; nor
+          // is a decimal or a time (12.5, 11:30:05.181) that cannot start an IPv4 address
+          if (i - p >= 11 || c === 41 || ((c === 32 || c === 45) && isDigitCode(t.charCodeAt(i + 1)))) {
             ctx.markedTo(p);
             next = scanNumberAt(env, p, i);
+          } else if (c === 46) {
+            if (i - p <= 3 && t.charCodeAt(p - 1) !== 46 && octetThenDot(t, i + 1)) {
+              ctx.markedTo(p);
+              next = scanNumberAt(env, p, i);
+            } else {
+              // past the dotted digits, as scanNumberAt would go
+              let j = i;
+              while (t.charCodeAt(j) === 46 || isDigitCode(t.charCodeAt(j))) j++;
+              next = j;
+            }
           } else next = i;
         }
       } else {
@@ -109,6 +120,13 @@ export function scanTokens(env: Env): void {
     }
   }
   ctx.markedTo(n);
+}
+
+/** 1 to 3 digits and a dot at `i`: what follows the first octet of an IPv4 address and its dot. */
+function octetThenDot(t: string, i: number): boolean {
+  let j = i;
+  while (j < i + 3 && isDigitCode(t.charCodeAt(j))) j++;
+  return j > i && t.charCodeAt(j) === 46;
 }
 
 /** After the colon of a `://`, an IPv6 or a MAC address (or a label before one) comes a hex digit, a colon or a slash. */
