@@ -8,13 +8,7 @@
  * Called by the policy service after a publication, by the policy sync on a notification from
  * another node, and by the consent loader after it has filled the projection at start.
  */
-import type { ServiceContext } from '../service/context.js';
-
-interface AffectedJson {
-  affected?: { purposes?: unknown; recipients?: unknown };
-}
-
-const ids = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0) : []);
+import { affectedOf, type ServiceContext } from '../service/context.js';
 
 /** Apply the re-consent marks of one app's material versions (every app when `appId` is omitted). Returns the marks applied. */
 export async function applyReconsentMarks(ctx: ServiceContext, appId?: string): Promise<number> {
@@ -29,15 +23,9 @@ export async function applyReconsentMarks(ctx: ServiceContext, appId?: string): 
   const rows = await q.execute();
   let applied = 0;
   for (const row of rows) {
-    if (row.diff === null) continue;
-    let parsed: AffectedJson;
-    try {
-      parsed = JSON.parse(row.diff) as AffectedJson;
-    } catch {
-      continue;
-    }
-    const purposes = ids(parsed.affected?.purposes);
-    const recipients = ids(parsed.affected?.recipients);
+    const affected = affectedOf(row.diff);
+    if (affected === undefined) continue;
+    const { purposes, recipients } = affected;
     if (purposes.length === 0 && recipients.length === 0) continue;
     ctx.consent.markReconsent(row.app_id, purposes, recipients, row.version, row.published_at);
     applied++;

@@ -347,18 +347,15 @@ export function createPolicyRegistry(db: Kysely<Schema>): PolicyRegistry {
   };
 }
 
-function affectedOf(diff: string | null): { purposes: string[]; recipients: string[] } | undefined {
+/** What a stored diff (`policy_versions.diff`) says a material change affected; undefined when there is no readable diff. */
+export function affectedOf(diff: string | null): { purposes: string[]; recipients: string[] } | undefined {
   if (diff === null) return undefined;
+  let parsed: { affected?: { purposes?: unknown; recipients?: unknown } };
   try {
-    const parsed = JSON.parse(diff) as { affected?: { purposes?: unknown; recipients?: unknown } };
-    const purposes = Array.isArray(parsed.affected?.purposes)
-      ? parsed.affected.purposes.filter((x): x is string => typeof x === 'string')
-      : [];
-    const recipients = Array.isArray(parsed.affected?.recipients)
-      ? parsed.affected.recipients.filter((x): x is string => typeof x === 'string')
-      : [];
-    return { purposes, recipients };
+    parsed = JSON.parse(diff) as typeof parsed;
   } catch {
     return undefined;
   }
+  const ids = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0) : []);
+  return { purposes: ids(parsed.affected?.purposes), recipients: ids(parsed.affected?.recipients) };
 }

@@ -1,8 +1,9 @@
 /** MySQL / MariaDB driver of the SQL connector (`mysql2`). The URL comes from the dataset's environment variable. */
 import mysql from 'mysql2/promise';
-import { classifyNetworkCode, connectorError, errorCodeOf } from '../errors.js';
+import { classifyNetworkCode, errorCodeOf } from '../errors.js';
 import type { ColumnInfo, ColumnKind } from '../values.js';
 import {
+  connectFailure,
   type DriverErrorClass,
   MYSQL_DIALECT,
   type Sql,
@@ -135,10 +136,7 @@ export async function openMysql(o: MysqlDriverOptions): Promise<SqlDriver> {
     try {
       return await pool.getConnection();
     } catch (err) {
-      const c = classifyMysqlError(err);
-      const code =
-        c.code === 'driver_error' || c.code === 'schema_mismatch' || c.code === 'write_rejected' ? 'connector_unavailable' : c.code;
-      throw connectorError(code, { ...ctx, operation: 'connect', ...(c.driverCode !== undefined ? { driverCode: c.driverCode } : {}) });
+      throw connectFailure(classifyMysqlError(err), { ...ctx, operation: 'connect' });
     }
   };
 

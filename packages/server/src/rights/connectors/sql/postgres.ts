@@ -1,8 +1,9 @@
 /** PostgreSQL driver of the SQL connector (`pg`). The URL comes from the dataset's environment variable. */
 import pg from 'pg';
-import { classifyNetworkCode, connectorError, errorCodeOf } from '../errors.js';
+import { classifyNetworkCode, errorCodeOf } from '../errors.js';
 import type { ColumnInfo, ColumnKind } from '../values.js';
 import {
+  connectFailure,
   type DriverErrorClass,
   POSTGRES_DIALECT,
   type Sql,
@@ -83,10 +84,7 @@ export async function openPostgres(o: PostgresDriverOptions): Promise<SqlDriver>
     try {
       return await pool.connect();
     } catch (err) {
-      const c = classifyPostgresError(err);
-      const code =
-        c.code === 'driver_error' || c.code === 'schema_mismatch' || c.code === 'write_rejected' ? 'connector_unavailable' : c.code;
-      throw connectorError(code, { ...ctx, operation: 'connect', ...(c.driverCode !== undefined ? { driverCode: c.driverCode } : {}) });
+      throw connectFailure(classifyPostgresError(err), { ...ctx, operation: 'connect' });
     }
   };
 

@@ -3,7 +3,7 @@
  * optionally schema-qualified) and quoted by the dialect; every value is a bound parameter. No value
  * is ever concatenated into SQL text.
  */
-import { ConnectorError } from '../errors.js';
+import { ConnectorError, type ConnectorErrorContext, connectorError } from '../errors.js';
 import { isColumnName, isTableName } from '../plan.js';
 import type { ColumnInfo } from '../values.js';
 
@@ -146,4 +146,10 @@ export class Mutex {
       release();
     }
   }
+}
+
+/** The error for a connection that could not be opened: whatever the driver said, the dataset is unavailable unless it is a clearer case (auth, timeout, config). */
+export function connectFailure(c: DriverErrorClass, ctx: ConnectorErrorContext): ConnectorError {
+  const code = c.code === 'driver_error' || c.code === 'schema_mismatch' || c.code === 'write_rejected' ? 'connector_unavailable' : c.code;
+  return connectorError(code, { ...ctx, ...(c.driverCode !== undefined ? { driverCode: c.driverCode } : {}) });
 }

@@ -11,6 +11,7 @@ import { badEnv } from '../env.js';
 import { classifyNetworkCode, connectorError, errorCodeOf } from '../errors.js';
 import type { ColumnInfo, ColumnKind } from '../values.js';
 import {
+  connectFailure,
   type DriverErrorClass,
   Mutex,
   SQLITE_DIALECT,
@@ -101,10 +102,7 @@ export async function openSqlite(o: SqliteDriverOptions): Promise<SqlDriver> {
     // Reading the schema proves the file is a database (better-sqlite3 opens lazily).
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
   } catch (err) {
-    const c = classifySqliteError(err);
-    const code =
-      c.code === 'driver_error' || c.code === 'schema_mismatch' || c.code === 'write_rejected' ? 'connector_unavailable' : c.code;
-    throw connectorError(code, { ...ctx, ...(c.driverCode !== undefined ? { driverCode: c.driverCode } : {}) });
+    throw connectFailure(classifySqliteError(err), ctx);
   }
   const lock = new Mutex();
   const cache = new Map<string, Database.Statement>();
