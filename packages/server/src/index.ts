@@ -26,3 +26,6 @@ export * from './rights/index.js';
 export * from './server/index.js';
 export { CHANNELS, openServiceContext, type ServiceContext, type ServiceOptions } from './service/context.js';
 export * from './store/index.js';
+export { createSubjectService, type SubjectService } from './subjects/index.js';
+export { createVaultService, type VaultActor, type VaultService } from './vault/index.js';
+export { heldCategories, recordCategories } from './vault/record.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPolicyService, openServiceContext } from '@pipa/server';
+import { createPolicyService, createSubjectService, createVaultService, heldCategories, openServiceContext } from '@pipa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-util.js';
 
@@ -42,7 +42,11 @@ const env = { PIPA_MASTER_KEY: MASTER_KEY };
 const fields = async () => {
   const ctx = await openServiceContext({ dataDir: dir, env });
   try {
-    return (await ctx.db.selectFrom('vault_fields').select('category').where('app_id', '=', APP).execute()).map((r) => r.category);
+    return await heldCategories(
+      ctx.db,
+      APP,
+      (await ctx.db.selectFrom('subjects').select('id').where('app_id', '=', APP).execute()).map((r) => r.id),
+    );
   } finally {
     await ctx.close();
   }
@@ -50,42 +54,15 @@ const fields = async () => {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pipa-retention-cli-'));
-  const ctx = await openServiceContext({ dataDir: dir, env });
+  const at = Date.now() - 3 * DAY;
+  // The fields are written three days ago (the context's clock), through the vault as an app would.
+  const ctx = await openServiceContext({ dataDir: dir, env, clock: () => at });
   try {
     await createPolicyService(ctx).publish({ appId: APP, declaration: DECLARATION, force: true, reason: 'test', actor: 'cli' });
-    const at = Date.now() - 3 * DAY;
-    await ctx.db
-      .insertInto('subjects')
-      .values({
-        id: 'sub_clitestaaaaaaaaaaaaaaaaaa',
-        app_id: APP,
-        kind: 'account',
-        external_id: null,
-        linked_to: null,
-        status: 'active',
-        birth_date: null,
-        created_at: at,
-        updated_at: at,
-        frozen_at: null,
-        erased_at: null,
-      })
-      .execute();
-    // The sweep reads no value: any sealed bytes stand for one here.
-    for (const category of ['basic.gender', 'contact.phone']) {
-      await ctx.db
-        .insertInto('vault_fields')
-        .values({
-          subject_id: 'sub_clitestaaaaaaaaaaaaaaaaaa',
-          app_id: APP,
-          category,
-          ciphertext: Buffer.from([1, 2, 3]),
-          blind_index: null,
-          key_version: 1,
-          created_at: at,
-          updated_at: at,
-        })
-        .execute();
-    }
+    const subjects = createSubjectService(ctx);
+    const subject = (await subjects.ensure(ctx.db, { appId: APP, kind: 'account' })).id;
+    const vault = createVaultService(ctx, { subjects });
+    await vault.put(APP, subject, { 'basic.gender': '男', 'contact.phone': '13812345678' }, { id: 'key_test' });
   } finally {
     await ctx.close();
   }

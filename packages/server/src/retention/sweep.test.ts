@@ -18,6 +18,7 @@ import { openTestContext, publishForTest } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
 import { createVaultService, type VaultActor, type VaultService } from '../vault/index.js';
+import { recordCategories } from '../vault/record.js';
 import { createRetentionService, planSweep, type RetentionReport, type RunSweepOptions, runSweep } from './index.js';
 import { RET_APP, RET_DB_ENV, RET_DB_SCHEMA, retentionDeclaration } from './test-fixtures.js';
 
@@ -56,12 +57,14 @@ forEachDialect('retention sweep', (dctx) => {
     });
   const version = () => ctx.policies.require(RET_APP).version;
   const withdraw = (subject: string, ...purposes: string[]) => ledger.withdraw(RET_APP, { subject, purposes, method: 'user' });
-  const fieldsOf = async (subject: string) =>
-    (await ctx.db.selectFrom('vault_fields').select('category').where('subject_id', '=', subject).orderBy('category').execute()).map(
-      (r) => r.category,
-    );
-  const count = async (table: 'vault_fields' | 'audit_events' | 'retention_reports' | 'retention_dataset_checks') =>
-    Number((await ctx.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+  const fieldsOf = (subject: string) => recordCategories(ctx.db, subject);
+  const count = async (table: 'vault_fields' | 'audit_events' | 'retention_reports' | 'retention_dataset_checks') => {
+    if (table === 'vault_fields') {
+      const records = await ctx.db.selectFrom('vault_records').select('fields').execute();
+      return records.reduce((k, r) => k + Object.keys(JSON.parse(r.fields) as object).length, 0);
+    }
+    return Number((await ctx.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+  };
   const removal = (r: RetentionReport, category: string) => r.removed.filter((x) => x.category === category);
   const events = async (action: string): Promise<AuditEvent[]> => {
     await ctx.auditBatcher.flush();

@@ -1,17 +1,20 @@
 /**
- * The vault part of a sweep: every field of the app, in batches of holders (subjects with fields),
- * judged by `evaluateField` with the person's facts read from the store (status, cancellation time,
- * the consent ledger folded per purpose, open rights requests). A write run removes the fields whose
- * coverage ended in one transaction per batch, with one `retention.remove` audit event per subject
+ * The vault part of a sweep: every field of the app (from the records' manifests: categories and
+ * last-write times, no key needed), in batches of holders (subjects with a record), judged by
+ * `evaluateField` with the person's facts read from the store (status, cancellation time, the consent
+ * ledger folded per purpose, open rights requests). A write run rewrites the records without the
+ * fields whose coverage ended (vault/record.ts `removeFromRecords`) in one transaction per batch, with one `retention.remove` audit event per subject
  * that lost fields (categories, purposes, actions, reasons: never a value); a field written again
  * since it was read is left for the next sweep.
  */
 import type { Kysely } from 'kysely';
 import type { AuditEventInput } from '../audit/types.js';
 import type { ConsentAction } from '../consent/types.js';
+import type { DataKey } from '../crypto/data-key.js';
 import type { ServiceContext } from '../service/context.js';
 import type { Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
+import { loadDataKeys, parseManifest, removeFromRecords } from '../vault/record.js';
 import { evaluateField, type RetentionModel, type SubjectFacts } from './rules.js';
 import type { RemovalReason, RetentionAction, RetentionError } from './types.js';
 
@@ -72,9 +75,6 @@ interface BatchOutcome {
   removals: VaultRemoval[];
 }
 
-/** Fields per DELETE statement (3 parameters each, far below every engine's limit). */
-const DELETE_CHUNK = 300;
-
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -108,18 +108,23 @@ async function judgeBatch(
   ctx: ServiceContext,
   input: VaultSweepInput,
   holderIds: readonly string[],
+  keys: ReadonlyMap<string, DataKey>,
 ): Promise<BatchOutcome> {
   const { appId, model, now, graceMs } = input;
-  const fields: FieldRow[] = (
-    await db
-      .selectFrom('vault_fields')
-      .select(['subject_id', 'category', 'updated_at'])
-      .where('app_id', '=', appId)
-      .where('subject_id', 'in', [...holderIds])
-      .orderBy('subject_id')
-      .orderBy('category')
-      .execute()
-  ).map((f) => ({ subject_id: f.subject_id, category: f.category, updated_at: num(f.updated_at) }));
+  // What each record holds and when each field was last written: the manifest, no key needed.
+  const fields: FieldRow[] = [];
+  const records = await db
+    .selectFrom('vault_records')
+    .select(['subject_id', 'fields'])
+    .where('app_id', '=', appId)
+    .where('subject_id', 'in', [...holderIds])
+    .orderBy('subject_id')
+    .execute();
+  for (const r of records) {
+    for (const [category, updatedAt] of [...parseManifest(r.fields)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      fields.push({ subject_id: r.subject_id, category, updated_at: updatedAt });
+    }
+  }
 
   const subjects = new Map((await subjectRows(db, appId, holderIds)).map((r) => [r.id, r]));
   const personOf = (id: string): string => subjects.get(id)?.linked_to ?? id;
@@ -218,27 +223,14 @@ async function judgeBatch(
     removals.push(...planned.map((p) => p.removal));
   } else {
     // Only the values that were judged (subject, category, last write): one written since stays for the next sweep.
-    const deleted = new Set<string>();
-    for (let i = 0; i < planned.length; i += DELETE_CHUNK) {
-      const chunk = planned.slice(i, i + DELETE_CHUNK);
-      const rows = await db
-        .deleteFrom('vault_fields')
-        .where('app_id', '=', appId)
-        .where((eb) =>
-          eb.or(
-            chunk.map((p) =>
-              eb.and([
-                eb('subject_id', '=', p.removal.holder),
-                eb('category', '=', p.removal.category),
-                eb('updated_at', '=', p.updatedAt),
-              ]),
-            ),
-          ),
-        )
-        .returning(['subject_id', 'category'])
-        .execute();
-      for (const r of rows) deleted.add(`${r.subject_id}\u0000${r.category}`);
-    }
+    // The records are rewritten without them (keys loaded before the transaction: `keys`).
+    const deleted = await removeFromRecords(
+      ctx,
+      db,
+      appId,
+      planned.map((p) => ({ subjectId: p.removal.holder, category: p.removal.category, updatedAt: p.updatedAt })),
+      keys,
+    );
     for (const p of planned) if (deleted.has(`${p.removal.holder}\u0000${p.removal.category}`)) removals.push(p.removal);
     const byHolder = new Map<string, VaultRemoval[]>();
     for (const r of removals) byHolder.set(r.holder, [...(byHolder.get(r.holder) ?? []), r]);
@@ -276,9 +268,8 @@ export async function sweepVault(ctx: ServiceContext, input: VaultSweepInput): P
     }
     const holders = (
       await ctx.db
-        .selectFrom('vault_fields')
+        .selectFrom('vault_records')
         .select('subject_id')
-        .distinct()
         .where('app_id', '=', input.appId)
         .where('subject_id', '>', after)
         .orderBy('subject_id')
@@ -288,9 +279,12 @@ export async function sweepVault(ctx: ServiceContext, input: VaultSweepInput): P
     if (holders.length === 0) break;
     after = holders[holders.length - 1] ?? after;
     try {
+      // A write run rewrites records: their keys are loaded first (unwrapping may call a KMS, which no
+      // transaction should wait for).
+      const keys = input.write ? await loadDataKeys(ctx, input.appId, holders) : new Map<string, DataKey>();
       const out = input.write
-        ? await withTransaction(ctx.db, (trx) => judgeBatch(trx, ctx, input, holders))
-        : await judgeBatch(ctx.db, ctx, input, holders);
+        ? await withTransaction(ctx.db, (trx) => judgeBatch(trx, ctx, input, holders, keys))
+        : await judgeBatch(ctx.db, ctx, input, holders, keys);
       for (const p of out.persons) persons.add(p);
       for (const p of out.deferred) deferred.add(p);
       fields += out.fields;

@@ -3,18 +3,17 @@
  * every field for a package), the consent ledger (withdraw), the connectors (one per declared
  * dataset, credentials from the environment) and the job queue.
  *
- * The vault service reads plain values only for a declared purpose the decision engine allows; a
- * rights request is not a processing purpose (PIPL 45: the person's right to a copy), and a frozen
- * subject (account cancellation under way) is denied every purpose. So the package's read is done
- * here, with the vault's own key scheme (one data key per subject, field AAD = app, subject, category)
- * and recorded as `rights.read` in the audit log before any value is returned (fail closed).
+ * The vault's ordinary plain read needs a declared purpose the decision engine allows; a rights
+ * request is not a processing purpose (PIPL 45: the person's right to a copy), and a frozen subject
+ * (account cancellation under way) is denied every purpose. So the package's read is the vault's
+ * `readForRequest`, recorded as `rights.read` in the audit log before any value is returned.
  */
 import type { Kysely } from 'kysely';
-import { PipaError } from '../errors.js';
 import { createJobQueue, type JobQueue } from '../jobs/queue.js';
 import type { ServiceContext } from '../service/context.js';
 import type { Schema } from '../store/schema.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
+import { heldCategories } from '../vault/record.js';
 import { chinaCalendar } from './calendar.js';
 import { createConnector } from './connectors/index.js';
 import type { DeadlineCalendar } from './deadline.js';
@@ -29,6 +28,13 @@ export interface VaultLike {
     fields: Readonly<Record<string, string | null>>,
     actor: { id: string; scopes?: ReadonlySet<string>; requestId?: string | null },
   ): Promise<unknown>;
+  readForRequest(
+    appId: string,
+    subjectId: string,
+    actor: { id: string; requestId?: string | null },
+    request: string,
+    categories?: readonly string[],
+  ): Promise<{ category: string; value: string; since: number; updatedAt: number }[]>;
   erase(
     appId: string,
     subjectId: string,
@@ -48,18 +54,10 @@ export interface LedgerLike {
 
 const RIGHTS_SCOPES: ReadonlySet<string> = new Set(['vault:write', 'vault:erase']);
 
-export function rightsVault(ctx: ServiceContext, vault: VaultLike): RightsVault {
+export function rightsVault(vault: VaultLike): RightsVault {
   return {
     async categories(db: Kysely<Schema>, appId: string, subjectId: string): Promise<string[]> {
-      const group = await subjectGroup(db, appId, subjectId);
-      const rows = await db
-        .selectFrom('vault_fields')
-        .select('category')
-        .distinct()
-        .where('app_id', '=', appId)
-        .where('subject_id', 'in', group)
-        .execute();
-      return rows.map((r) => r.category).sort();
+      return heldCategories(db, appId, await subjectGroup(db, appId, subjectId));
     },
 
     async readAll(
@@ -68,61 +66,15 @@ export function rightsVault(ctx: ServiceContext, vault: VaultLike): RightsVault 
       actor: RightsActor & { request: string },
       categories?: readonly string[],
     ): Promise<VaultFieldValue[]> {
-      const group = await subjectGroup(ctx.db, appId, subjectId);
-      let q = ctx.db
-        .selectFrom('vault_fields')
-        .select(['subject_id', 'category', 'ciphertext', 'created_at', 'updated_at'])
-        .where('app_id', '=', appId)
-        .where('subject_id', 'in', group);
-      if (categories !== undefined) {
-        if (categories.length === 0) return [];
-        q = q.where('category', 'in', [...categories]);
-      }
-      const rows = await q.orderBy('category').execute();
-      if (rows.length === 0) return [];
-      const holders = [...new Set(rows.map((r) => r.subject_id))];
-      const keyRows = await ctx.db
-        .selectFrom('data_keys')
-        .select(['subject_id', 'wrapped_dek', 'suite'])
-        .where('app_id', '=', appId)
-        .where('subject_id', 'in', holders)
-        .execute();
-      const keys = new Map<string, { dek: Awaited<ReturnType<ServiceContext['keyring']['unwrapDataKey']>>; suite: string }>();
-      try {
-        for (const k of keyRows) {
-          keys.set(k.subject_id, {
-            dek: await ctx.keyring.unwrapDataKey(k.wrapped_dek, { app: appId, subject: k.subject_id }),
-            suite: k.suite,
-          });
-        }
-        const out: VaultFieldValue[] = [];
-        for (const r of rows) {
-          const key = keys.get(r.subject_id);
-          if (key === undefined) {
-            throw new PipaError('internal', `vault field ${r.category} of subject ${r.subject_id} has no data key (crypto-shredded)`);
-          }
-          const suite = key.suite === 'sm4' ? 'sm4' : 'aes-256-gcm';
-          out.push({
-            category: r.category,
-            value: ctx.cipher(suite).decryptString(key.dek, r.ciphertext, { app: appId, subject: r.subject_id, field: r.category }),
-            since: Number(r.created_at),
-            updatedAt: Number(r.updated_at),
-          });
-        }
-        // Fail closed: nothing is returned unless the read is on record (group commit with other reads).
-        await ctx.auditBatcher.record({
-          actor: actor.id,
-          action: 'rights.read',
-          appId,
-          subject: subjectId,
-          categories: [...new Set(out.map((f) => f.category))],
-          requestId: actor.httpRequestId ?? null,
-          details: { request: actor.request, fields: out.length },
-        });
-        return out;
-      } finally {
-        for (const k of keys.values()) k.dek.destroy();
-      }
+      if (categories !== undefined && categories.length === 0) return [];
+      const fields = await vault.readForRequest(
+        appId,
+        subjectId,
+        { id: actor.id, requestId: actor.httpRequestId ?? null },
+        actor.request,
+        categories,
+      );
+      return fields.map((f) => ({ category: f.category, value: f.value, since: f.since, updatedAt: f.updatedAt }));
     },
 
     async put(appId: string, subjectId: string, values: Readonly<Record<string, string>>, actor: RightsActor): Promise<void> {
@@ -185,7 +137,7 @@ export interface RightsDepsInput {
 export function createRightsDeps(ctx: ServiceContext, input: RightsDepsInput): RightsDeps {
   return {
     subjects: input.subjects ?? createSubjectService(ctx),
-    vault: rightsVault(ctx, input.vault),
+    vault: rightsVault(input.vault),
     consent: rightsConsent(input.ledger),
     connectors: input.connectors ?? rightsConnectors(input.env),
     queue: input.queue ?? createJobQueue({ database: ctx.database, clock: { now: ctx.clock } }),

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TEST_MASTER_KEY } from '../service/test-context.js';
 import { SERVER_SRC, spawnTs, waitForLine } from '../store/test-child.js';
 import { forEachDialect } from '../store/test-dialects.js';
+import { recordCategories } from '../vault/record.js';
 import { DEMO_ENV, openRightsHarness, type RightsHarness, XPP } from './test-support.js';
 
 const CHILD = `
@@ -112,7 +113,7 @@ forEachDialect('rights: a worker killed mid-request', (dialect) => {
       (e) => e.action === 'rights.completed' && (e.details as { request?: string } | null)?.request === r.request.id,
     );
     expect(completed).toHaveLength(1);
-    expect(await h.ctx.db.selectFrom('vault_fields').select('category').where('subject_id', '=', s.id).execute()).toHaveLength(0);
+    expect(await recordCategories(h.ctx.db, s.id)).toHaveLength(0);
     expect((await h.ctx.audit.verify()).ok).toBe(true);
   }, 120_000);
 });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { forEachDialect } from '../store/test-dialects.js';
+import { recordCategories } from '../vault/record.js';
 import { DEMO_ENV, openRightsHarness, type RightsHarness, XPP } from './test-support.js';
 import { unzip } from './zip.js';
 
@@ -69,7 +70,7 @@ forEachDialect('rights with MariaDB datasets', (dialect) => {
       expect(now.request.dueAt).toBe(dueAt);
       expect((await h.rights.list({ appId: XPP, waiting: true })).map((x) => x.id)).toContain(r.request.id);
       expect(await h.demo.rows('SELECT id FROM {merchants} WHERE id = 2')).toEqual([{ id: '2' }]);
-      expect(await h.ctx.db.selectFrom('vault_fields').select('category').where('subject_id', '=', subjectId).execute()).toHaveLength(1);
+      expect(await recordCategories(h.ctx.db, subjectId)).toHaveLength(1);
 
       h.env[DEMO_ENV] = url;
       expect(await h.rights.retry(XPP, r.request.id, STAFF)).toHaveLength(1);

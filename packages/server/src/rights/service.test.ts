@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../consent/decide.js';
 import { PipaError } from '../errors.js';
 import { forEachDialect } from '../store/test-dialects.js';
+import { recordCategories } from '../vault/record.js';
 import { chinaCalendar } from './calendar.js';
 import { openRightsHarness, type Receiver, type RightsHarness, startReceiver, XPP } from './test-support.js';
 import { verifyWebhookSignature } from './webhook.js';
@@ -153,7 +154,7 @@ forEachDialect('rights requests', (dialect) => {
     ]);
     expect(orders[0]?.amount).toMatch(/^120\.5/);
     expect((await h.demo.rows('SELECT id FROM {login_logs} ORDER BY id')).map((x) => x.id)).toEqual(['23']);
-    const fields = await h.ctx.db.selectFrom('vault_fields').select('category').where('subject_id', '=', subjectId).execute();
+    const fields = await recordCategories(h.ctx.db, subjectId);
     expect(fields).toHaveLength(0);
     expect(await h.ctx.db.selectFrom('data_keys').select('subject_id').where('subject_id', '=', subjectId).execute()).toHaveLength(0);
     const erase = done.tasks.find((t) => t.kind === 'erase' && t.target.startsWith('dataset:'));
@@ -246,7 +247,7 @@ forEachDialect('rights requests', (dialect) => {
       expect((await h.subjects.require(h.ctx.db, XPP, subjectId)).status).toBe('erased');
       expect(await h.demo.rows('SELECT id FROM {merchants} WHERE id = 3')).toEqual([]);
       expect(await h.demo.rows('SELECT id FROM {login_logs} WHERE id = 31')).toEqual([]);
-      expect(await h.ctx.db.selectFrom('vault_fields').select('category').where('subject_id', '=', subjectId).execute()).toHaveLength(0);
+      expect(await recordCategories(h.ctx.db, subjectId)).toHaveLength(0);
       const audit = (await h.ctx.audit.events({ appId: XPP, limit: 1000 })).filter((e) => e.action === 'rights.notify');
       expect(audit.some((e) => e.outcome === 'ok')).toBe(true);
       expect(audit.some((e) => e.outcome === 'failed')).toBe(true);
@@ -439,7 +440,7 @@ forEachDialect('rights requests', (dialect) => {
     expect(ds.tables.find((t) => t.table === h.demo.table('orders'))?.rows).toBe(1);
     expect(dry.tasks[1]?.effect).toMatchObject({ categories: ['basic.name', 'contact.phone'], cryptoShred: true });
     expect(await h.demo.rows('SELECT id FROM {merchants} WHERE id = 4')).toEqual([{ id: '4' }]);
-    expect(await h.ctx.db.selectFrom('vault_fields').select('category').where('subject_id', '=', subjectId).execute()).toHaveLength(2);
+    expect(await recordCategories(h.ctx.db, subjectId)).toHaveLength(2);
     await h.rights.cancel(XPP, r.request.id, { ...PERSON, staff: false });
   });
 
@@ -465,7 +466,7 @@ forEachDialect('rights requests', (dialect) => {
       expect(now.tasks.find((t) => t.target === 'vault')?.state).toBe('queued');
       expect(await h.demo.rows('SELECT id FROM {merchants} WHERE id = 5')).toEqual([{ id: '5' }]);
       expect(await h.demo.rows('SELECT id FROM {login_logs} WHERE id = 51')).toEqual([{ id: '51' }]);
-      expect(await h.ctx.db.selectFrom('vault_fields').select('category').where('subject_id', '=', subjectId).execute()).toHaveLength(2);
+      expect(await recordCategories(h.ctx.db, subjectId)).toHaveLength(2);
       // Staff see it in the list, fix the table and run it again.
       expect((await h.rights.list({ appId: XPP, waiting: true })).map((x) => x.id)).toContain(r.request.id);
       await h.demo.exec('ALTER TABLE {login_logs} RENAME COLUMN imei TO device_imei');

@@ -104,6 +104,31 @@ export interface DataKeysTable {
   rotated_at: Millis | null;
 }
 
+/**
+ * One encrypted record per subject (0011): every category's value and times in one envelope.
+ */
+export interface VaultRecordsTable {
+  subject_id: string;
+  app_id: string;
+  /** The record's envelope (vault/record.ts): values and their times, sealed under the subject's data key. */
+  envelope: Buffer;
+  /** JSON `{ "<category>": <updated at, ms> }`: the categories held and when each was last written, no values. */
+  fields: string;
+  /** Data key version the envelope was sealed under. */
+  key_version: number;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** Blind indexes of a subject's indexed categories (0011), for lookups by phone, e-mail or ID number. */
+export interface VaultIndexTable {
+  subject_id: string;
+  category: string;
+  app_id: string;
+  blind_index: Buffer;
+}
+
+/** Legacy (0001): one envelope per field; converted to `vault_records` when the vault starts. */
 export interface VaultFieldsTable {
   subject_id: string;
   app_id: string;
@@ -448,6 +473,8 @@ export interface Schema {
   subjects: SubjectsTable;
   data_keys: DataKeysTable;
   vault_fields: VaultFieldsTable;
+  vault_records: VaultRecordsTable;
+  vault_index: VaultIndexTable;
   consent_events: ConsentEventsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
@@ -518,6 +545,8 @@ export const SCHEMA_COLUMNS = complete({
   ],
   data_keys: ['subject_id', 'app_id', 'kek_version', 'wrapped_dek', 'suite', 'created_at', 'rotated_at'],
   vault_fields: ['subject_id', 'app_id', 'category', 'ciphertext', 'blind_index', 'key_version', 'created_at', 'updated_at'],
+  vault_records: ['subject_id', 'app_id', 'envelope', 'fields', 'key_version', 'created_at', 'updated_at'],
+  vault_index: ['subject_id', 'category', 'app_id', 'blind_index'],
   consent_events: [
     'seq',
     'id',

@@ -31,6 +31,11 @@ export interface KeyStore {
    * suite: an envelope names its own.
    */
   forRead(appId: string, subjectIds: readonly string[]): Promise<Map<string, DataKey>>;
+  /**
+   * The key of a subject whose wrapped key came with its record (a read): unwrapped and cached. A
+   * concurrent load of the same key is harmless (both unwrap the same material).
+   */
+  adopt(appId: string, subjectId: string, wrapped: Buffer, suite: string | null): Promise<DataKey>;
   /** The fresh key's row has committed: cache it. */
   committed(key: SubjectKey): void;
   /** The fresh key will not be stored (its write failed or was refused). */
@@ -173,6 +178,10 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
         if (k?.stored) out.set(missing[i] as string, k.dek);
       });
       return out;
+    },
+    async adopt(appId, subjectId, wrapped, suite) {
+      const key = await unwrapRow(appId, subjectId, { wrapped_dek: wrapped, suite: suite ?? ctx.suite });
+      return key.dek;
     },
     committed(key) {
       if (key.stored) return;

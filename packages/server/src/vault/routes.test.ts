@@ -73,16 +73,12 @@ forEachDialect('vault routes', (dctx) => {
 
   const tables = async () => {
     await ctx.auditBatcher.flush();
-    const n = async (t: 'vault_fields' | 'data_keys' | 'audit_events' | 'subjects') =>
+    const n = async (t: 'vault_index' | 'data_keys' | 'audit_events' | 'subjects') =>
       Number((await ctx.db.selectFrom(t).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
-    const fields = await ctx.db
-      .selectFrom('vault_fields')
-      .select(['subject_id', 'category', 'ciphertext'])
-      .orderBy('subject_id')
-      .orderBy('category')
-      .execute();
+    const records = await ctx.db.selectFrom('vault_records').select(['subject_id', 'fields', 'envelope']).orderBy('subject_id').execute();
     return {
-      fields: fields.map((f) => `${f.subject_id}/${f.category}/${f.ciphertext.toString('base64')}`),
+      records: records.map((f) => `${f.subject_id}/${f.fields}/${f.envelope.toString('base64')}`),
+      indexes: await n('vault_index'),
       keys: await n('data_keys'),
       audit: await n('audit_events'),
       subjects: await n('subjects'),
@@ -566,7 +562,8 @@ forEachDialect('vault routes', (dctx) => {
       if (c.path !== undefined) expect(body.error.details?.map((d) => d.path)).toContain(c.path);
       for (const v of Object.values(PROFILE)) expect(res.body).not.toContain(v);
       const after = await tables();
-      expect(after.fields).toEqual(before.fields);
+      expect(after.records).toEqual(before.records);
+      expect(after.indexes).toBe(before.indexes);
       expect(after.keys).toBe(before.keys);
       expect(after.subjects).toBe(before.subjects);
       expect(after.audit).toBe(before.audit + (c.audited === true ? 1 : 0));

@@ -11,6 +11,7 @@ import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
 import { createVaultService, type VaultActor, type VaultService } from './index.js';
+import { RECORD_FIELD } from './record.js';
 
 const SST = 'shengshitong';
 const XPP = 'xiaopiaopiao-merchant';
@@ -57,7 +58,8 @@ async function expectError(p: Promise<unknown>, code: string, path?: string): Pr
 }
 
 async function counts(ctx: ServiceContext): Promise<{ fields: number; keys: number; audit: number }> {
-  const f = await ctx.db.selectFrom('vault_fields').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+  const records = await ctx.db.selectFrom('vault_records').select('fields').execute();
+  const f = { n: records.reduce((n, r) => n + Object.keys(JSON.parse(r.fields) as object).length, 0) };
   const k = await ctx.db.selectFrom('data_keys').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
   await ctx.auditBatcher.flush();
   return { fields: Number(f.n), keys: Number(k.n), audit: await countAuditEvents(ctx.db) };
@@ -99,15 +101,18 @@ forEachDialect('vault service', (dctx) => {
     it('keeps no value in the clear: not in the fields, the key table or the audit log', async () => {
       const sub = await account();
       await vault.put(SST, sub, PROFILE, KEY);
-      const rows = await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute();
-      expect(rows).toHaveLength(10);
-      for (const row of rows) {
-        const value = PROFILE[row.category as keyof typeof PROFILE];
-        expect(row.ciphertext.includes(Buffer.from(value, 'utf8'))).toBe(false);
-        expect(row.key_version).toBe(1);
-        // Blind indexes only where lookups need them.
-        expect(row.blind_index === null).toBe(!['contact.phone', 'contact.email'].includes(row.category));
+      // One record: one envelope for the 10 fields, and a manifest of categories and times without values.
+      const row = await ctx.db.selectFrom('vault_records').selectAll().where('subject_id', '=', sub).executeTakeFirstOrThrow();
+      expect(row.key_version).toBe(1);
+      expect(Object.keys(JSON.parse(row.fields) as object)).toEqual(Object.keys(PROFILE).sort());
+      for (const value of Object.values(PROFILE)) {
+        expect(row.envelope.includes(Buffer.from(value, 'utf8'))).toBe(false);
+        expect(row.fields).not.toContain(value);
       }
+      // Blind indexes only where lookups need them, and no value beside them.
+      const index = await ctx.db.selectFrom('vault_index').selectAll().where('subject_id', '=', sub).orderBy('category').execute();
+      expect(index.map((i) => i.category)).toEqual(['contact.email', 'contact.phone']);
+      for (const i of index) for (const value of Object.values(PROFILE)) expect(i.blind_index.includes(Buffer.from(value))).toBe(false);
       const key = await ctx.db.selectFrom('data_keys').selectAll().where('subject_id', '=', sub).executeTakeFirstOrThrow();
       expect(key).toMatchObject({ app_id: SST, suite: 'aes-256-gcm', kek_version: 1 });
       const events = await lastEvents(ctx, 1);
@@ -293,42 +298,43 @@ forEachDialect('vault service', (dctx) => {
       const b = await account();
       await vault.put(SST, a, { 'basic.name': '张三', 'contact.phone': '13812345678' }, KEY);
       await vault.put(SST, b, { 'basic.name': '李四', 'contact.phone': '13912345678' }, KEY);
-      const cell = async (s: string, c: string) =>
-        (
-          await ctx.db
-            .selectFrom('vault_fields')
-            .select('ciphertext')
-            .where('subject_id', '=', s)
-            .where('category', '=', c)
-            .executeTakeFirstOrThrow()
-        ).ciphertext;
-      const set = (s: string, c: string, v: Buffer) =>
-        ctx.db.updateTable('vault_fields').set({ ciphertext: v }).where('subject_id', '=', s).where('category', '=', c).execute();
-      const aName = await cell(a, 'basic.name');
-      const aPhone = await cell(a, 'contact.phone');
-      const bName = await cell(b, 'basic.name');
+      const envelope = async (s: string) =>
+        (await ctx.db.selectFrom('vault_records').select('envelope').where('subject_id', '=', s).executeTakeFirstOrThrow()).envelope;
+      const set = (s: string, v: Buffer) => ctx.db.updateTable('vault_records').set({ envelope: v }).where('subject_id', '=', s).execute();
+      const aRecord = await envelope(a);
+      const bRecord = await envelope(b);
 
-      const flipped = Buffer.from(aName);
+      const flipped = Buffer.from(aRecord);
       flipped[flipped.length - 3] = (flipped[flipped.length - 3] ?? 0) ^ 0x01;
-      await set(a, 'basic.name', flipped);
-      let e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
+      await set(a, flipped);
+      let e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
       expect(e.message).toContain('failed authentication');
+      expect(e.message).toContain(`subject ${a}`);
       expect(e.details?.[0]).toMatchObject({ reason: 'authentication_failed' });
+      // A write does not overwrite a record it cannot authenticate.
+      await expectError(vault.put(SST, a, { 'contact.postcode': '100000' }, KEY), 'internal', '$.fields');
+      expect((await envelope(a)).equals(flipped)).toBe(true);
 
-      await set(a, 'basic.name', bName); // another subject's ciphertext
-      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
+      await set(a, bRecord); // another subject's record
+      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
       expect(e.message).toContain(`subject ${a}`);
 
-      await set(a, 'basic.name', aPhone); // another field's ciphertext of the same subject
-      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
+      // An envelope sealed under a's own key for one field (the per-field AAD) does not pass as the record.
+      const dek = ctx.dataKeys.get(SST, a);
+      if (dek === undefined) throw new Error('no cached key');
+      await set(
+        a,
+        createFieldCipher().encrypt(dek, JSON.stringify({ 'basic.name': ['王五', 1, 1] }), { app: SST, subject: a, field: 'basic.name' }),
+      );
+      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
       expect(e.message).not.toContain('13812345678');
 
-      await set(a, 'basic.name', aName);
+      await set(a, aRecord);
       expect((await vault.read(SST, a, KEY)).fields['basic.name']?.value).toBe('张*');
-      // A masked value held in memory is tied to the exact ciphertext: altered bytes are decrypted, and fail.
-      await set(a, 'basic.name', flipped);
-      await expectError(vault.read(SST, a, KEY), 'internal', '$.fields.basic.name');
-      await set(a, 'basic.name', aName);
+      // Masked values held in memory are tied to the exact envelope: altered bytes are decrypted, and fail.
+      await set(a, flipped);
+      await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
+      await set(a, aRecord);
       // A wrapped data key moved to another subject does not unwrap either.
       const wrappedA = (await ctx.db.selectFrom('data_keys').select('wrapped_dek').where('subject_id', '=', a).executeTakeFirstOrThrow())
         .wrapped_dek;
@@ -492,7 +498,7 @@ forEachDialect('vault service', (dctx) => {
     it('crypto-shreds: the key is gone, the old ciphertext cannot be decrypted, the subject is erased, audited', async () => {
       const sub = await account();
       await vault.put(SST, sub, PROFILE, KEY);
-      const saved = await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute();
+      const saved = await ctx.db.selectFrom('vault_records').selectAll().where('subject_id', '=', sub).execute();
       const cachedKey = ctx.dataKeys.get(SST, sub);
       expect(cachedKey).toBeInstanceOf(DataKey);
       const receipt = await vault.erase(SST, sub, { confirm: true }, { id: 'key_eraser', requestId: 'req_erase_001' });
@@ -508,28 +514,29 @@ forEachDialect('vault service', (dctx) => {
       });
       expect(receipt.categories).toEqual(Object.keys(PROFILE).sort());
       expect(await ctx.db.selectFrom('data_keys').selectAll().where('subject_id', '=', sub).execute()).toEqual([]);
-      expect(await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute()).toEqual([]);
+      expect(await ctx.db.selectFrom('vault_records').selectAll().where('subject_id', '=', sub).execute()).toEqual([]);
+      expect(await ctx.db.selectFrom('vault_index').selectAll().where('subject_id', '=', sub).execute()).toEqual([]);
       expect((await subjects.get(ctx.db, SST, sub))?.status).toBe('erased');
       // The unwrapped key held in memory was destroyed.
       expect(cachedKey?.destroyed).toBe(true);
       expect(ctx.dataKeys.get(SST, sub)).toBeUndefined();
       // Rows restored from a backup cannot be read: their key is gone.
-      await ctx.db.insertInto('vault_fields').values(saved).execute();
+      await ctx.db.insertInto('vault_records').values(saved).execute();
       const e = await expectError(vault.read(SST, sub, KEY), 'internal');
       expect(e.message).toContain('crypto-shredded');
       // Nor does a new key for the same subject id open them.
       const fresh = DataKey.generate(1);
       const row = saved[0];
       if (row === undefined) throw new Error('no row');
-      const envelopeSuite = suiteById(row.ciphertext.readUInt8(1));
+      const envelopeSuite = suiteById(row.envelope.readUInt8(1));
       expect(() =>
-        createFieldCipher({ suite: envelopeSuite?.name ?? 'aes-256-gcm' }).decrypt(fresh, row.ciphertext, {
+        createFieldCipher({ suite: envelopeSuite?.name ?? 'aes-256-gcm' }).decrypt(fresh, row.envelope, {
           app: SST,
           subject: sub,
-          field: row.category,
+          field: RECORD_FIELD,
         }),
       ).toThrow(expect.objectContaining({ code: 'authentication_failed' }));
-      await ctx.db.deleteFrom('vault_fields').where('subject_id', '=', sub).execute();
+      await ctx.db.deleteFrom('vault_records').where('subject_id', '=', sub).execute();
       const events = await ctx.audit.history({ subject: sub, actions: ['vault.erase'] });
       expect(events.events[0]).toMatchObject({ actor: 'key_eraser', requestId: 'req_erase_001', outcome: 'ok' });
       expect(events.events[0]?.categories).toEqual(Object.keys(PROFILE).sort());
@@ -581,7 +588,8 @@ forEachDialect('vault service', (dctx) => {
       expect(receipt.subjects).toEqual([acc, device]);
       expect(receipt.keysShredded).toBe(2);
       expect((await subjects.get(ctx.db, SST, device))?.status).toBe('erased');
-      expect(await ctx.db.selectFrom('vault_fields').select('category').where('subject_id', 'in', [acc, device]).execute()).toEqual([]);
+      expect(await ctx.db.selectFrom('vault_records').select('subject_id').where('subject_id', 'in', [acc, device]).execute()).toEqual([]);
+      expect(await ctx.db.selectFrom('vault_index').select('subject_id').where('subject_id', 'in', [acc, device]).execute()).toEqual([]);
     });
   });
 });
@@ -606,23 +614,16 @@ forEachDialect('vault service with the sm4 suite', (dctx) => {
     expect((await ctx.db.selectFrom('data_keys').select('suite').where('subject_id', '=', sub).executeTakeFirstOrThrow()).suite).toBe(
       'sm4',
     );
-    const rows = await ctx.db.selectFrom('vault_fields').selectAll().where('subject_id', '=', sub).execute();
-    for (const row of rows) expect(suiteById(row.ciphertext.readUInt8(1))?.name).toBe('sm4');
+    const row = await ctx.db.selectFrom('vault_records').selectAll().where('subject_id', '=', sub).executeTakeFirstOrThrow();
+    expect(suiteById(row.envelope.readUInt8(1))?.name).toBe('sm4');
     ctx.dataKeys.clear(); // read through the stored, wrapped key
     const rec = await vault.read(SST, sub, KEY);
     expect(Object.fromEntries(Object.entries(rec.fields).map(([k, v]) => [k, v.value]))).toEqual(MASKED);
     expect((await vault.lookup(SST, { phone: '138 1234 5678' }, KEY)).map((m) => m.subjectId)).toEqual([sub]);
-    const row = rows.find((x) => x.category === 'contact.phone');
-    if (row === undefined) throw new Error('no phone row');
-    const flipped = Buffer.from(row.ciphertext);
+    const flipped = Buffer.from(row.envelope);
     flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 0x80;
-    await ctx.db
-      .updateTable('vault_fields')
-      .set({ ciphertext: flipped })
-      .where('subject_id', '=', sub)
-      .where('category', '=', 'contact.phone')
-      .execute();
-    await expectError(vault.read(SST, sub, KEY), 'internal', '$.fields.contact.phone');
+    await ctx.db.updateTable('vault_records').set({ envelope: flipped }).where('subject_id', '=', sub).execute();
+    await expectError(vault.read(SST, sub, KEY), 'internal', '$.fields');
     const receipt = await vault.erase(SST, sub, { confirm: true }, KEY);
     expect(receipt.keysShredded).toBe(1);
   });

@@ -10,10 +10,8 @@
  * are recorded through the audit batcher (group commit) as well.
  */
 import { didYouMean } from '@pipa/policy';
-import { sql } from 'kysely';
 import { decide } from '../consent/decide.js';
 import type { Decision } from '../consent/types.js';
-import type { DataKey } from '../crypto/data-key.js';
 import { isCryptoError } from '../crypto/errors.js';
 import type { SuiteName } from '../crypto/suites.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
@@ -23,9 +21,11 @@ import type { SubjectKind, SubjectStatusValue } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectService } from '../subjects/service.js';
 import { type CategoryRule, categoryRule, checkValue, LOOKUP_KINDS, type LookupKind, maskFor } from './categories.js';
-import { createKeyStore, type SubjectKey } from './data-keys.js';
+import { createKeyStore } from './data-keys.js';
+import { convertLegacyFields } from './legacy.js';
 import { param, prepare } from './prepared.js';
-import { createVaultWriter, type FieldRow, KeyRaceError, unknownSubject, type VaultWriterOptions } from './writer.js';
+import { openRecord, parseManifest, type RecordFields } from './record.js';
+import { createVaultWriter, type FieldValue, KeyRaceError, unknownSubject, type VaultWriterOptions } from './writer.js';
 
 /** The part of the subjects service the vault uses (erasure marks the subject erased). */
 export type VaultSubjects = Pick<SubjectService, 'setStatus'>;
@@ -90,6 +90,17 @@ export interface VaultRecord {
   /** Devices linked to this account whose fields are merged in. */
   devices: string[];
   fields: Record<string, VaultField>;
+}
+
+/** A value read for a rights request. */
+export interface RequestField {
+  category: string;
+  value: string;
+  /** When the value was first stored. */
+  since: number;
+  updatedAt: number;
+  /** The subject that holds it: the subject, or one of its linked devices. */
+  from: string;
 }
 
 export type LookupQuery = Partial<Record<LookupKind, string>>;
@@ -158,6 +169,19 @@ export interface VaultServiceOptions {
 export interface VaultService {
   put(appId: string, subjectId: string, fields: FieldValues, actor: VaultActor, options?: PutOptions): Promise<PutResult>;
   read(appId: string, subjectId: string, actor: VaultActor, options?: ReadOptions): Promise<VaultRecord>;
+  /**
+   * Every value of the subject and of the devices linked to it, plain, for the person's own rights
+   * request (PIPL 45 access/copy: not a processing purpose, so no purpose check; a frozen subject is
+   * still answered). `categories` limits them. Recorded as `rights.read` (durable) before anything is
+   * returned.
+   */
+  readForRequest(
+    appId: string,
+    subjectId: string,
+    actor: VaultActor,
+    request: string,
+    categories?: readonly string[],
+  ): Promise<RequestField[]>;
   lookup(appId: string, query: LookupQuery, actor: VaultActor): Promise<LookupMatch[]>;
   erase(appId: string, subjectId: string, confirmation: { confirm: boolean }, actor: VaultActor): Promise<ErasureReceipt>;
   /** Wait for queued writes and write the counted masked reads. */
@@ -210,30 +234,22 @@ function fieldPath(root: string, id: string): string {
   return /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(id)}]`;
 }
 
-/** A row of the read statement: a subject (t = 's') or a field (t = 'f'). */
+/** A row of the read statement: the subject or one of its linked devices, with its record and wrapped data key. */
 interface ReadRow {
-  t: string;
-  id: string;
-  kind: SubjectKind | null;
-  status: SubjectStatusValue | null;
-  linked_to: string | null;
-  category: string | null;
-  ciphertext: Buffer | null;
-  updated_at: number | null;
-}
-
-/** A read: the subject and its linked devices, and the fields they hold. */
-interface SubjectRow {
   id: string;
   kind: SubjectKind;
   status: SubjectStatusValue;
   linked_to: string | null;
+  envelope: Buffer | null;
+  fields: string | null;
+  wrapped_dek: Buffer | null;
+  suite: string | null;
 }
-interface FieldRowOut {
-  subject_id: string;
-  category: string;
-  ciphertext: Buffer;
-  updated_at: number;
+
+/** A masked value and when its field was last written. */
+interface MaskedField {
+  value: string;
+  updatedAt: number;
 }
 
 export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, options: VaultServiceOptions = {}): VaultService {
@@ -249,6 +265,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   const readAudit = ctx.audit.batcher({ maxDelayMs: 0 });
   const counter = createReadCounter(ctx, options.maskedReadWindowMs ?? 60_000);
   ctx.onClose(async () => {
+    await converting?.catch(() => undefined);
     await writer.close();
     await counter.close();
     await readAudit.close();
@@ -272,6 +289,31 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   }
 
   const requirePolicy = (appId: string): VaultPolicy => vaultPolicy(ctx.policies.require(appId));
+
+  // Rows of the first storage layout (one envelope per field) are converted to records before the
+  // vault answers anything (legacy.ts); a failed conversion is retried by the next call.
+  let converted = false;
+  let converting: Promise<void> | null = null;
+  const convert = (): Promise<void> => {
+    converting ??= convertLegacyFields(ctx).then(
+      () => {
+        converted = true;
+        converting = null;
+      },
+      (err: unknown) => {
+        converting = null;
+        throw new PipaError(
+          'unavailable',
+          `the vault could not convert its rows to the current layout: ${err instanceof Error ? err.message : String(err)}; retry`,
+        );
+      },
+    );
+    return converting;
+  };
+  void convert().catch(() => undefined);
+  const ready = async (): Promise<void> => {
+    if (!converted) await convert();
+  };
 
   // ---- put --------------------------------------------------------------------------------------
 
@@ -327,22 +369,15 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     return { values, removed };
   };
 
-  const encrypt = (appId: string, subjectId: string, key: SubjectKey, values: [VaultCategory, string][]): FieldRow[] => {
-    const cipher = ctx.cipher(key.suite).forSubject(key.dek, { app: appId, subject: subjectId });
-    const rows: FieldRow[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const [cat, value] = values[i] as [VaultCategory, string];
-      const index = cat.rule.index;
-      rows[i] = {
-        category: cat.id,
-        ciphertext: cipher.encrypt(cat.id, value),
-        blindIndex: index === undefined ? null : ctx.blindIndex.index(appId, cat.id, index, value),
-      };
-    }
-    return rows;
-  };
+  const withIndexes = (appId: string, values: [VaultCategory, string][]): FieldValue[] =>
+    values.map(([cat, value]) => ({
+      category: cat.id,
+      value,
+      blindIndex: cat.rule.index === undefined ? null : ctx.blindIndex.index(appId, cat.id, cat.rule.index, value),
+    }));
 
   const put: VaultService['put'] = async (appId, subjectId, fields, actor, putOptions = {}) => {
+    if (!converted) await ready();
     const mode = putOptions.mode ?? 'merge';
     const vp = requirePolicy(appId);
     const { values, removed } = prepareFields(vp, fields, mode);
@@ -356,18 +391,11 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       requestId: actor.requestId ?? null,
       details: { mode, ...(removed.length > 0 ? { removed: [...removed].sort() } : {}) },
     };
+    const indexed = withIndexes(appId, values);
     for (let attempt = 0; ; attempt++) {
       const key = await keys.forWrite(appId, subjectId);
-      let rows: FieldRow[];
       try {
-        rows = encrypt(appId, subjectId, key, values);
-      } catch (err) {
-        // The key was shredded between loading and use (erasure): the subject is gone.
-        if (isCryptoError(err) && err.code === 'key_destroyed' && attempt === 0) continue;
-        throw err;
-      }
-      try {
-        const ack = await writer.write({ appId, subjectId, mode, key, rows, removed, audit });
+        const ack = await writer.write({ appId, subjectId, mode, key, values: indexed, removed, audit });
         return {
           appId,
           subjectId,
@@ -382,6 +410,8 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       } catch (err) {
         keys.discard(key);
         if (err instanceof KeyRaceError && attempt === 0) continue;
+        // The key was shredded between loading and use (an erasure): load again, and the write is refused as erased.
+        if (isCryptoError(err) && err.code === 'key_destroyed' && attempt === 0) continue;
         if (err instanceof KeyRaceError)
           throw new PipaError('conflict', `the data key of subject ${subjectId} changed during the write; retry`);
         throw err;
@@ -391,126 +421,27 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
 
   // ---- read -------------------------------------------------------------------------------------
 
-  // One statement (one round trip on PostgreSQL), three index lookups and no join, so that the plan
-  // is the same whatever the statistics say: the subject (primary key), the devices linked to it
-  // (linked_to index), the subject's fields (primary-key range). Rows with t = 's' are subjects,
-  // t = 'f' fields. Compiled once.
-  // Typed nulls: PostgreSQL resolves a UNION column's type from its first branches.
-  const nul = <T>(type: string = 'text') => sql<T | null>`cast(null as ${sql.raw(type)})`;
-  const readQuery = prepare(
+  // One statement (one round trip on PostgreSQL): the subject and the devices linked to it, each with
+  // its record and its wrapped data key (primary-key joins), so that a read whose key is not cached
+  // needs no second query. Compiled once.
+  const branch = (column: 's.id' | 's.linked_to') =>
     ctx.db
-      .selectFrom('subjects')
-      .select([
-        sql<string>`'s'`.as('t'),
-        'id',
-        sql<SubjectKind | null>`${sql.ref('kind')}`.as('kind'),
-        sql<SubjectStatusValue | null>`${sql.ref('status')}`.as('status'),
-        'linked_to',
-        nul<string>().as('category'),
-        nul<Buffer>(caps.bytesType).as('ciphertext'),
-        nul<number>(caps.bigintType).as('updated_at'),
-      ])
-      .where('id', '=', param('subject'))
-      .where('app_id', '=', param('app'))
-      .unionAll(
-        ctx.db
-          .selectFrom('subjects')
-          .select([
-            sql<string>`'s'`.as('t'),
-            'id',
-            sql<SubjectKind | null>`${sql.ref('kind')}`.as('kind'),
-            sql<SubjectStatusValue | null>`${sql.ref('status')}`.as('status'),
-            'linked_to',
-            nul<string>().as('category'),
-            nul<Buffer>(caps.bytesType).as('ciphertext'),
-            nul<number>(caps.bigintType).as('updated_at'),
-          ])
-          .where('linked_to', '=', param('subject'))
-          .where('app_id', '=', param('app')),
-      )
-      .unionAll(
-        ctx.db
-          .selectFrom('vault_fields')
-          .select([
-            sql<string>`'f'`.as('t'),
-            'subject_id as id',
-            nul<SubjectKind>().as('kind'),
-            nul<SubjectStatusValue>().as('status'),
-            nul<string>().as('linked_to'),
-            'category',
-            'ciphertext',
-            'updated_at',
-          ])
-          .where('subject_id', '=', param('subject'))
-          .where('app_id', '=', param('app')),
-      )
-      .compile(),
-    ['subject', 'app'],
-  );
+      .selectFrom('subjects as s')
+      .leftJoin('vault_records as r', 'r.subject_id', 's.id')
+      .leftJoin('data_keys as k', 'k.subject_id', 's.id')
+      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields', 'k.wrapped_dek', 'k.suite'])
+      .where(column, '=', param('subject'))
+      .where('s.app_id', '=', param('app'));
+  const readQuery = prepare(branch('s.id').unionAll(branch('s.linked_to')).compile(), ['subject', 'app']);
 
-  /** Fields of linked devices (a second statement, only for an account that has some). */
-  const deviceFieldsQuery = prepare(
-    ctx.db
-      .selectFrom('vault_fields')
-      .select(['subject_id', 'category', 'ciphertext', 'updated_at'])
-      .where('subject_id', '=', param('subject'))
-      .where('app_id', '=', param('app'))
-      .compile(),
-    ['subject', 'app'],
-  );
+  const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> =>
+    (await ctx.db.executeQuery<ReadRow>(readQuery.bind({ subject: subjectId, app: appId }))).rows;
 
-  const readRows = async (appId: string, subjectId: string): Promise<{ subjects: SubjectRow[]; fields: FieldRowOut[] }> => {
-    const rows = (await ctx.db.executeQuery<ReadRow>(readQuery.bind({ subject: subjectId, app: appId }))).rows;
-    const subjects: SubjectRow[] = [];
-    const fields: FieldRowOut[] = [];
-    for (const r of rows) {
-      if (r.t === 's')
-        subjects.push({ id: r.id, kind: r.kind as SubjectKind, status: r.status as SubjectStatusValue, linked_to: r.linked_to });
-      else
-        fields.push({
-          subject_id: r.id,
-          category: r.category as string,
-          ciphertext: r.ciphertext as Buffer,
-          updated_at: Number(r.updated_at),
-        });
-    }
-    for (const d of subjects) {
-      if (d.id === subjectId || d.status === 'erased') continue;
-      const own = await ctx.db.executeQuery<FieldRowOut>(deviceFieldsQuery.bind({ subject: d.id, app: appId }));
-      for (const r of own.rows) fields.push({ ...r, updated_at: Number(r.updated_at) });
-    }
-    return { subjects, fields };
-  };
-
-  const integrityError = (subjectId: string, category: string, reason: string, detail: string): PipaError =>
-    new PipaError('internal', `vault field ${category} of subject ${subjectId} cannot be decrypted: ${detail}`, [
-      { path: fieldPath('$.fields', category), message: detail, reason },
-    ]);
-
-  const decryptField = (appId: string, holder: string, key: DataKey | undefined, category: string, envelope: Buffer): string => {
-    if (key === undefined) {
-      throw integrityError(
-        holder,
-        category,
-        'key_missing',
-        'its data key is gone (the subject was crypto-shredded, or the row was restored without its key)',
-      );
-    }
-    try {
-      // The envelope names its suite; any field cipher opens it.
-      return ctx.cipher(ctx.suite).decryptString(key, envelope, { app: appId, subject: holder, field: category });
-    } catch (err) {
-      if (isCryptoError(err)) {
-        const detail =
-          err.code === 'authentication_failed'
-            ? 'the ciphertext failed authentication: it was altered, or moved from another subject or field'
-            : err.code === 'key_destroyed'
-              ? 'its data key was destroyed (crypto-shredded)'
-              : `the ciphertext is unreadable (${err.code})`;
-        throw integrityError(holder, category, err.code, detail);
-      }
-      throw err;
-    }
+  /** A holder's record opened (its key from the cache, else unwrapped from the row and cached). */
+  const openHolder = async (appId: string, row: ReadRow): Promise<RecordFields> => {
+    let dek = ctx.dataKeys.get(appId, row.id);
+    if (dek === undefined && row.wrapped_dek !== null) dek = await keys.adopt(appId, row.id, row.wrapped_dek, row.suite);
+    return openRecord(ctx, dek, appId, row.id, row.envelope as Buffer);
   };
 
   const checkPlain = (vp: VaultPolicy, actor: VaultActor, purpose: string | undefined): string => {
@@ -571,6 +502,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   };
 
   const read: VaultService['read'] = async (appId, subjectId, actor, readOptions = {}) => {
+    if (!converted) await ready();
     const vp = requirePolicy(appId);
     const view = readOptions.view ?? 'masked';
     const purpose = view === 'plain' ? checkPlain(vp, actor, readOptions.purpose) : null;
@@ -586,28 +518,28 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       }
       wanted = new Set(readOptions.categories);
     }
-    const { subjects: subjectRows, fields: fieldRows } = await readRows(appId, subjectId);
-    const self = subjectRows.find((r) => r.id === subjectId);
+    const rows = await readRows(appId, subjectId);
+    const self = rows.find((r) => r.id === subjectId);
     if (self === undefined) throw unknownSubject(appId, subjectId);
     // A device's read shows the device's own fields; an account's also those of its linked devices.
     const devices =
       self.kind === 'account'
-        ? subjectRows
+        ? rows
             .filter((r) => r.id !== subjectId)
             .map((r) => r.id)
             .sort()
         : [];
-    // Per category: the account's own field wins; among devices the most recently written.
-    const chosen = new Map<string, FieldRowOut>();
-    for (const r of fieldRows) {
-      if (r.subject_id !== subjectId && self.kind !== 'account') continue;
-      if (wanted !== undefined && !wanted.has(r.category)) continue;
-      const cur = chosen.get(r.category);
-      if (
-        cur === undefined ||
-        (cur.subject_id !== subjectId && (r.subject_id === subjectId || Number(r.updated_at) > Number(cur.updated_at)))
-      ) {
-        chosen.set(r.category, r);
+    // Per category (from the manifests): the account's own field wins; among devices the most recently written.
+    const chosen = new Map<string, { holder: ReadRow; updatedAt: number }>();
+    for (const r of rows) {
+      if (r.envelope === null || r.fields === null) continue;
+      if (r.id !== subjectId && (self.kind !== 'account' || r.status === 'erased')) continue;
+      for (const [category, updatedAt] of parseManifest(r.fields)) {
+        if (wanted !== undefined && !wanted.has(category)) continue;
+        const cur = chosen.get(category);
+        if (cur === undefined || (cur.holder.id !== subjectId && (r.id === subjectId || updatedAt > cur.updatedAt))) {
+          chosen.set(category, { holder: r, updatedAt });
+        }
       }
     }
     // Which categories are shown plain.
@@ -632,30 +564,38 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       }
       plain = new Set(cats);
     }
-    // Masked values computed earlier from exactly these ciphertext bytes need no decryption.
-    const cachedMasked = new Map<string, string>();
-    const holders = new Set<string>();
-    for (const [category, r] of chosen) {
-      const hit = plain.has(category) ? undefined : masks.get(appId, r.subject_id, category, r.ciphertext);
-      if (hit !== undefined) cachedMasked.set(category, hit);
-      else holders.add(r.subject_id);
+    // Per holder: masked values computed earlier from exactly this envelope need no decryption.
+    const opened = new Map<string, { masked: Map<string, MaskedField> | undefined; record: RecordFields | undefined }>();
+    for (const { holder } of chosen.values()) {
+      if (opened.has(holder.id)) continue;
+      const needsPlain = [...plain].some((c) => chosen.get(c)?.holder === holder);
+      const masked = needsPlain ? undefined : masks.get(appId, holder.id, holder.envelope as Buffer);
+      opened.set(holder.id, { masked, record: masked === undefined ? await openHolder(appId, holder) : undefined });
     }
-    const subjectKeys = holders.size === 0 ? new Map<string, DataKey>() : await keys.forRead(appId, [...holders]);
     const fields: Record<string, VaultField> = {};
     for (const category of [...chosen.keys()].sort()) {
-      const r = chosen.get(category) as FieldRowOut;
+      const { holder } = chosen.get(category) as { holder: ReadRow };
+      const o = opened.get(holder.id) as { masked: Map<string, MaskedField> | undefined; record: RecordFields | undefined };
       const isPlain = plain.has(category);
-      let value = cachedMasked.get(category);
-      if (value === undefined) {
-        const clear = decryptField(appId, r.subject_id, subjectKeys.get(r.subject_id), category, r.ciphertext);
-        if (isPlain) value = clear;
-        else {
-          const cat = vp.categories.get(category);
-          value = cat === undefined ? '******' : maskFor(cat.rule.mask, clear);
-          masks.set(appId, r.subject_id, category, r.ciphertext, value);
+      if (o.masked === undefined && o.record !== undefined && !isPlain) {
+        // Mask the holder's whole record once, and keep it for the next read of the same envelope.
+        const all = new Map<string, MaskedField>();
+        for (const [c, f] of o.record) {
+          const cat = vp.categories.get(c);
+          all.set(c, { value: cat === undefined ? '******' : maskFor(cat.rule.mask, f.value), updatedAt: f.updatedAt });
         }
+        masks.set(appId, holder.id, holder.envelope as Buffer, all);
+        o.masked = all;
       }
-      fields[category] = { value, masked: !isPlain, updatedAt: Number(r.updated_at), from: r.subject_id };
+      if (isPlain) {
+        const f = o.record?.get(category);
+        if (f === undefined) continue;
+        fields[category] = { value: f.value, masked: false, updatedAt: f.updatedAt, from: holder.id };
+      } else {
+        const m = o.masked?.get(category);
+        if (m === undefined) continue;
+        fields[category] = { value: m.value, masked: true, updatedAt: m.updatedAt, from: holder.id };
+      }
     }
     const shown = Object.keys(fields);
     if (purpose !== null) {
@@ -683,9 +623,40 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     return { appId, subjectId, kind: self.kind, status: self.status, view, purpose, devices, fields };
   };
 
+  // ---- read for a rights request ----------------------------------------------------------------
+
+  const readForRequest: VaultService['readForRequest'] = async (appId, subjectId, actor, request, categories) => {
+    if (!converted) await ready();
+    requirePolicy(appId);
+    const rows = await readRows(appId, subjectId);
+    if (!rows.some((r) => r.id === subjectId)) throw unknownSubject(appId, subjectId);
+    const wanted = categories === undefined ? undefined : new Set(categories);
+    const out: RequestField[] = [];
+    for (const r of rows) {
+      if (r.envelope === null) continue;
+      for (const [category, f] of await openHolder(appId, r)) {
+        if (wanted !== undefined && !wanted.has(category)) continue;
+        out.push({ category, value: f.value, since: f.createdAt, updatedAt: f.updatedAt, from: r.id });
+      }
+    }
+    out.sort((a, b) => (a.category < b.category ? -1 : a.category > b.category ? 1 : a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+    // Fail closed: nothing is returned unless the read is on record (group commit with other reads).
+    await ctx.auditBatcher.record({
+      actor: actor.id,
+      action: 'rights.read',
+      appId,
+      subject: subjectId,
+      categories: [...new Set(out.map((f) => f.category))],
+      requestId: actor.requestId ?? null,
+      details: { request, fields: out.length },
+    });
+    return out;
+  };
+
   // ---- lookup -----------------------------------------------------------------------------------
 
   const lookup: VaultService['lookup'] = async (appId, query, actor) => {
+    if (!converted) await ready();
     const vp = requirePolicy(appId);
     const given = (Object.keys(LOOKUP_KINDS) as LookupKind[]).filter((k) => query[k] !== undefined);
     if (given.length !== 1) {
@@ -711,7 +682,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       throw err;
     }
     const rows = await ctx.db
-      .selectFrom('vault_fields as f')
+      .selectFrom('vault_index as f')
       .innerJoin('subjects as s', 's.id', 'f.subject_id')
       .select(['f.subject_id', 's.kind', 's.linked_to', 's.status'])
       .where('f.app_id', '=', appId)
@@ -740,6 +711,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   // ---- erase ------------------------------------------------------------------------------------
 
   const erase: VaultService['erase'] = async (appId, subjectId, confirmation, actor) => {
+    if (!converted) await ready();
     requirePolicy(appId);
     if (confirmation?.confirm !== true) {
       throw new PipaError('precondition_failed', 'erasure is irreversible: send {"confirm": true}', [
@@ -760,9 +732,15 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
             ).execute()
           : [];
       const all = [subjectId, ...linked.map((d) => d.id).sort()];
-      const fields = await trx.selectFrom('vault_fields').select(['subject_id', 'category']).where('subject_id', 'in', all).execute();
+      const records = await trx.selectFrom('vault_records').select(['subject_id', 'fields']).where('subject_id', 'in', all).execute();
+      const fields = records.flatMap((r) =>
+        [...parseManifest(r.fields).keys()].map((category) => ({ subject_id: r.subject_id, category })),
+      );
       const dataKeys = await trx.selectFrom('data_keys').select(['subject_id', 'kek_version']).where('subject_id', 'in', all).execute();
       await trx.deleteFrom('data_keys').where('subject_id', 'in', all).execute();
+      await trx.deleteFrom('vault_records').where('subject_id', 'in', all).execute();
+      await trx.deleteFrom('vault_index').where('subject_id', 'in', all).execute();
+      // Rows of the legacy per-field layout not converted yet (their key is shredded above either way).
       await trx.deleteFrom('vault_fields').where('subject_id', 'in', all).execute();
       const at = ctx.clock();
       const events = all.map((id) => {
@@ -812,6 +790,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   return {
     put,
     read,
+    readForRequest,
     lookup,
     erase,
     async flush() {
@@ -898,47 +877,41 @@ function createReadCounter(ctx: ServiceContext, windowMs: number): ReadCounter {
 }
 
 interface MaskedCache {
-  get(appId: string, subjectId: string, category: string, ciphertext: Buffer): string | undefined;
-  set(appId: string, subjectId: string, category: string, ciphertext: Buffer, masked: string): void;
+  get(appId: string, subjectId: string, envelope: Buffer): Map<string, MaskedField> | undefined;
+  set(appId: string, subjectId: string, envelope: Buffer, masked: Map<string, MaskedField>): void;
   drop(appId: string, subjectId: string): void;
 }
 
 /**
- * Masked values by subject and category, each with the ciphertext it came from. A hit needs the
- * stored ciphertext to be byte-for-byte the one that was authenticated and decrypted for this very
- * app, subject and category (the AAD), so it can neither be stale nor be fooled by a swapped or
- * altered ciphertext (those miss and fail decryption). Erasure drops the subject's entry, so rows
- * restored after a crypto-shredding are never shown from memory. Holds masked values only, never
- * plain ones.
+ * A subject's masked values with the record envelope they were computed from (LRU by subject). A hit
+ * needs the stored envelope to be byte-for-byte the one that was authenticated and decrypted for this
+ * very app and subject (the AAD), so it can neither be stale nor be fooled by a swapped or altered
+ * envelope (those miss, and fail decryption). Erasure drops the subject's entry, so rows restored
+ * after a crypto-shredding are never shown from memory. Holds masked values only, never plain ones.
  */
 function createMaskedCache(maxSubjects: number): MaskedCache {
-  const bySubject = new Map<string, Map<string, { ciphertext: Buffer; masked: string }>>();
+  const bySubject = new Map<string, { envelope: Buffer; masked: Map<string, MaskedField> }>();
   const id = (appId: string, subjectId: string) => `${appId}\u0000${subjectId}`;
   return {
-    get(appId, subjectId, category, ciphertext) {
+    get(appId, subjectId, envelope) {
       if (maxSubjects <= 0) return undefined;
       const k = id(appId, subjectId);
       const entry = bySubject.get(k);
-      const hit = entry?.get(category);
-      if (entry === undefined || hit === undefined || !hit.ciphertext.equals(ciphertext)) return undefined;
+      if (entry === undefined || !entry.envelope.equals(envelope)) return undefined;
       bySubject.delete(k);
       bySubject.set(k, entry);
-      return hit.masked;
+      return entry.masked;
     },
-    set(appId, subjectId, category, ciphertext, masked) {
+    set(appId, subjectId, envelope, masked) {
       if (maxSubjects <= 0) return;
       const k = id(appId, subjectId);
-      let entry = bySubject.get(k);
-      if (entry === undefined) {
-        entry = new Map();
-        bySubject.set(k, entry);
-        while (bySubject.size > maxSubjects) {
-          const oldest = bySubject.keys().next();
-          if (oldest.done === true) break;
-          bySubject.delete(oldest.value);
-        }
+      bySubject.delete(k);
+      bySubject.set(k, { envelope: Buffer.from(envelope), masked });
+      while (bySubject.size > maxSubjects) {
+        const oldest = bySubject.keys().next();
+        if (oldest.done === true) break;
+        bySubject.delete(oldest.value);
       }
-      entry.set(category, { ciphertext: Buffer.from(ciphertext), masked });
     },
     drop(appId, subjectId) {
       bySubject.delete(id(appId, subjectId));

@@ -1,8 +1,10 @@
 /**
- * Group commit for vault writes. A write is validated and encrypted by its caller (CPU work, no
- * I/O), then queued; the writer puts every queued write into one transaction: check the subjects
- * (locked on PostgreSQL, so an erasure cannot interleave), insert the data keys of new subjects,
- * delete removed fields, upsert the field envelopes, append one audit event per write, commit. Only
+ * Group commit for vault writes. A write is validated, its blind indexes computed and its data key
+ * loaded by its caller (no transaction held), then queued; the writer puts every queued write into
+ * one transaction: check the subjects (locked on PostgreSQL, so an erasure or another node's write
+ * cannot interleave), insert the data keys of new subjects, read the current records of the others,
+ * merge each write into its subject's record and seal it (one envelope per subject: record.ts),
+ * upsert the records and blind indexes, append one audit event per write, commit. Only
  * then is each caller acknowledged: nothing is acknowledged that is not durable, and a failed audit
  * append fails the writes (fail closed). While one batch commits the next one fills, so batches grow
  * with the load and the per-transaction cost (commit, audit head) is shared.
@@ -21,10 +23,12 @@ import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectKey } from './data-keys.js';
 import { type Prepared, param, prepare } from './prepared.js';
+import { manifestOf, openRecord, type RecordFields, sealRecord } from './record.js';
 
-export interface FieldRow {
+/** A value to store: the category, the value (checked by the caller), its blind index when the category has one. */
+export interface FieldValue {
   category: string;
-  ciphertext: Buffer;
+  value: string;
   blindIndex: Buffer | null;
 }
 
@@ -33,7 +37,7 @@ export interface QueuedWrite {
   subjectId: string;
   mode: 'merge' | 'replace';
   key: SubjectKey;
-  rows: FieldRow[];
+  values: FieldValue[];
   /** Categories to delete (merge: given as null). */
   removed: string[];
   audit: AuditEventInput;
@@ -74,8 +78,8 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-const FIELD_COLUMNS = ['subject_id', 'app_id', 'category', 'ciphertext', 'blind_index', 'key_version', 'created_at', 'updated_at'] as const;
-const WIDTH = FIELD_COLUMNS.length;
+const RECORD_COLUMNS = ['subject_id', 'app_id', 'envelope', 'fields', 'key_version', 'created_at', 'updated_at'] as const;
+const INDEX_COLUMNS = ['subject_id', 'category', 'app_id', 'blind_index'] as const;
 const KEY_COLUMNS = ['subject_id', 'app_id', 'kek_version', 'wrapped_dek', 'suite', 'created_at', 'rotated_at'] as const;
 const CHUNK = 256;
 
@@ -149,18 +153,24 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
   let scheduled = false;
   let closed = false;
 
-  const upsert = multiRow(FIELD_COLUMNS, (rows) =>
+  const upsertRecords = multiRow(RECORD_COLUMNS, (rows) =>
     ctx.db
-      .insertInto('vault_fields')
-      .values(rows as NewRow<'vault_fields'>[])
+      .insertInto('vault_records')
+      .values(rows as NewRow<'vault_records'>[])
       .onConflict((oc) =>
-        oc.columns(['subject_id', 'category']).doUpdateSet((eb) => ({
-          ciphertext: eb.ref('excluded.ciphertext'),
-          blind_index: eb.ref('excluded.blind_index'),
+        oc.column('subject_id').doUpdateSet((eb) => ({
+          envelope: eb.ref('excluded.envelope'),
+          fields: eb.ref('excluded.fields'),
           key_version: eb.ref('excluded.key_version'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
       ),
+  );
+  const upsertIndex = multiRow(INDEX_COLUMNS, (rows) =>
+    ctx.db
+      .insertInto('vault_index')
+      .values(rows as NewRow<'vault_index'>[])
+      .onConflict((oc) => oc.columns(['subject_id', 'category']).doUpdateSet((eb) => ({ blind_index: eb.ref('excluded.blind_index') }))),
   );
   const insertKeys = multiRow(KEY_COLUMNS, (rows) =>
     ctx.db
@@ -185,6 +195,24 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
     const values: Record<string, string> = {};
     for (let i = 0; i < n; i++) values[`s${i}`] = ids[Math.min(i, ids.length - 1)] as string;
     return (await trx.executeQuery<{ id: string; app_id: string; status: string }>(q.bind(values))).rows;
+  };
+
+  /** The current records of subjects that have one (merges read them, in the batch's transaction). */
+  const recordQueries = new Map<number, Prepared<string>>();
+  const selectRecords = async (trx: Kysely<Schema>, ids: string[]) => {
+    const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
+    let q = recordQueries.get(n);
+    if (q === undefined) {
+      const names = Array.from({ length: n }, (_, i) => `s${i}`);
+      q = prepare(
+        ctx.db.selectFrom('vault_records').select(['subject_id', 'envelope']).where('subject_id', 'in', names.map(param)).compile(),
+        names,
+      );
+      recordQueries.set(n, q);
+    }
+    const values: Record<string, string> = {};
+    for (let i = 0; i < n; i++) values[`s${i}`] = ids[Math.min(i, ids.length - 1)] as string;
+    return (await trx.executeQuery<{ subject_id: string; envelope: Buffer }>(q.bind(values))).rows;
   };
 
   /** Write one batch in one transaction; per-write refusals are returned, a thrown error fails the batch. */
@@ -225,42 +253,63 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
           accepted = accepted.filter((b) => !lost.has(b));
         }
       }
+      // Merge into the current records (subjects whose key is new in this batch have none).
+      const existing = new Map<string, Buffer>();
+      const stored = accepted.filter((b) => b.w.key.stored).map((b) => b.w.subjectId);
+      if (stored.length > 0) for (const r of await selectRecords(trx, stored)) existing.set(r.subject_id, r.envelope);
+      const records: unknown[] = [];
+      const indexes: unknown[] = [];
+      const written: Waiting[] = [];
+      let recordCount = 0;
+      let indexCount = 0;
       for (const b of accepted) {
         const w = b.w;
-        // A subject whose key is new in this batch has no fields to delete.
-        if (w.mode === 'replace' && w.key.stored) {
-          let del = trx.deleteFrom('vault_fields').where('subject_id', '=', w.subjectId);
-          if (w.rows.length > 0)
-            del = del.where(
-              'category',
-              'not in',
-              w.rows.map((r) => r.category),
-            );
-          await del.execute();
-        } else if (w.removed.length > 0) {
-          await trx.deleteFrom('vault_fields').where('subject_id', '=', w.subjectId).where('category', 'in', w.removed).execute();
+        const envelope = existing.get(w.subjectId);
+        let fields: RecordFields;
+        try {
+          fields = envelope === undefined ? new Map() : openRecord(ctx, w.key.dek, w.appId, w.subjectId, envelope);
+        } catch (err) {
+          // An unreadable record is not overwritten: it is evidence, and the write is refused.
+          refused.set(b, err);
+          continue;
         }
-      }
-      let count = 0;
-      for (const b of accepted) count += b.w.rows.length;
-      if (count > 0) {
-        const values: unknown[] = new Array(count * WIDTH);
-        let k = 0;
-        for (const b of accepted) {
-          const w = b.w;
-          for (const r of w.rows) {
-            values[k++] = w.subjectId;
-            values[k++] = w.appId;
-            values[k++] = r.category;
-            values[k++] = r.ciphertext;
-            values[k++] = r.blindIndex;
-            values[k++] = w.key.dek.version;
-            values[k++] = at;
-            values[k++] = at;
+        const gone: string[] = [];
+        if (w.mode === 'replace') {
+          const kept = new Set(w.values.map((v) => v.category));
+          for (const c of fields.keys()) if (!kept.has(c)) gone.push(c);
+        } else for (const c of w.removed) if (fields.has(c)) gone.push(c);
+        for (const c of gone) fields.delete(c);
+        let sealed: Buffer | undefined;
+        for (const v of w.values) {
+          fields.set(v.category, { value: v.value, createdAt: fields.get(v.category)?.createdAt ?? at, updatedAt: at });
+          if (v.blindIndex !== null) {
+            indexes.push(w.subjectId, v.category, w.appId, v.blindIndex);
+            indexCount++;
           }
         }
-        await upsert.run(trx, values, count);
+        if (fields.size > 0) {
+          try {
+            sealed = sealRecord(ctx, w.key.suite, w.key.dek, w.appId, w.subjectId, fields);
+          } catch (err) {
+            // The key was shredded between loading and use (an erasure): refused, the caller retries once.
+            refused.set(b, err);
+            continue;
+          }
+        }
+        if (gone.length > 0) {
+          await trx.deleteFrom('vault_index').where('subject_id', '=', w.subjectId).where('category', 'in', gone).execute();
+        }
+        if (sealed === undefined) {
+          if (envelope !== undefined) await trx.deleteFrom('vault_records').where('subject_id', '=', w.subjectId).execute();
+        } else {
+          records.push(w.subjectId, w.appId, sealed, manifestOf(fields), w.key.dek.version, at, at);
+          recordCount++;
+        }
+        written.push(b);
       }
+      accepted = written;
+      if (recordCount > 0) await upsertRecords.run(trx, records, recordCount);
+      if (indexCount > 0) await upsertIndex.run(trx, indexes, indexCount);
       if (accepted.length === 0) return new Map<Waiting, WriteAck>();
       const { firstSeq } = await ctx.audit.appendMany(
         trx,
