@@ -10,6 +10,7 @@
  * are recorded through the audit batcher (group commit) as well.
  */
 import { didYouMean } from '@pipa/policy';
+import { sql } from 'kysely';
 import { decide } from '../consent/decide.js';
 import type { Decision } from '../consent/types.js';
 import { isCryptoError } from '../crypto/errors.js';
@@ -422,9 +423,9 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   // ---- read -------------------------------------------------------------------------------------
 
   // One statement (one round trip on PostgreSQL): the subject and the devices linked to it, each with
-  // its record and its wrapped data key (primary-key joins), so that a read whose key is not cached
-  // needs no second query. Compiled once.
-  const branch = (column: 's.id' | 's.linked_to') =>
+  // its record and, unless the subject's data key is cached already, its wrapped data key (primary-key
+  // joins), so that a read never needs a second query. Compiled once per variant.
+  const withKey = (column: 's.id' | 's.linked_to') =>
     ctx.db
       .selectFrom('subjects as s')
       .leftJoin('vault_records as r', 'r.subject_id', 's.id')
@@ -432,16 +433,89 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields', 'k.wrapped_dek', 'k.suite'])
       .where(column, '=', param('subject'))
       .where('s.app_id', '=', param('app'));
-  const readQuery = prepare(branch('s.id').unionAll(branch('s.linked_to')).compile(), ['subject', 'app']);
+  const readWithKey = prepare(withKey('s.id').unionAll(withKey('s.linked_to')).compile(), ['subject', 'app']);
+  const readCached = prepare(
+    ctx.db
+      .selectFrom('subjects as s')
+      .leftJoin('vault_records as r', 'r.subject_id', 's.id')
+      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields'])
+      .select([sql<Buffer | null>`null`.as('wrapped_dek'), sql<string | null>`null`.as('suite')])
+      .where('s.id', '=', param('subject'))
+      .where('s.app_id', '=', param('app'))
+      .unionAll(
+        ctx.db
+          .selectFrom('subjects as s')
+          .leftJoin('vault_records as r', 'r.subject_id', 's.id')
+          .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields'])
+          .select([sql<Buffer | null>`null`.as('wrapped_dek'), sql<string | null>`null`.as('suite')])
+          .where('s.linked_to', '=', param('subject'))
+          .where('s.app_id', '=', param('app')),
+      )
+      .compile(),
+    ['subject', 'app'],
+  );
 
-  const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> =>
-    (await ctx.db.executeQuery<ReadRow>(readQuery.bind({ subject: subjectId, app: appId }))).rows;
+  const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> => {
+    // A cached key makes the key join useless (devices' keys, when missing, are unwrapped from theirs).
+    const q = ctx.dataKeys.get(appId, subjectId) === undefined ? readWithKey : readCached;
+    const rows = (await ctx.db.executeQuery<ReadRow>(q.bind({ subject: subjectId, app: appId }))).rows;
+    if (q === readCached && rows.some((r) => r.id !== subjectId && r.envelope !== null && ctx.dataKeys.get(appId, r.id) === undefined)) {
+      return (await ctx.db.executeQuery<ReadRow>(readWithKey.bind({ subject: subjectId, app: appId }))).rows;
+    }
+    return rows;
+  };
 
   /** A holder's record opened (its key from the cache, else unwrapped from the row and cached). */
   const openHolder = async (appId: string, row: ReadRow): Promise<RecordFields> => {
     let dek = ctx.dataKeys.get(appId, row.id);
     if (dek === undefined && row.wrapped_dek !== null) dek = await keys.adopt(appId, row.id, row.wrapped_dek, row.suite);
     return openRecord(ctx, dek, appId, row.id, row.envelope as Buffer);
+  };
+
+  /** Mask every field of a record once, and keep the result for the next read of the same envelope. */
+  const maskRecord = (vp: VaultPolicy, appId: string, holder: string, envelope: Buffer, record: RecordFields) => {
+    const all = new Map<string, MaskedField>();
+    for (const [c, f] of record) {
+      const cat = vp.categories.get(c);
+      all.set(c, { value: cat === undefined ? '******' : maskFor(cat.rule.mask, f.value), updatedAt: f.updatedAt });
+    }
+    masks.set(appId, holder, envelope, all);
+    return all;
+  };
+
+  /**
+   * The common read: masked, a subject without linked devices. Its masked values come from memory when
+   * they were computed from exactly this envelope, else from one decryption; no manifest is parsed.
+   */
+  const maskedOne = async (vp: VaultPolicy, self: ReadRow, actor: VaultActor, wanted: Set<string> | undefined): Promise<VaultRecord> => {
+    const appId = vp.policy.appId;
+    const fields: Record<string, VaultField> = {};
+    if (self.envelope !== null) {
+      const masked =
+        masks.get(appId, self.id, self.envelope) ?? maskRecord(vp, appId, self.id, self.envelope, await openHolder(appId, self));
+      for (const category of [...masked.keys()].sort()) {
+        if (wanted !== undefined && !wanted.has(category)) continue;
+        const m = masked.get(category) as MaskedField;
+        fields[category] = { value: m.value, masked: true, updatedAt: m.updatedAt, from: self.id };
+      }
+    }
+    await recordMaskedRead(appId, self.id, actor, Object.keys(fields));
+    return { appId, subjectId: self.id, kind: self.kind, status: self.status, view: 'masked', purpose: null, devices: [], fields };
+  };
+
+  /** Audit of a masked read: counted per window (default) or one event each, durable before the read returns. */
+  const recordMaskedRead = async (appId: string, subjectId: string, actor: VaultActor, shown: string[]): Promise<void> => {
+    if (readAuditMode === 'each') {
+      await readAudit.record({
+        actor: actor.id,
+        action: 'vault.read',
+        appId,
+        subject: subjectId,
+        categories: shown,
+        requestId: actor.requestId ?? null,
+        details: { view: 'masked' },
+      });
+    } else counter.add(actor.id, appId, shown);
   };
 
   const checkPlain = (vp: VaultPolicy, actor: VaultActor, purpose: string | undefined): string => {
@@ -521,6 +595,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     const rows = await readRows(appId, subjectId);
     const self = rows.find((r) => r.id === subjectId);
     if (self === undefined) throw unknownSubject(appId, subjectId);
+    if (rows.length === 1 && purpose === null) return maskedOne(vp, self, actor, wanted);
     // A device's read shows the device's own fields; an account's also those of its linked devices.
     const devices =
       self.kind === 'account'
@@ -578,14 +653,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       const o = opened.get(holder.id) as { masked: Map<string, MaskedField> | undefined; record: RecordFields | undefined };
       const isPlain = plain.has(category);
       if (o.masked === undefined && o.record !== undefined && !isPlain) {
-        // Mask the holder's whole record once, and keep it for the next read of the same envelope.
-        const all = new Map<string, MaskedField>();
-        for (const [c, f] of o.record) {
-          const cat = vp.categories.get(c);
-          all.set(c, { value: cat === undefined ? '******' : maskFor(cat.rule.mask, f.value), updatedAt: f.updatedAt });
-        }
-        masks.set(appId, holder.id, holder.envelope as Buffer, all);
-        o.masked = all;
+        o.masked = maskRecord(vp, appId, holder.id, holder.envelope as Buffer, o.record);
       }
       if (isPlain) {
         const f = o.record?.get(category);
@@ -609,17 +677,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
         requestId: actor.requestId ?? null,
         details: { masked: shown.filter((c) => !plain.has(c)).length, ...(devices.length > 0 ? { devices: devices.length } : {}) },
       });
-    } else if (readAuditMode === 'each') {
-      await readAudit.record({
-        actor: actor.id,
-        action: 'vault.read',
-        appId,
-        subject: subjectId,
-        categories: shown,
-        requestId: actor.requestId ?? null,
-        details: { view: 'masked' },
-      });
-    } else counter.add(actor.id, appId, shown);
+    } else await recordMaskedRead(appId, subjectId, actor, shown);
     return { appId, subjectId, kind: self.kind, status: self.status, view, purpose, devices, fields };
   };
 

@@ -29,7 +29,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('key_version', 'integer', (c) => c.notNull())
     .addColumn('created_at', big, (c) => c.notNull())
     .addColumn('updated_at', big, (c) => c.notNull());
-  if (!pg) records = records.modifyEnd(sql` strict, without rowid`);
+  // A rowid table on SQLite: records are ~1 KB, and a WITHOUT ROWID b-tree with rows that large reads
+  // about 4x slower by primary key (measured: 38 vs 9.5 µs).
+  if (!pg) records = records.modifyEnd(sql` strict`);
   // No index on app_id: every write would pay for it, and only the background retention sweep walks
   // an app's records (in primary-key order, filtering by app).
   await records.execute();
@@ -41,6 +43,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('app_id', 'text', (c) => c.notNull())
     .addColumn('blind_index', bytes, (c) => c.notNull())
     .addPrimaryKeyConstraint('vault_index_pk', ['subject_id', 'category']);
+  // Small rows: WITHOUT ROWID keeps one b-tree instead of two.
   if (!pg) index = index.modifyEnd(sql` strict, without rowid`);
   await index.execute();
   await db.schema.createIndex('vault_index_lookup').on('vault_index').columns(['app_id', 'category', 'blind_index']).execute();
