@@ -90,6 +90,13 @@ export interface SubjectsTable {
   updated_at: Millis;
   frozen_at: Millis | null;
   erased_at: Millis | null;
+  /**
+   * When the subject was last active (0010_subject_activity): reported by the operator's backend
+   * (`POST …/subjects/{subject}/activity`), or seen by pipa (a consent the person gave or withdrew, a
+   * request with the person's subject token, a device linked at sign-in). Null when none was ever
+   * recorded; only moves forward; cleared on erasure.
+   */
+  last_active_at: Millis | null;
 }
 
 export interface DataKeysTable {
@@ -515,6 +522,7 @@ export const SCHEMA_COLUMNS = complete({
     'updated_at',
     'frozen_at',
     'erased_at',
+    'last_active_at',
   ],
   data_keys: ['subject_id', 'app_id', 'kek_version', 'wrapped_dek', 'suite', 'created_at', 'rotated_at'],
   vault_fields: ['subject_id', 'app_id', 'category', 'ciphertext', 'blind_index', 'key_version', 'created_at', 'updated_at'],
