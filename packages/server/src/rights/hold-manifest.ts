@@ -107,7 +107,7 @@ const aad = (appId: string, dataset: string, table: string) => ({ app: appId, su
 /** Whether the table's primary key column is declared personal information. */
 export function keyIsPersonal(description: DatasetDescription, table: string): boolean {
   const t = description.tables.find((x) => x.name === table);
-  return t !== undefined && t.fields.some((f) => f.column === t.primaryKey);
+  return t?.fields.some((f) => f.column === t.primaryKey) === true;
 }
 
 /** The report without the held rows' keys: what is stored as a task's result or shown. */
