@@ -8,10 +8,13 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PipaError } from '../errors.js';
+import { webhookSecretPurpose } from '../rights/internal.js';
 import { openRightsHarness, type Receiver, type RightsHarness, startReceiver, XPP } from '../rights/test-support.js';
 import { verifyWebhookSignature } from '../rights/webhook.js';
 import { openServiceContext, type ServiceContext } from '../service/context.js';
 import { forEachDialect } from '../store/test-dialects.js';
+import { createSubjectService } from '../subjects/service.js';
+import { createVaultService } from '../vault/service.js';
 import { kekVersionOf, WRAPPED_COLUMNS, wrappedKeyUsage } from './rewrap.js';
 import { masterKeyStatus, pendingRewraps, retireMasterKeyVersion, rotateMasterKey } from './rotate.js';
 
@@ -123,12 +126,18 @@ forEachDialect('master key rotation of every wrapped column', (dialect) => {
     expectAllUnder(old, 1);
 
     const progress: string[] = [];
-    const report = await rotateMasterKey(h.ctx, { actor: 'test', onProgress: (p) => progress.push(`${p.table}:${p.rewrapped}`) });
+    // One node (its own provider added the version): nothing to wait for.
+    const report = await rotateMasterKey(h.ctx, {
+      actor: 'test',
+      settleMs: 0,
+      onProgress: (p) => progress.push(`${p.table}:${p.rewrapped}`),
+    });
     expect(report).toMatchObject({
       fromVersion: 1,
       toVersion: 2,
       resumed: false,
       complete: true,
+      passes: 1,
       pending: 0,
       failures: [],
       systemKeys: { rewrapped: [...old.keys()].filter((k) => k.startsWith('system_keys/')).length, failed: 0 },
@@ -200,6 +209,7 @@ forEachDialect('master key rotation of every wrapped column', (dialect) => {
     await expect(
       rotateMasterKey(h.ctx, {
         batchSize: 1,
+        settleMs: 0,
         onProgress: (p) => {
           if (p.table === 'rights_requests' && ++pages === 2) throw crash;
         },
@@ -243,7 +253,7 @@ forEachDialect('master key rotation of every wrapped column', (dialect) => {
       ).resolves.toBeDefined();
     }
 
-    const resumed = await rotateMasterKey(h.ctx);
+    const resumed = await rotateMasterKey(h.ctx, { settleMs: 0 });
     expect(resumed).toMatchObject({
       fromVersion: 3,
       toVersion: 3,
@@ -257,7 +267,12 @@ forEachDialect('master key rotation of every wrapped column', (dialect) => {
     expectAllUnder(await wrappedValues(h.ctx), 3);
     await retireMasterKeyVersion(h.ctx, 2);
     // With nothing pending, the next rotation adds a version again.
-    expect(await rotateMasterKey(h.ctx, { newVersion: false })).toMatchObject({ fromVersion: 3, toVersion: 4, resumed: false, pending: 0 });
+    expect(await rotateMasterKey(h.ctx, { newVersion: false, settleMs: 0 })).toMatchObject({
+      fromVersion: 3,
+      toVersion: 4,
+      resumed: false,
+      pending: 0,
+    });
     for (const id of ids) await h.rights.cancel(XPP, id, { ...STAFF, staff: true });
   });
 
@@ -284,7 +299,7 @@ forEachDialect('master key rotation of every wrapped column', (dialect) => {
         },
       },
     };
-    const report = await rotateMasterKey(racy, { newVersion: false });
+    const report = await rotateMasterKey(racy, { newVersion: false, settleMs: 0 });
     expect(report).toMatchObject({
       resumed: true,
       toVersion: 5,
@@ -330,5 +345,55 @@ forEachDialect('master key rotation of every wrapped column', (dialect) => {
     await h.ctx.db.deleteFrom('rights_webhooks').where('kind', '=', 'staff').execute();
     expect(await pendingRewraps(h.ctx)).toBe(0);
     await retireMasterKeyVersion(h.ctx, 5);
+  });
+  it('waits for a node that has not seen the new version yet, and re-wraps what it wrapped under the old version meanwhile', async () => {
+    // A second node whose key file provider re-reads the file at most every 5 s: it keeps wrapping
+    // new data keys and webhook secrets under the old version for a while after the rotation began.
+    const b = await openServiceContext({ database: dialect.database, dataDir: h.ctx.dataDir, masterKey: { provider: 'file' }, env: {} });
+    const subjects = createSubjectService(b);
+    const vault = createVaultService(b, { subjects });
+    const old = await b.provider.currentVersion();
+    const versions: number[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        const { wrapped } = await b.keyring.generateSecret(webhookSecretPurpose(XPP, 'recipient', `stale-${i}`));
+        versions.push(kekVersionOf(wrapped));
+        const now = Date.now();
+        await b.db
+          .insertInto('rights_webhooks')
+          .values({
+            app_id: XPP,
+            kind: 'recipient',
+            recipient: `stale-${i}`,
+            url: 'https://example.com/h',
+            secret_wrapped: wrapped,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+        const s = await subjects.ensure(b.db, { appId: XPP, kind: 'account' });
+        await vault.put(XPP, s.id, { 'basic.name': '周五' }, { id: 'key_app000000001' });
+        await vault.flush();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      const settles: number[] = [];
+      const report = await rotateMasterKey(h.ctx, { onSettle: (until) => settles.push(until) });
+      expect(report).toMatchObject({ fromVersion: old, toVersion: old + 1, passes: 2, pending: 0, complete: true });
+      expect(settles).toHaveLength(1);
+      expect(report.webhookSecrets.rewrapped).toBeGreaterThan(0);
+    } finally {
+      writing = false;
+      await writer;
+    }
+    // The node wrote under the old version during the rotation, then switched; nothing is left behind.
+    expect(versions).toContain(old);
+    expect(versions[versions.length - 1]).toBe(old + 1);
+    expect(await pendingRewraps(h.ctx)).toBe(0);
+    expectAllUnder(await wrappedValues(h.ctx), old + 1);
+    await retireMasterKeyVersion(h.ctx, old);
+    await b.close();
   });
 });

@@ -11,9 +11,10 @@
  * written concurrently is never overwritten with a stale key.
  *
  * Nodes that have not noticed the new version yet keep wrapping new keys under the old one for a
- * moment (file provider: up to 5 s, KMS: up to 60 s). Rotation therefore makes passes until no row is
- * left under an older version or until that settling time after the version was created has passed
- * (then one last pass).
+ * moment (file provider: up to 5 s, KMS: up to 60 s). Rotation therefore makes a first pass at once
+ * (the bulk of the rows) and, when that pass began before this settling time after the version was
+ * created had passed, waits for it and makes a last pass: when `rotateMasterKey` returns, what it
+ * reports as pending is all that is left, and no node wraps under the old version any more.
  *
  * Resumable: when rows under an older version are left (a run was interrupted, or rows failed), the
  * next `rotateMasterKey` continues re-wrapping to the current version instead of adding another
@@ -90,8 +91,8 @@ export interface RotateOptions {
    * (default: file 6 s, KMS 61 s, env 0: every node was restarted with the new key).
    */
   settleMs?: number;
-  /** Pause between passes while settling. Default 500 ms. */
-  pollMs?: number;
+  /** Before waiting for the other nodes to settle on the new version: until when (ms since the epoch). */
+  onSettle?: (until: number) => void;
   /** Rows per page. Default 500. */
   batchSize?: number;
   /** Audit actor. Default `system`. */
@@ -104,6 +105,7 @@ export interface RotationReport {
   toVersion: number;
   /** No version was added: rows under older versions were left and this run continued re-wrapping them. */
   resumed: boolean;
+  /** Per table: `rewrapped` and `alreadyCurrent` over every pass, `failed` in the last pass (rows left failing). */
   systemKeys: RewrapSummary;
   dataKeys: RewrapSummary;
   /** `rights_requests.key_wrapped`. */
@@ -136,7 +138,21 @@ export async function pendingRewraps(ctx: ServiceContext): Promise<number> {
   return rowsNotUnder(await wrappedKeyUsage(ctx.db), await ctx.provider.currentVersion());
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Wait `ms`, or less when the signal aborts. */
+const sleep = (ms: number, signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted === true || ms <= 0) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /**
  * Rotate the master key: add a version (or continue an unfinished rotation), then re-wrap every
@@ -151,7 +167,6 @@ export async function rotateMasterKey(ctx: ServiceContext, options: RotateOption
   const created = (await ctx.provider.versions()).find((v) => v.version === toVersion)?.createdAt ?? null;
   const settleMs = Math.max(0, options.settleMs ?? DEFAULT_SETTLE_MS[ctx.provider.kind]);
   const settledAt = created === null ? 0 : created.getTime() + settleMs;
-  const pollMs = Math.max(0, options.pollMs ?? 500);
 
   const report: RotationReport = {
     fromVersion,
@@ -167,11 +182,11 @@ export async function rotateMasterKey(ctx: ServiceContext, options: RotateOption
     usage: before,
     pending: 0,
   };
-  // Progress over the whole run: the totals of earlier passes plus the current pass so far.
+  // Progress over the whole run: the totals of earlier passes plus the current pass so far (failures: this pass).
   const add = (a: RewrapSummary, b: RewrapSummary): RewrapSummary => ({
     rewrapped: a.rewrapped + b.rewrapped,
     alreadyCurrent: a.alreadyCurrent + b.alreadyCurrent,
-    failed: a.failed + b.failed,
+    failed: b.failed,
   });
   const dataKeys = options.dataKeys ?? vaultDataKeyRewrap;
 
@@ -183,7 +198,8 @@ export async function rotateMasterKey(ctx: ServiceContext, options: RotateOption
     let complete = true;
     const record = (table: WrappedTable, r: RewrapSummary & { failures: RewrapFailure[]; complete: boolean }) => {
       const key = SUMMARY_KEY[table];
-      report[key] = add(report[key], r);
+      const prev = report[key];
+      report[key] = { rewrapped: prev.rewrapped + r.rewrapped, alreadyCurrent: prev.alreadyCurrent + r.alreadyCurrent, failed: r.failed };
       failures.push(...r.failures);
       if (!r.complete) complete = false;
     };
@@ -223,13 +239,15 @@ export async function rotateMasterKey(ctx: ServiceContext, options: RotateOption
     report.usage = await wrappedKeyUsage(ctx.db);
     report.pending = rowsNotUnder(report.usage, toVersion);
     report.complete = complete;
-    if (!complete || report.pending === 0) break;
-    // Only rows that fail are left: another pass would fail them again.
-    if (report.pending <= failures.length) break;
-    // Rows appeared under an older version (a node that had not seen the new version yet wrote
-    // them): pass again while that can still happen, and once more after.
-    if (startedAt >= settledAt) break;
-    await sleep(Math.min(pollMs, Math.max(0, settledAt - Date.now())));
+    // Other nodes may have wrapped under an older version while this pass ran: once they cannot any
+    // more, one last pass.
+    if (!complete || startedAt >= settledAt) break;
+    options.onSettle?.(settledAt);
+    await sleep(settledAt - Date.now(), options.signal);
+    if (options.signal?.aborted === true) {
+      report.complete = false;
+      break;
+    }
   }
 
   await ctx.audit.append(ctx.db, {
