@@ -6,12 +6,13 @@
  * rotation resumes; rows changed while being re-wrapped keep the change; retirement is refused while a
  * row still names the version.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipaError } from '../errors.js';
 import { webhookSecretPurpose } from '../rights/internal.js';
 import { openRightsHarness, type Receiver, type RightsHarness, startReceiver, XPP } from '../rights/test-support.js';
 import { verifyWebhookSignature } from '../rights/webhook.js';
 import { openServiceContext, type ServiceContext } from '../service/context.js';
+import { SCHEMA_COLUMNS } from '../store/schema.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService } from '../subjects/service.js';
 import { createVaultService } from '../vault/service.js';
@@ -395,5 +396,14 @@ forEachDialect('master key rotation of every wrapped column', (dialect) => {
     expectAllUnder(await wrappedValues(h.ctx), old + 1);
     await retireMasterKeyVersion(h.ctx, old);
     await b.close();
+  });
+});
+
+describe('wrapped columns', () => {
+  it('rotation covers every column of the schema that holds a wrapped key', () => {
+    const found = Object.entries(SCHEMA_COLUMNS).flatMap(([table, columns]) =>
+      (columns as readonly string[]).filter((c) => /wrapped/.test(c)).map((c) => `${table}.${c}`),
+    );
+    expect(found.sort()).toEqual(WRAPPED_COLUMNS.map((c) => `${c.table}.${c.column}`).sort());
   });
 });
