@@ -449,7 +449,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
         const first = problems[0];
         const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
         const details: ErrorDetail[] = problems.map((p) => ({ path: p.path, message: `${p.zh} / ${p.en}` }));
-        throw new PipaError(code, `${first?.path}: ${first?.en}${more}`, details);
+        throw new PipaError(code, `${first?.en}${more}`, details);
       };
       const detail = (path: string, en: string, zh: string): Problem => ({ path, en, zh });
 
@@ -458,9 +458,11 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
         const at: unknown = e?.at;
         if (at === undefined) return;
         if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) {
-          badTimes.push(detail(`$.subjects[${i}].at`, 'must be a time in ms since the epoch (an integer)', '须为自纪元起的毫秒数（整数）'));
+          badTimes.push(
+            detail(`$.subjects[${i}].at`, 'at must be a time in ms since the epoch (an integer)', 'at 须为自纪元起的毫秒数（整数）'),
+          );
         } else if (at > now + ACTIVITY_CLOCK_SKEW_MS) {
-          badTimes.push(detail(`$.subjects[${i}].at`, 'is in the future', '时间晚于当前时间'));
+          badTimes.push(detail(`$.subjects[${i}].at`, 'at is in the future', 'at 晚于当前时间'));
         }
       });
       if (badTimes.length > 0) refuse('validation_failed', badTimes);
@@ -487,7 +489,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
           if (row === undefined) unknown.push(detail(path, `unknown subject ${String(id)}`, '未知主体'));
           else if (row.status === 'erased') erased.push(detail(path, `subject ${String(id)} is erased`, '主体已删除'));
           else if (e.at !== undefined && e.at < row.createdAt) {
-            early.push(detail(`$.subjects[${i}].at`, 'is before the subject was created', '时间早于主体的创建时间'));
+            early.push(detail(`$.subjects[${i}].at`, 'at is before the subject was created', 'at 早于主体的创建时间'));
           }
         });
         if (unknown.length > 0) refuse('unknown_subject', unknown);
