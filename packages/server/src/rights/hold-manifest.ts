@@ -252,11 +252,13 @@ export async function manifestHeaders(db: Kysely<Schema>, appId: string, subject
 export async function heldRows(
   ctx: ServiceContext,
   appId: string,
-  where: { subjectId?: string; dataset?: string; dueBy?: string; limit?: number },
+  where: { subjectId?: string; dataset?: string; tables?: readonly string[]; dueBy?: string; limit?: number },
 ): Promise<HeldRowEntry[]> {
+  if (where.tables !== undefined && where.tables.length === 0) return [];
   let q = ctx.db.selectFrom('legal_hold_rows').selectAll().where('app_id', '=', appId);
   if (where.subjectId !== undefined) q = q.where('subject_id', '=', where.subjectId);
   if (where.dataset !== undefined) q = q.where('dataset', '=', where.dataset);
+  if (where.tables !== undefined) q = q.where('table_name', 'in', [...where.tables]);
   if (where.dueBy !== undefined) q = q.where('held_until', '<=', where.dueBy);
   q = q.orderBy('held_until').orderBy('dataset').orderBy('table_name').orderBy('row_ref');
   if (where.limit !== undefined) q = q.limit(where.limit);
@@ -283,16 +285,46 @@ export async function heldRows(
   return out;
 }
 
-/** How many rows of a dataset's manifest have a hold that ended by `dueBy`. */
-export async function countDue(db: Kysely<Schema>, appId: string, dataset: string, dueBy: string): Promise<number> {
+/** How many rows of these tables of a dataset's manifest have a hold that ended by `dueBy`. */
+export async function countDue(
+  db: Kysely<Schema>,
+  appId: string,
+  dataset: string,
+  tables: readonly string[],
+  dueBy: string,
+): Promise<number> {
+  if (tables.length === 0) return 0;
   const r = await db
     .selectFrom('legal_hold_rows')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('app_id', '=', appId)
     .where('dataset', '=', dataset)
+    .where('table_name', 'in', [...tables])
     .where('held_until', '<=', dueBy)
     .executeTakeFirst();
   return Number(r?.n ?? 0);
+}
+
+/** Tables of a dataset's manifest, other than `tables`, with rows due by `dueBy`, and their subjects. */
+export async function dueElsewhere(
+  db: Kysely<Schema>,
+  appId: string,
+  dataset: string,
+  tables: readonly string[],
+  dueBy: string,
+): Promise<Map<string, string[]>> {
+  let q = db
+    .selectFrom('legal_hold_rows')
+    .select(['table_name', 'subject_id'])
+    .distinct()
+    .where('app_id', '=', appId)
+    .where('dataset', '=', dataset)
+    .where('held_until', '<=', dueBy);
+  if (tables.length > 0) q = q.where('table_name', 'not in', [...tables]);
+  const out = new Map<string, string[]>();
+  for (const r of await q.orderBy('table_name').orderBy('subject_id').execute())
+    out.set(r.table_name, [...(out.get(r.table_name) ?? []), r.subject_id]);
+  return out;
 }
 
 /** Rows per DELETE statement. */
