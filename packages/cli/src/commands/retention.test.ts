@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPolicyService, createSubjectService, createVaultService, heldCategories, openServiceContext } from '@pipa/server';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-util.js';
 
@@ -59,9 +60,25 @@ beforeAll(async () => {
   const ctx = await openServiceContext({ dataDir: dir, env, clock: () => at });
   try {
     await createPolicyService(ctx).publish({ appId: APP, declaration: DECLARATION, force: true, reason: 'test', actor: 'cli' });
-    const subjects = createSubjectService(ctx);
-    const subject = (await subjects.ensure(ctx.db, { appId: APP, kind: 'account' })).id;
-    const vault = createVaultService(ctx, { subjects });
+    const subject = 'sub_clitestaaaaaaaaaaaaaaaaaa';
+    await ctx.db
+      .insertInto('subjects')
+      .values({
+        id: subject,
+        app_id: APP,
+        kind: 'account',
+        external_id: null,
+        linked_to: null,
+        status: 'active',
+        birth_date: null,
+        created_at: at,
+        updated_at: at,
+        frozen_at: null,
+        erased_at: null,
+        last_active_at: null,
+      })
+      .execute();
+    const vault = createVaultService(ctx, { subjects: createSubjectService(ctx) });
     await vault.put(APP, subject, { 'basic.gender': '男', 'contact.phone': '13812345678' }, { id: 'key_test' });
   } finally {
     await ctx.close();
@@ -92,6 +109,49 @@ describe('pipa retention sweep', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('removed: nothing');
     expect(again.stdout).toMatch(/report: rsw_\S+ \(stored/);
+  });
+
+  it('prints what the sweep did with the hold manifest: a held order whose hold ended is deleted and removed from it', async () => {
+    const shop = join(dir, 'shop.db');
+    const db = new Database(shop);
+    db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, phone TEXT, created_at TEXT); INSERT INTO orders VALUES (7, NULL, '2020-01-01')");
+    db.close();
+    const ctx = await openServiceContext({ dataDir: dir, env });
+    try {
+      const at = Date.UTC(2020, 5, 1);
+      await ctx.db
+        .insertInto('legal_hold_rows')
+        .values({
+          app_id: APP,
+          dataset: 'shop',
+          table_name: 'orders',
+          row_ref: '7',
+          key_sealed: null,
+          subject_id: 'sub_clitestaaaaaaaaaaaaaaaaaa',
+          request_id: 'rrq_cli',
+          held_since: at,
+          held_until: '2023-01-01',
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+    } finally {
+      await ctx.close();
+    }
+    const shopEnv = { ...env, CLI_SHOP_DB: shop };
+    const dry = await runCli(['retention', 'sweep', '--app', APP, '--dry-run', '--data-dir', dir], { env: shopEnv });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(
+      'hold manifest: 1 row(s) would be expired (0 no longer in the dataset), 0 still held, 0 left for the next sweep',
+    );
+    const run = await runCli(['retention', 'sweep', '--app', APP, '--data-dir', dir], { env: shopEnv });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('hold manifest: 1 row(s) expired and removed');
+    const check = new Database(shop);
+    expect(check.prepare('SELECT id FROM orders').all()).toEqual([]);
+    check.close();
+    const after = await runCli(['retention', 'sweep', '--app', APP, '--data-dir', dir], { env: shopEnv });
+    expect(after.stdout).not.toContain('法定保存清单 / hold manifest:');
   });
 
   it('refuses bad input with exit 2', async () => {

@@ -57,6 +57,11 @@ export function formatRetentionReport(r: RetentionReport): string {
         `    ${t.table}: ${t.rowsDeleted} row(s) deleted, ${t.rowsHeld} held${t.heldUntil !== null ? ` (first hold ends ${t.heldUntil})` : ''}`,
       );
     }
+    const h = d.held;
+    if (h.due + h.remaining > 0)
+      lines.push(
+        `    法定保存清单 / hold manifest: ${h.removed} row(s) ${r.dryRun ? 'would be expired' : 'expired and removed'} (${h.missing} no longer in the dataset), ${h.kept} still held, ${h.remaining} left for the next sweep`,
+      );
     for (const l of d.limits)
       lines.push(`    限制 / limit ${l.code}${l.table !== null ? ` (${l.table})` : ''}: ${l.messageZh} / ${l.message}`);
   }

@@ -208,6 +208,8 @@ describe('pipa keys', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('version 1 → 2');
       expect(r.stdout).toMatch(/data keys: [1-9]\d* re-wrapped/);
+      // The rotation waited for the running service to switch to version 2: nothing it wrote meanwhile is left under version 1.
+      expect(r.stdout).toContain('nothing is wrapped under older versions any more');
       for (const id of ids) {
         const read = await fetch(`${base}v1/apps/xiaopiaopiao-merchant/subjects/${id}/pi`, { headers });
         expect(read.status).toBe(200);

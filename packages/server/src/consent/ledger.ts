@@ -21,9 +21,11 @@
  *    number itself is never stored, logged or echoed.
  *
  * Then, in one transaction: the events are appended to the chain, one audit event per consent event
- * (`consent.grant|withdraw|deny`, ids and purpose only), and `CHANNELS.consent` is notified with the
- * last seq. After the commit the events are applied to `ctx.consent`, so a decision made after `record`
- * returns sees them; other nodes apply them through the notification (ledger-sync.ts).
+ * (`consent.grant|withdraw|deny`, ids and purpose only), the subject's last activity moves to the
+ * event's time when the person or their guardian acted (method `user`, `guardian`; see
+ * subjects/activity.ts), and `CHANNELS.consent` is notified with the last seq. After the commit the
+ * events are applied to `ctx.consent`, so a decision made after `record` returns sees them; other
+ * nodes apply them through the notification (ledger-sync.ts).
  */
 import type { Kysely } from 'kysely';
 import type { AuditEventInput } from '../audit/types.js';
@@ -34,6 +36,7 @@ import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/contex
 import { forUpdate } from '../store/capabilities.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
+import { advanceLastActivity } from '../subjects/activity.js';
 import { createSubjectService, type SubjectService } from '../subjects/service.js';
 import { applySubjectRow } from '../subjects/sync.js';
 import { chinaYmd, isUnder, parseYmd } from './age.js';
@@ -357,7 +360,7 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
     let birthChanged: string | null = null;
     const written = await withTransaction(ctx.db, async (trx) => {
       birthChanged = null;
-      const { canonical } = await lockSubject(trx, appId, subjectId);
+      const { own, canonical } = await lockSubject(trx, appId, subjectId);
       checkStatus(canonical, subjectId, common.action);
       let birthDate = canonical.birth_date;
       if (idBirthDate !== null && idBirthDate !== birthDate) {
@@ -424,6 +427,10 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
         },
       }));
       await ctx.audit.appendMany(trx, audits);
+      // The person (or their guardian) acted: that is activity, for `last-activity` retention rules.
+      if (common.method !== 'api' && (own.last_active_at === null || Number(own.last_active_at) < at)) {
+        await advanceLastActivity(trx, appId, [subjectId], at);
+      }
       const last = rows[rows.length - 1];
       if (last !== undefined) await ctx.database.notify(CHANNELS.consent, String(last.seq), trx);
       return rows;

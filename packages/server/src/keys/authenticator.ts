@@ -15,7 +15,9 @@
  *
  * Subject tokens (auth/subject-token.ts): verified against the app's registered Ed25519 public keys
  * (cached per app, invalidated by `CHANNELS.apiKey` payload `subject-token:<app>`); the token's `sub`
- * is a pipa subject id (`sub_…`) or the app's own external id of the account (or device).
+ * is a pipa subject id (`sub_…`) or the app's own external id of the account (or device). A request
+ * with a subject token is the person's activity (retention's `last-activity` trigger): the time is kept
+ * in memory per subject and written with the last-used times (`subjects.last_active_at`, forward only).
  */
 import type { FastifyRequest } from 'fastify';
 import { bearer, parseApiKey, secretMatches } from '../auth/api-key.js';
@@ -23,6 +25,7 @@ import { SubjectTokenError, verifySubjectToken } from '../auth/subject-token.js'
 import { PipaError } from '../errors.js';
 import type { Authenticator, AuthMode, Principal, Scope } from '../http/route.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
+import { recordSeenActivity, type SeenActivity } from '../subjects/activity.js';
 import { toKeyRecord } from './service.js';
 
 export interface KeyAuthenticatorOptions {
@@ -34,7 +37,7 @@ export interface KeyAuthenticatorOptions {
 export interface KeyAuthenticator extends Authenticator {
   /** Drop one cached key (or all); `subject-token:<app>` drops an app's subject-token keys. */
   invalidate(keyId?: string): void;
-  /** Write the pending last-used times now. */
+  /** Write the pending last-used times of API keys and last-activity times of subjects now. */
   flushLastUsed(): Promise<void>;
   /** Stop listening and flush (also registered with `ctx.onClose`). */
   stop(): Promise<void>;
@@ -76,6 +79,8 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
   const loading = new Map<string, Promise<KeyEntry>>();
   const tokenKeys = new Map<string, TokenKeysEntry>();
   const lastUsed = new Map<string, number>();
+  /** Subject id -> the latest request with its token (subject ids are unique across apps). */
+  const activity = new Map<string, SeenActivity>();
   const report = (err: unknown, context: string) => options.onError?.(err instanceof Error ? err : new Error(String(err)), context);
 
   // Bumped by every invalidation: a read that started before it must not cache what it read.
@@ -162,10 +167,24 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
     }
     const subjectId = await resolveSubject(claims.app, claims.sub);
     if (subjectId === null) throw new PipaError('unauthenticated', `the subject of the token is not known to app ${claims.app}`);
+    activity.set(subjectId, { appId: claims.app, subject: subjectId, at: ctx.clock() });
     return { kind: 'subject', appId: claims.app, subjectId, tokenId: claims.jti };
   };
 
+  const flushActivity = async (): Promise<void> => {
+    if (activity.size === 0) return;
+    const batch = [...activity.values()];
+    activity.clear();
+    try {
+      await ctx.db.transaction().execute((trx) => recordSeenActivity(trx, batch));
+    } catch (err) {
+      for (const a of batch) if ((activity.get(a.subject)?.at ?? 0) < a.at) activity.set(a.subject, a);
+      report(err, 'writing subjects’ last-activity times');
+    }
+  };
+
   const flushLastUsed = async (): Promise<void> => {
+    await flushActivity();
     if (lastUsed.size === 0) return;
     const batch = [...lastUsed];
     lastUsed.clear();

@@ -5,12 +5,32 @@
  */
 export { createKeyAuthenticator, type KeyAuthenticator, type KeyAuthenticatorOptions } from './authenticator.js';
 export {
-  type DataKeyRewrap,
-  pendingRewraps,
+  kekVersionOf,
+  type RewrapFailure,
   type RewrapSummary,
-  type RotationReport,
+  rewrapRequestKeys,
   rewrapSystemKeys,
+  rewrapWebhookSecrets,
+  type TableRewrapOptions,
+  type TableRewrapReport,
+  type TableUsage,
+  type VersionCount,
+  WRAPPED_COLUMNS,
+  type WrappedTable,
+  wrappedKeyUsage,
+} from './rewrap.js';
+export {
+  type DataKeyRewrap,
+  type MasterKeyStatus,
+  type MasterKeyVersionStatus,
+  masterKeyStatus,
+  pendingRewraps,
+  type RotateOptions,
+  type RotationProgress,
+  type RotationReport,
+  retireMasterKeyVersion,
   rotateMasterKey,
+  vaultDataKeyRewrap,
 } from './rotate.js';
 export { keyRoutes } from './routes.js';
 export {

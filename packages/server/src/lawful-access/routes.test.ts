@@ -2,16 +2,20 @@
  * Lawful-authority access to held data on both dialects, with the 小票票 demo tables in SQLite plus an
  * `invoices` table found by pipa's subject id and kept under legal hold: after an account cancellation
  * the ordinary reads get nothing, the lawful access without its basis or reason is refused with nothing
- * written, with them it returns only the held rows and columns, recorded and audited; scopes, other
- * apps, active and unknown subjects are refused.
+ * written, with them it returns only the held rows and columns — the orders, found only through the
+ * deleted merchant by phone, through the hold manifest — recorded and audited; scopes, other apps,
+ * active and unknown subjects are refused; a dataset that cannot be read is 503, the access recorded
+ * as failed.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHttpApp } from '../http/app.js';
 import type { Authenticator, Principal, Scope } from '../http/route.js';
 import { createConnector } from '../rights/connectors/index.js';
-import { openRightsHarness, type RightsHarness, XPP } from '../rights/test-support.js';
+import { DEMO_ENV, openRightsHarness, type RightsHarness, XPP } from '../rights/test-support.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { lawfulAccessRoutes } from './index.js';
 
@@ -41,6 +45,9 @@ const LAWFUL = {
   reason: '调取交易记录',
   reference: '公（刑）调证字〔2026〕001号',
 };
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+const ORDER_DAYS = [daysAgo(365), daysAgo(30)] as const;
 
 forEachDialect('lawful-authority access to held data', (dialect) => {
   let h: RightsHarness;
@@ -77,6 +84,9 @@ forEachDialect('lawful-authority access to held data', (dialect) => {
     await h.vault.put(XPP, active, { 'contact.phone': '13987654321', 'basic.name': '李四' }, { id: 'key_app000000001' });
     await h.vault.flush();
     const today = new Date(h.ctx.clock()).toISOString().slice(0, 10);
+    // The merchant's orders: a year and a month old, held three years from their date.
+    await h.demo.exec(`UPDATE {orders} SET created_at = '${ORDER_DAYS[0]} 12:00:00' WHERE id = 11`);
+    await h.demo.exec(`UPDATE {orders} SET created_at = '${ORDER_DAYS[1]} 12:00:00' WHERE id = 12`);
     await h.demo.exec(
       `INSERT INTO invoices (id, subject_ref, buyer_phone, amount, issued_on) VALUES
          (1, '${gone}', '13700000001', '120.50', '${today}'), (2, '${gone}', '13700000002', '80.00', '${today}'),
@@ -187,8 +197,19 @@ forEachDialect('lawful-authority access to held data', (dialect) => {
     expect(body.datasets).toHaveLength(1);
     const [ds] = body.datasets;
     expect(ds.dataset).toBe('xpp-demo');
-    // invoices: held, found by the subject id, only the held columns (buyer_phone was set null and is not returned).
+    // orders: held, found only through merchants by phone (both gone): read by primary key from the hold
+    // manifest, only the held columns. invoices: held, found by the subject id, only the held columns
+    // (buyer_phone was set null and is not returned).
     expect(ds.tables).toEqual([
+      {
+        table: h.demo.table('orders'),
+        categories: { amount: 'finance.transactions', created_at: 'finance.transactions' },
+        rows: [
+          { amount: 120.5, created_at: `${ORDER_DAYS[0]} 12:00:00` },
+          { amount: 80, created_at: `${ORDER_DAYS[1]} 12:00:00` },
+        ],
+        legalHold: { basis: expect.objectContaining({ en: expect.stringContaining('E-Commerce Law') }), period: 'P3Y' },
+      },
       {
         table: 'invoices',
         categories: { amount: 'finance.transactions', issued_on: 'finance.transactions' },
@@ -199,11 +220,28 @@ forEachDialect('lawful-authority access to held data', (dialect) => {
         legalHold: { basis: BASIS, period: 'P3Y' },
       },
     ]);
-    expect(ds.tables[0].rows).toHaveLength(2);
-    // orders are held too but reached only through merchants by phone: named, not read.
-    expect(ds.unreached).toEqual([{ table: h.demo.table('orders'), key: 'phone' }]);
+    expect(ds.tables[1].rows).toHaveLength(2);
+    expect(ds.unreached).toEqual([]);
+    expect(ds.expired).toEqual([]);
     expect(res.body).not.toContain('55.00');
     expect(res.body).not.toContain('13700000001');
+    expect(res.body).not.toContain('13812345678');
+    expect(body.access).toMatchObject({
+      outcome: 'disclosed',
+      result: {
+        datasets: [
+          {
+            dataset: 'xpp-demo',
+            tables: [
+              { table: h.demo.table('orders'), rows: 2 },
+              { table: 'invoices', rows: 2 },
+            ],
+            expired: [],
+            unreached: [],
+          },
+        ],
+      },
+    });
 
     const after = await counts();
     expect(after.accesses).toBe(before.accesses + 1);
@@ -213,6 +251,11 @@ forEachDialect('lawful-authority access to held data', (dialect) => {
     expect(events[0]?.details).toMatchObject({ access: body.access.id, legalBasis: LAWFUL.legalBasis, reason: LAWFUL.reason });
     expect(JSON.stringify(events[0])).not.toContain(gone);
     expect(JSON.stringify(events[0])).not.toContain('120.50');
+    const disclosed = (await h.ctx.audit.events({ appId: XPP, limit: 1000 })).filter((e) => e.action === 'legal-hold.disclosed');
+    expect(disclosed).toHaveLength(1);
+    expect(disclosed[0]?.details).toMatchObject({ access: body.access.id, datasets: body.access.result.datasets });
+    expect(JSON.stringify(disclosed[0])).not.toContain('120.5');
+    expect(JSON.stringify(disclosed[0])).not.toContain(gone);
   });
 
   it('GET accesses lists who read whose held data, when, on which basis (audit:read only)', async () => {
@@ -220,7 +263,7 @@ forEachDialect('lawful-authority access to held data', (dialect) => {
     expect(res.statusCode, res.body).toBe(200);
     const list = res.json().accesses;
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ subjectId: gone, ...LAWFUL, actor: 'key_admin' });
+    expect(list[0]).toMatchObject({ subjectId: gone, ...LAWFUL, actor: 'key_admin', outcome: 'disclosed' });
     expect(typeof list[0].at).toBe('number');
     const bySubject = await app.inject({
       method: 'GET',
@@ -240,5 +283,42 @@ forEachDialect('lawful-authority access to held data', (dialect) => {
     }
     const unknownApp = await app.inject({ method: 'GET', url: '/v1/apps/no-such-app/legal-hold/accesses', headers: as('auditor') });
     expect(unknownApp.statusCode).toBe(403);
+  });
+  it('a dataset that cannot be read (its database is gone): 503 unavailable naming the dataset and tables; the access stays recorded as failed and audited, nothing returned', async () => {
+    const before = await counts();
+    const saved = h.env[DEMO_ENV];
+    h.env[DEMO_ENV] = join(tmpdir(), `pipa-missing-${Date.now()}.db`); // no such file: the connector never creates one
+    let res: Awaited<ReturnType<FastifyInstance['inject']>>;
+    try {
+      res = await app.inject({ method: 'POST', url: url(gone), headers: as('admin'), payload: LAWFUL });
+    } finally {
+      h.env[DEMO_ENV] = saved;
+    }
+    expect(res.statusCode, res.body).toBe(503);
+    const { error } = res.json();
+    expect(error.code).toBe('unavailable');
+    expect(error.message).toContain('dataset xpp-demo');
+    expect(error.message).toContain('invoices');
+    expect(error.details[0]).toMatchObject({ dataset: 'xpp-demo', connectorCode: 'connector_unavailable', retryable: true });
+    expect([...error.details[0].tables].sort()).toEqual([h.demo.table('orders'), 'invoices'].sort());
+    expect(res.body).not.toContain('120.5');
+    expect(res.body).not.toContain('pipa-missing');
+
+    const after = await counts();
+    expect(after.accesses).toBe(before.accesses + 1);
+    const list = await app.inject({ method: 'GET', url: `/v1/apps/${XPP}/legal-hold/accesses?limit=1`, headers: as('auditor') });
+    const [access] = list.json().accesses;
+    expect(access).toMatchObject({ ...LAWFUL, outcome: 'failed', result: { code: 'connector_unavailable', dataset: 'xpp-demo' } });
+    const events = (await h.ctx.audit.events({ appId: XPP, limit: 1000 })).filter(
+      (e) => (e.details as { access?: string } | null)?.access === access.id,
+    );
+    expect(events.map((e) => [e.action, e.outcome])).toEqual([
+      ['legal-hold.read', 'ok'],
+      ['legal-hold.read-failed', 'failed'],
+    ]);
+
+    // Once the database is back the same request is answered.
+    const again = await app.inject({ method: 'POST', url: url(gone), headers: as('admin'), payload: LAWFUL });
+    expect(again.statusCode, again.body).toBe(200);
   });
 });

@@ -37,6 +37,13 @@ const Access = z.object({
   reference: z.string().nullable(),
   actor: z.string(),
   at: Millis,
+  outcome: z.enum(['attempted', 'disclosed', 'failed']).nullable().meta({
+    description: 'attempted (recorded, being read), disclosed, failed (a dataset could not be read); null: recorded before outcomes were',
+  }),
+  result: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .meta({ description: 'disclosed: row counts per dataset and table; failed: the error code, dataset and tables. Never a value' }),
 });
 
 const Cell = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -54,7 +61,12 @@ const HeldTable = z.object({
 const HeldDataset = z.object({
   dataset: z.string(),
   tables: z.array(HeldTable),
-  unreached: z.array(z.object({ table: z.string(), key: z.string() })),
+  unreached: z.array(z.object({ table: z.string(), key: z.string() })).meta({
+    description: 'held tables that could not be read: found by phone, e-mail or external id only, with no rows in the hold manifest',
+  }),
+  expired: z
+    .array(z.object({ table: z.string(), until: z.string(), rows: z.number().int() }))
+    .meta({ description: 'holds that have ended (due for the retention sweep): these rows are not returned' }),
 });
 
 export interface LawfulAccessRouteOptions {
@@ -79,7 +91,9 @@ export function lawfulAccessRoutes(
       description:
         'Only for subjects whose account was cancelled or whose data was erased (403 otherwise: ordinary reads exist for them). ' +
         'The authority, the legal basis and the reason are required; the access is recorded and audited (legal-hold.read) before ' +
-        'anything is read. Returns only what the erasure kept: the held tables and columns, found by the subject id.',
+        'anything is read. Returns only what the erasure kept: the held tables and columns, found through the hold manifest ' +
+        '(by primary key) or by the subject id; holds that have ended are left out and listed under expired. A dataset that ' +
+        'cannot be read is 503 unavailable naming the dataset and tables; the access then stays recorded as failed.',
       tags: ['rights'],
       auth: 'api-key',
       scopes: ['admin'],

@@ -9,21 +9,34 @@
  * - is refused for a subject that is not erased (ordinary reads exist for them) and for an unknown one;
  * - is recorded (`lawful_accesses`) with its `legal-hold.read` audit event in one transaction, before any
  *   held value is read (if the record or the audit fails, nothing is read);
- * - reads each dataset through its connector's `collect` with the only key that still reaches an erased
- *   person: pipa's subject id (`subject-id`), and returns only what the erasure kept: the tables under
- *   legal hold, and in them only the held columns (the whole row when `legalRetention.columns` is absent).
+ * - reads the held rows the erasure recorded in the hold manifest (rights/hold-manifest.ts) by primary
+ *   key (`collectRows`), which reaches tables found only by phone, e-mail or the external id (the
+ *   example's `orders`, joined through `merchants` by phone); a held table without manifest rows that
+ *   pipa's subject id reaches (an erasure from before the manifest) is read by the subject id
+ *   (`collect`); and returns only what the erasure kept: the tables under legal hold, and in them only
+ *   the held columns (the whole row when `legalRetention.columns` is absent);
+ * - leaves out rows whose hold has ended but that the retention sweep has not removed yet, and says so
+ *   (`expired`: table, day, row count);
+ * - when a dataset cannot be read (database down, endpoint timing out …) fails with 503 `unavailable`
+ *   naming the dataset and tables; the access stays recorded, marked `failed`, with a
+ *   `legal-hold.read-failed` audit event. A successful read is marked `disclosed` with the row counts
+ *   returned (`legal-hold.disclosed`).
  */
 import { randomBytes } from 'node:crypto';
 import type { DatasetDecl } from '@pipa/policy';
+import type { JsonValue } from '../audit/types.js';
 import { PipaError } from '../errors.js';
 import {
   type CellValue,
   type Connector,
   type ConnectorOptions,
   createConnector,
+  isConnectorError,
+  type RowSelection,
   type TableDescription,
   type UnreachedTable,
 } from '../rights/connectors/index.js';
+import { type HeldRowEntry, heldRows, type ManifestHeader, manifestHeaders } from '../rights/hold-manifest.js';
 import { newId } from '../rights/internal.js';
 import type { ServiceContext } from '../service/context.js';
 import { withTransaction } from '../store/transaction.js';
@@ -57,12 +70,29 @@ export interface HeldTable {
   legalHold: { basis: { zh: string; en?: string | undefined } | string; period: string };
 }
 
+/** Held rows whose hold has ended, not yet removed by the retention sweep: not returned. */
+export interface ExpiredHold {
+  table: string;
+  /** The day the hold ended (YYYY-MM-DD). */
+  until: string;
+  rows: number;
+}
+
 export interface HeldDataset {
   dataset: string;
   tables: HeldTable[];
-  /** Held tables the subject id cannot reach (found by phone, e-mail or the external id only). */
+  /**
+   * Held tables that could not be read: found by phone, e-mail or the external id only, and with no
+   * rows in the hold manifest (an erasure from before the manifest, or an HTTP endpoint that did not
+   * report its held rows).
+   */
   unreached: UnreachedTable[];
+  /** Holds that have ended (the rows are due for the retention sweep): left out of the answer. */
+  expired: ExpiredHold[];
 }
+
+/** `attempted`: recorded, being read; `disclosed`: the answer was given; `failed`: a dataset could not be read. Null: before outcomes were recorded. */
+export type LawfulAccessOutcome = 'attempted' | 'disclosed' | 'failed';
 
 export interface LawfulAccessRecord {
   id: string;
@@ -74,6 +104,12 @@ export interface LawfulAccessRecord {
   reference: string | null;
   actor: string;
   at: number;
+  outcome: LawfulAccessOutcome | null;
+  /**
+   * `disclosed`: `{ datasets: [{ dataset, tables: [{ table, rows }], expired, unreached }] }`;
+   * `failed`: `{ code, dataset, tables }`. Counts and names, never a value.
+   */
+  result: Record<string, JsonValue> | null;
 }
 
 export interface LawfulAccessResult {
@@ -119,12 +155,57 @@ function heldColumns(table: TableDescription): Set<string> | 'row' | undefined {
   return held.size > 0 ? held : undefined;
 }
 
+/** A dataset that could not be read during a lawful access: where, and the connector's error. */
+class ReadFailure extends Error {
+  constructor(
+    readonly dataset: string,
+    readonly tables: string[],
+    override readonly cause: unknown,
+  ) {
+    super(`dataset ${dataset} could not be read`);
+    this.name = 'ReadFailure';
+  }
+}
+
 export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAccessDeps): LawfulAccessService {
   const env = deps.env ?? process.env;
   const connectorOptions: ConnectorOptions = { env, now: () => new Date(ctx.clock()) };
   const connectors: LawfulConnectorFactory = deps.connectors ?? ((_appId, dataset) => createConnector(dataset, connectorOptions));
 
-  async function readHeld(appId: string, subjectId: string, datasets: readonly DatasetDecl[]): Promise<HeldDataset[]> {
+  /** The rows of `t` kept, held columns only. */
+  function heldTable(
+    table: TableDescription,
+    columns: Set<string> | 'row',
+    collected: { categories: Readonly<Record<string, string>>; rows: readonly Readonly<Record<string, CellValue>>[] },
+  ): HeldTable | undefined {
+    const keep = Object.keys(collected.categories).filter((c) => columns === 'row' || columns.has(c));
+    if (keep.length === 0 || collected.rows.length === 0) return undefined;
+    const categories: Record<string, string> = {};
+    for (const c of keep) categories[c] = collected.categories[c] ?? '';
+    const retention = table.legalRetention;
+    return {
+      table: table.name,
+      categories,
+      rows: collected.rows.map((r) => Object.fromEntries(keep.map((c) => [c, r[c] ?? null])) as Record<string, CellValue>),
+      legalHold: { basis: retention?.basis ?? '', period: retention?.period ?? '' },
+    };
+  }
+
+  /**
+   * Whether the hold manifest accounts for every row the dataset's last erasure held in `table`: the
+   * erasure searched the table and recorded every row it held. With no manifest row left, nothing of
+   * the person is held there (nothing was held, or the retention sweep removed it after its hold).
+   */
+  function manifestComplete(header: ManifestHeader | undefined, table: string): boolean {
+    if (header === undefined || header.unreached.some((u) => u.table === table)) return false;
+    const t = header.tables.find((x) => x.table === table);
+    return t !== undefined && t.recorded >= t.held;
+  }
+
+  async function readHeld(appId: string, subjectId: string, datasets: readonly DatasetDecl[], today: string): Promise<HeldDataset[]> {
+    // Unsealing may create the service key (its own transaction): before any connector is opened.
+    const manifest = await heldRows(ctx, appId, { subjectId });
+    const headers = await manifestHeaders(ctx.db, appId, subjectId);
     const out: HeldDataset[] = [];
     for (const dataset of datasets) {
       if (dataset.engine === 'vault') continue;
@@ -137,31 +218,143 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
           if (columns !== undefined) held.set(table.name, { table, columns });
         }
         if (held.size === 0) continue;
-        const collected = await connector.collect({ 'subject-id': subjectId });
-        const tables: HeldTable[] = [];
-        for (const t of collected.tables) {
-          const h = held.get(t.table);
-          if (h === undefined || t.rows.length === 0) continue;
-          const keep = Object.keys(t.categories).filter((c) => h.columns === 'row' || h.columns.has(c));
-          if (keep.length === 0) continue;
-          const categories: Record<string, string> = {};
-          for (const c of keep) categories[c] = t.categories[c] ?? '';
-          const rows = t.rows.map((r) => Object.fromEntries(keep.map((c) => [c, r[c] ?? null])) as Record<string, CellValue>);
-          const retention = h.table.legalRetention;
-          tables.push({
-            table: t.table,
-            categories,
-            rows,
-            legalHold: { basis: retention?.basis ?? '', period: retention?.period ?? '' },
-          });
+        const recorded = new Map<string, HeldRowEntry[]>();
+        for (const r of manifest) {
+          if (r.dataset !== description.id || !held.has(r.table)) continue;
+          recorded.set(r.table, [...(recorded.get(r.table) ?? []), r]);
         }
-        const unreached = (collected.unreached ?? []).filter((u) => held.has(u.table));
-        if (tables.length > 0 || unreached.length > 0) out.push({ dataset: description.id, tables, unreached: [...unreached] });
+        const header = headers.get(description.id)?.[0];
+        const byManifest: RowSelection[] = [];
+        const bySubjectId: string[] = [];
+        const unreached: UnreachedTable[] = [];
+        const expired = new Map<string, ExpiredHold>();
+        for (const [name, { table }] of held) {
+          const rows = recorded.get(name);
+          if (rows !== undefined) {
+            const live = rows.filter((r) => r.heldUntil > today);
+            for (const r of rows.filter((x) => x.heldUntil <= today)) {
+              const id = `${name}\u0000${r.heldUntil}`;
+              const e = expired.get(id) ?? { table: name, until: r.heldUntil, rows: 0 };
+              e.rows++;
+              expired.set(id, e);
+            }
+            if (live.length > 0) byManifest.push({ table: name, keys: live.map((r) => r.key) });
+          } else if (table.subject.key === 'subject-id') bySubjectId.push(name);
+          else if (!manifestComplete(header, name)) unreached.push({ table: name, key: table.subject.key });
+        }
+        const tables: HeldTable[] = [];
+        const reading = [...bySubjectId, ...byManifest.map((x) => x.table)];
+        try {
+          if (bySubjectId.length > 0) {
+            const collected = await connector.collect({ 'subject-id': subjectId });
+            for (const t of collected.tables) {
+              const h = held.get(t.table);
+              if (h === undefined || !bySubjectId.includes(t.table)) continue;
+              const ht = heldTable(h.table, h.columns, t);
+              if (ht !== undefined) tables.push(ht);
+            }
+          }
+          if (byManifest.length > 0) {
+            const collected = await connector.collectRows(byManifest);
+            for (const t of collected.tables) {
+              const h = held.get(t.table);
+              if (h === undefined) continue;
+              const ht = heldTable(h.table, h.columns, t);
+              if (ht !== undefined) tables.push(ht);
+            }
+          }
+        } catch (err) {
+          throw new ReadFailure(description.id, reading, err);
+        }
+        const order = new Map(description.tables.map((t, i) => [t.name, i]));
+        tables.sort((a, b) => (order.get(a.table) ?? 0) - (order.get(b.table) ?? 0));
+        const expiredList = [...expired.values()].sort((a, b) => a.table.localeCompare(b.table) || a.until.localeCompare(b.until));
+        if (tables.length > 0 || unreached.length > 0 || expiredList.length > 0)
+          out.push({ dataset: description.id, tables, unreached, expired: expiredList });
       } finally {
-        await connector.close();
+        await connector.close().catch(() => undefined);
       }
     }
     return out;
+  }
+
+  /** Mark the access done, with what was disclosed (counts), and audit it: one transaction. */
+  async function disclosed(
+    access: LawfulAccessRecord,
+    datasets: readonly HeldDataset[],
+    requestId: string | null,
+  ): Promise<LawfulAccessRecord> {
+    const result: Record<string, JsonValue> = {
+      datasets: datasets.map((d) => ({
+        dataset: d.dataset,
+        tables: d.tables.map((t) => ({ table: t.table, rows: t.rows.length })),
+        expired: d.expired.map((e) => ({ table: e.table, until: e.until, rows: e.rows })),
+        unreached: d.unreached.map((u) => u.table),
+      })),
+    };
+    await withTransaction(ctx.db, async (trx) => {
+      await trx
+        .updateTable('lawful_accesses')
+        .set({ outcome: 'disclosed', result: JSON.stringify(result) })
+        .where('id', '=', access.id)
+        .execute();
+      await ctx.audit.append(trx, {
+        actor: access.actor,
+        action: 'legal-hold.disclosed',
+        appId: access.appId,
+        subject: access.subjectId,
+        categories: [...new Set(datasets.flatMap((d) => d.tables.flatMap((t) => Object.values(t.categories))))],
+        requestId,
+        details: { access: access.id, ...result },
+      });
+    });
+    return { ...access, outcome: 'disclosed', result };
+  }
+
+  /** Mark the access failed (code and place, no value) and audit it, then say why as a PipaError. */
+  async function failed(access: LawfulAccessRecord, err: unknown, requestId: string | null): Promise<PipaError | unknown> {
+    const failure = err instanceof ReadFailure ? err : undefined;
+    const cause = failure?.cause ?? err;
+    const code = isConnectorError(cause) ? cause.code : 'internal';
+    const table = isConnectorError(cause) && cause.table !== undefined ? cause.table : undefined;
+    const tables = table !== undefined ? [table] : (failure?.tables ?? []);
+    const result: Record<string, JsonValue> = { code, dataset: failure?.dataset ?? null, tables };
+    await withTransaction(ctx.db, async (trx) => {
+      await trx
+        .updateTable('lawful_accesses')
+        .set({ outcome: 'failed', result: JSON.stringify(result) })
+        .where('id', '=', access.id)
+        .execute();
+      await ctx.audit.append(trx, {
+        actor: access.actor,
+        action: 'legal-hold.read-failed',
+        appId: access.appId,
+        subject: access.subjectId,
+        outcome: 'failed',
+        requestId,
+        details: { access: access.id, ...result },
+      });
+    });
+    if (failure === undefined || !isConnectorError(cause)) return err;
+    const where = `dataset ${failure.dataset}${tables.length > 0 ? ` (table${tables.length > 1 ? 's' : ''} ${tables.join(', ')})` : ''}`;
+    const whereZh = `数据集 ${failure.dataset}${tables.length > 0 ? `（表 ${tables.join('、')}）` : ''}`;
+    return new PipaError(
+      'unavailable',
+      `the held data in ${where} cannot be read now (${cause.code}): ${cause.message}; access ${access.id} is recorded as failed, nothing was returned`,
+      [
+        {
+          path: `$.datasets.${failure.dataset}`,
+          message: `${cause.message} (${cause.code}${cause.retryable ? ', try again later' : ''})`,
+          messageZh: `${whereZh}暂时无法读取：${cause.messageZh}`,
+          dataset: failure.dataset,
+          tables,
+          ...(table !== undefined ? { table } : {}),
+          connectorCode: cause.code,
+          retryable: cause.retryable,
+          access: access.id,
+        },
+      ],
+    );
   }
 
   return {
@@ -198,6 +391,8 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
         reference,
         actor: input.actor,
         at,
+        outcome: 'attempted',
+        result: null,
       };
       const datasets = policy.declaration.datasets ?? [];
       await withTransaction(ctx.db, async (trx) => {
@@ -213,6 +408,7 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
             reference,
             actor: input.actor,
             created_at: at,
+            outcome: 'attempted',
           })
           .execute();
         await ctx.audit.append(trx, {
@@ -231,7 +427,14 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
           },
         });
       });
-      return { access, datasets: await readHeld(appId, subjectId, datasets) };
+      const requestId = input.requestId ?? null;
+      let held: HeldDataset[];
+      try {
+        held = await readHeld(appId, subjectId, datasets, new Date(ctx.clock()).toISOString().slice(0, 10));
+      } catch (err) {
+        throw await failed(access, err, requestId);
+      }
+      return { access: await disclosed(access, held, requestId), datasets: held };
     },
 
     async list(appId, options = {}) {
@@ -252,6 +455,8 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
           reference: r.reference,
           actor: r.actor,
           at: Number(r.created_at),
+          outcome: r.outcome as LawfulAccessOutcome | null,
+          result: r.result === null ? null : (JSON.parse(r.result) as Record<string, JsonValue>),
         })),
       };
     },

@@ -19,6 +19,13 @@
  *
  * Each erased subject is asked once, then again on the day its earliest remaining hold ends
  * (`retention_dataset_checks`), and again when the dataset's declaration changes.
+ *
+ * Before that, the hold manifest (rights/hold-manifest.ts): the rows rights requests' erasures kept
+ * under legal hold, recorded by primary key with the day their hold ends. The rows whose hold has ended
+ * are expired through `eraseRows` (their held columns get the declared strategy after the hold; a
+ * `delete-row` table deletes them), which reaches tables found by phone, e-mail or the external id,
+ * and the rows finished are removed from the manifest in one transaction with a `retention.held-rows`
+ * audit event per subject. A row the dataset still holds (a later `from` date) is kept with its new end.
  */
 import { createHash } from 'node:crypto';
 import type { DatasetDecl } from '@pipa/policy';
@@ -31,10 +38,21 @@ import {
   type EraseAction,
   type EraseReport,
 } from '../rights/connectors/index.js';
+import { countDue, dueElsewhere, extendHeldRow, type HeldRowEntry, heldRows, removeHeldRows } from '../rights/hold-manifest.js';
+import { RIGHTS_SECRETS, rightsSecret } from '../rights/internal.js';
 import type { ServiceContext } from '../service/context.js';
 import { withTransaction } from '../store/transaction.js';
 import type { RetentionModel } from './rules.js';
-import type { DatasetLimit, DatasetSweep, DatasetTableSweep, RetentionConnectorFactory, RetentionDeps, RetentionError } from './types.js';
+import type {
+  DatasetLimit,
+  DatasetSweep,
+  DatasetTableSweep,
+  HeldRowsSweep,
+  HeldRowsTableSweep,
+  RetentionConnectorFactory,
+  RetentionDeps,
+  RetentionError,
+} from './types.js';
 import { errorOf } from './vault.js';
 
 export interface DatasetSweepInput {
@@ -47,6 +65,7 @@ export interface DatasetSweepInput {
   sweepId: string | null;
   requestId: string | null;
   maxSubjects: number;
+  maxHeldRows: number;
   signal: AbortSignal | undefined;
   onError: ((err: unknown, where: string) => void) | undefined;
 }
@@ -96,8 +115,8 @@ export function datasetLimits(description: DatasetDescription, model: RetentionM
       limits.push({
         code: 'no-from',
         table: t.name,
-        message: `table ${t.name}: legalRetention has no "from" column, so the connector starts the ${hold.period} period at each erasure call and a later call never ends the hold; declare legalRetention.from (the column with the date the period runs from)`,
-        messageZh: `表 ${t.name}：legalRetention 未声明 from 列，连接器在每次删除时重新起算 ${hold.period} 的期限，之后的调用永远不会结束保存；请声明 legalRetention.from（期限起算日期所在的列）`,
+        message: `table ${t.name}: legalRetention has no "from" column, so the connector starts the ${hold.period} period at each erasure call and a later call never ends the hold; declare legalRetention.from (the column with the date the period runs from). Rows held by an erasure that recorded them in the hold manifest are expired through it, from the erasure`,
+        messageZh: `表 ${t.name}：legalRetention 未声明 from 列，连接器在每次删除时重新起算 ${hold.period} 的期限，之后的调用永远不会结束保存；请声明 legalRetention.from（期限起算日期所在的列）。已记入法定保存清单的行按清单自删除之日起算并到期删除`,
       });
     } else if (key !== 'subject-id') {
       const how =
@@ -106,8 +125,8 @@ export function datasetLimits(description: DatasetDescription, model: RetentionM
         code: 'not-reachable-by-subject-id',
         table: t.name,
         key,
-        message: `table ${t.name} is found ${how}; after an erasure pipa keeps only the subject id, and the connector API selects rows only by subject keys (erase(subject)), with no operation that selects rows by the "${hold.from}" date, so the sweep cannot remove its rows whose ${hold.period} hold has ended; find the table by a column holding pipa's subject id (subject.key: subject-id), or remove those rows by "${hold.from}" in the database`,
-        messageZh: `表 ${t.name} 通过 ${key} 定位${t.subject.kind === 'via' ? `（经 ${t.subject.path.slice(1).join(' → ')}）` : ''}；删除后 pipa 只保留主体 id，而连接器接口只能按主体标识选择行（erase(subject)），没有按 "${hold.from}" 日期选择行的操作，因此清理任务无法删除 ${hold.period} 保存期已满的行；请用保存 pipa 主体 id 的列定位该表（subject.key: subject-id），或在数据库中按 "${hold.from}" 删除这些行`,
+        message: `table ${t.name} is found ${how}; after an erasure pipa keeps only the subject id, and the connector API selects rows only by subject keys (erase(subject)), with no operation that selects rows by the "${hold.from}" date, so the sweep cannot remove through the person its rows whose ${hold.period} hold has ended. Rows held by an erasure that recorded them in the hold manifest (by primary key) are expired through it; for rows held before the manifest, or by an HTTP endpoint that does not report its held rows, find the table by a column holding pipa's subject id (subject.key: subject-id), or remove those rows by "${hold.from}" in the database`,
+        messageZh: `表 ${t.name} 通过 ${key} 定位${t.subject.kind === 'via' ? `（经 ${t.subject.path.slice(1).join(' → ')}）` : ''}；删除后 pipa 只保留主体 id，而连接器接口只能按主体标识选择行（erase(subject)），没有按 "${hold.from}" 日期选择行的操作，因此清理任务无法经由该主体删除 ${hold.period} 保存期已满的行。已由删除操作按主键记入法定保存清单的行按清单到期删除；对于清单之前保存的行，或未报告保存行的 HTTP 端点，请用保存 pipa 主体 id 的列定位该表（subject.key: subject-id），或在数据库中按 "${hold.from}" 删除这些行`,
       });
     } else swept.push(t.name);
   }
@@ -199,6 +218,133 @@ function firstUntil(report: EraseReport): string | undefined {
   return first;
 }
 
+const noHeld = (): HeldRowsSweep => ({ due: 0, removed: 0, missing: 0, kept: 0, remaining: 0, tables: [] });
+
+/**
+ * The hold manifest's part of one dataset: expire the recorded rows whose hold ended by the sweep's
+ * day (at most `maxHeldRows`, one connector transaction), then, in one transaction of pipa's, remove
+ * the rows finished, keep the ones still held with their new end, and audit per subject. A connector
+ * failure is reported and ends the part: the rows stay in the manifest for the next sweep.
+ */
+async function sweepHeldRows(
+  ctx: ServiceContext,
+  input: DatasetSweepInput,
+  connector: Connector,
+  description: DatasetDescription,
+  sums: TableSums,
+  errors: RetentionError[],
+): Promise<{ held: HeldRowsSweep; failed: boolean }> {
+  const { appId, now } = input;
+  const id = description.id;
+  const today = new Date(now).toISOString().slice(0, 10);
+  const declared = description.tables.filter((t) => t.legalRetention !== undefined).map((t) => t.name);
+  for (const [table, subjects] of await dueElsewhere(ctx.db, appId, id, declared, today)) {
+    errors.push({
+      where: `dataset:${id}/${table}`,
+      code: 'undeclared-table',
+      message: `the hold manifest has rows of table ${table}, which dataset ${id} no longer declares with legalRetention; declare it again to expire them, or remove them in the database and from the manifest`,
+      messageZh: `法定保存清单中有表 ${table} 的行，但数据集 ${id} 已不再以 legalRetention 声明该表；请重新声明以便到期删除，或在数据库中删除这些行并从清单中移除`,
+      subjects,
+      retryable: false,
+    });
+  }
+  const due = await countDue(ctx.db, appId, id, declared, today);
+  if (due === 0) return { held: noHeld(), failed: false };
+  const rows = await heldRows(ctx, appId, { dataset: id, tables: declared, dueBy: today, limit: input.maxHeldRows });
+  const held: HeldRowsSweep = { ...noHeld(), due: rows.length, remaining: Math.max(0, due - rows.length) };
+  if (rows.length === 0) return { held, failed: false };
+
+  // One selection per table and hold start (a table without `from` counts its period from the erasure).
+  const selections = new Map<string, { table: string; keys: (string | number)[]; heldSince: number }>();
+  for (const r of rows) {
+    const k = `${r.table}\u0000${r.heldSince}`;
+    const sel = selections.get(k) ?? { table: r.table, keys: [], heldSince: r.heldSince };
+    sel.keys.push(r.key);
+    selections.set(k, sel);
+  }
+  const hashed = description.tables.some((t) => declared.includes(t.name) && t.fields.some((f) => f.strategy === 'hash'));
+  let report: EraseReport;
+  try {
+    const hashKey = hashed ? await rightsSecret(ctx, RIGHTS_SECRETS.erasureHash) : undefined;
+    report = await connector.eraseRows([...selections.values()], {
+      dryRun: !input.write,
+      heldRows: true,
+      requestId: `retention:${input.sweepId ?? 'dry-run'}:held`,
+      ...(hashKey !== undefined ? { hashKey } : {}),
+    });
+  } catch (err) {
+    const table = err !== null && typeof err === 'object' && 'table' in err && typeof err.table === 'string' ? err.table : undefined;
+    const e = errorOf(table !== undefined ? `dataset:${id}/${table}` : `dataset:${id}`, err, [...new Set(rows.map((r) => r.subjectId))]);
+    errors.push(e);
+    input.onError?.(err, e.where);
+    return { held: { ...held, remaining: due }, failed: true };
+  }
+  sums.add(report);
+
+  const stillHeld = new Map<string, string>();
+  for (const t of report.tables) for (const h of t.heldRows ?? []) stillHeld.set(`${t.table}\u0000${JSON.stringify(h.key)}`, h.until);
+  const found = new Map(report.tables.map((t) => [t.table, t.rows]));
+  const perTable = new Map<string, HeldRowsTableSweep & { asked: number }>();
+  const finished: HeldRowEntry[] = [];
+  const kept: (HeldRowEntry & { until: string })[] = [];
+  for (const r of rows) {
+    const t = perTable.get(r.table) ?? { table: r.table, removed: 0, missing: 0, kept: 0, asked: 0 };
+    t.asked++;
+    const until = stillHeld.get(`${r.table}\u0000${JSON.stringify(r.key)}`);
+    if (until !== undefined) {
+      t.kept++;
+      kept.push({ ...r, until });
+    } else {
+      t.removed++;
+      finished.push(r);
+    }
+    perTable.set(r.table, t);
+  }
+  for (const t of perTable.values()) t.missing = Math.max(0, t.asked - (found.get(t.table) ?? 0));
+  held.tables = [...perTable.values()].map(({ asked: _asked, ...t }) => t);
+  held.removed = finished.length;
+  held.kept = kept.length;
+  held.missing = held.tables.reduce((n, t) => n + t.missing, 0);
+  if (!input.write) return { held, failed: false };
+
+  await withTransaction(ctx.db, async (trx) => {
+    await removeHeldRows(trx, appId, id, finished);
+    for (const r of kept) await extendHeldRow(trx, appId, id, { table: r.table, ref: r.ref, until: r.until }, now);
+    const bySubject = new Map<string, Map<string, { removed: number; kept: number }>>();
+    for (const [list, what] of [
+      [finished, 'removed'],
+      [kept, 'kept'],
+    ] as const) {
+      for (const r of list) {
+        const tables = bySubject.get(r.subjectId) ?? new Map<string, { removed: number; kept: number }>();
+        const c = tables.get(r.table) ?? { removed: 0, kept: 0 };
+        c[what]++;
+        tables.set(r.table, c);
+        bySubject.set(r.subjectId, tables);
+      }
+    }
+    for (const [subject, tables] of bySubject) {
+      const categories = new Set<string>();
+      for (const name of tables.keys())
+        for (const f of description.tables.find((d) => d.name === name)?.fields ?? []) categories.add(f.category);
+      await ctx.audit.append(trx, {
+        actor: input.actor,
+        action: 'retention.held-rows',
+        appId,
+        subject,
+        categories: [...categories],
+        requestId: input.requestId,
+        details: {
+          sweep: input.sweepId,
+          dataset: id,
+          tables: [...tables].map(([table, c]) => ({ table, removed: c.removed, kept: c.kept })),
+        },
+      });
+    }
+  });
+  return { held, failed: false };
+}
+
 /** Read through a call so that TypeScript does not keep an earlier narrowing across awaits. */
 function aborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
@@ -229,9 +375,26 @@ export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInpu
     try {
       const description = connector.describe();
       const { swept, limits } = datasetLimits(description, input.model);
-      const entry: DatasetSweep = { dataset: dataset.id, engine: dataset.engine, swept, subjects: 0, remaining: 0, tables: [], limits };
+      const entry: DatasetSweep = {
+        dataset: dataset.id,
+        engine: dataset.engine,
+        swept,
+        subjects: 0,
+        remaining: 0,
+        tables: [],
+        limits,
+        held: noHeld(),
+      };
       datasets.push(entry);
-      if (swept.length === 0) continue;
+      const sums = new TableSums();
+      const manifest = await sweepHeldRows(ctx, input, connector, description, sums, errors);
+      entry.held = manifest.held;
+      entry.tables = sums.result();
+      if (manifest.failed || swept.length === 0) continue;
+      if (aborted(input.signal)) {
+        stopped = true;
+        break;
+      }
       const fp = fingerprint(dataset);
       const due = ctx.db
         .selectFrom('subjects as s')
@@ -261,7 +424,6 @@ export async function sweepDatasets(ctx: ServiceContext, input: DatasetSweepInpu
         );
       const total = Number((await due.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())?.n ?? 0);
       const ids = (await due.select('s.id').orderBy('s.erased_at').orderBy('s.id').limit(input.maxSubjects).execute()).map((r) => r.id);
-      const sums = new TableSums();
       let asked = 0;
       for (const subjectId of ids) {
         if (aborted(input.signal)) {

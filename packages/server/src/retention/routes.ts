@@ -67,6 +67,20 @@ const DatasetSweep = z.object({
   remaining: z.number().int(),
   tables: z.array(TableSweep),
   limits: z.array(Limit),
+  held: z
+    .object({
+      due: z.number().int(),
+      removed: z.number().int(),
+      missing: z.number().int(),
+      kept: z.number().int(),
+      remaining: z.number().int(),
+      tables: z.array(z.object({ table: z.string(), removed: z.number().int(), missing: z.number().int(), kept: z.number().int() })),
+    })
+    .optional()
+    .meta({
+      description:
+        'rows of the hold manifest whose legal hold ended: expired by primary key, removed from the manifest (absent in reports stored before the manifest)',
+    }),
 });
 
 const ErrorEntry = z.object({

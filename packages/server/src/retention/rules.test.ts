@@ -25,10 +25,11 @@ describe('addRetentionPeriod', () => {
 
 describe('evaluateField', () => {
   const model = compileRetention(RET_APP, '1', retentionDeclaration());
-  const active = (consents: [string, 'grant' | 'withdraw' | 'deny', number][] = []): SubjectFacts => ({
+  const active = (consents: [string, 'grant' | 'withdraw' | 'deny', number][] = [], lastActiveAt = T): SubjectFacts => ({
     status: 'active',
     cancelledAt: null,
     consents: new Map(consents.map(([p, action, at]) => [p, { action, at }])),
+    lastActiveAt,
   });
   const frozen = (at: number, consents: [string, 'grant' | 'withdraw' | 'deny', number][] = []): SubjectFacts => ({
     ...active(consents),
@@ -167,15 +168,63 @@ describe('evaluateField', () => {
     });
   });
 
-  it('a legal-duty purpose with a consent rule and a last-activity rule never end by those rules (listed as unevaluated)', () => {
-    expect(model.unevaluated.map((u) => u.trigger)).toEqual(['last-activity', 'consent-withdrawn']);
+  it('a legal-duty purpose with a consent rule never ends by it (listed as unevaluated)', () => {
+    expect(model.unevaluated.map((u) => [u.purpose, u.trigger])).toEqual([['invoicing', 'consent-withdrawn']]);
     expect(evaluateField(model, { category: 'contact.address', collectedAt: T }, active(), T + 9999 * DAY, 0)).toEqual({
       keep: true,
       purpose: 'invoicing',
       until: null,
     });
-    expect(evaluateField(model, { category: 'online.browsing-history', collectedAt: T }, active(), T + 9999 * DAY, 0)).toMatchObject({
-      keep: true,
+  });
+
+  it('a last-activity rule ends the period after the person’s last activity, whatever the basis and the collection time', () => {
+    const history = (s: SubjectFacts, now: number, collectedAt = T) =>
+      evaluateField(model, { category: 'online.browsing-history', collectedAt }, s, now, 0);
+    const lastActive = T + 40 * DAY;
+    const end = addRetentionPeriod(lastActive, 'P1Y');
+    expect(history(active([], lastActive), end - 1)).toEqual({ keep: true, purpose: 'history', until: end });
+    expect(history(active([], lastActive), end)).toEqual({
+      keep: false,
+      purpose: 'history',
+      action: 'delete',
+      reason: 'retention-ended',
+      rule: '$.purposes[4].retention[0]',
+      endedAt: end,
     });
+    // A value collected after the last activity still goes with it: the rule counts from the activity.
+    expect(history(active([], lastActive), end, end - DAY)).toMatchObject({ keep: false, endedAt: end });
+    // A later activity moves the end.
+    expect(history(active([], end - DAY), end)).toEqual({ keep: true, purpose: 'history', until: addRetentionPeriod(end - DAY, 'P1Y') });
+    // A frozen account is judged the same way (its contract purpose has no other end here).
+    expect(history({ ...active([], lastActive), status: 'frozen', cancelledAt: T + 50 * DAY }, end)).toMatchObject({
+      keep: false,
+      reason: 'retention-ended',
+    });
+    // Anonymise is the rule's action; the earliest of several rules wins.
+    const m = compileRetention(
+      RET_APP,
+      '1',
+      retentionDeclaration((d) => {
+        const h = d.purposes[4];
+        if (h === undefined) throw new Error('fixture');
+        h.retention = [
+          { trigger: 'last-activity', period: 'P6M', action: 'anonymise' },
+          { trigger: 'collection', period: 'P2Y', action: 'delete' },
+        ];
+      }),
+    );
+    expect(m.unevaluated.map((u) => u.trigger)).toEqual(['consent-withdrawn']);
+    expect(
+      evaluateField(
+        m,
+        { category: 'online.browsing-history', collectedAt: T },
+        active([], lastActive),
+        addRetentionPeriod(lastActive, 'P6M'),
+        0,
+      ),
+    ).toMatchObject({ keep: false, action: 'anonymise', rule: '$.purposes[4].retention[0]' });
+    expect(
+      evaluateField(m, { category: 'online.browsing-history', collectedAt: T }, active([], T + 999 * DAY), addRetentionPeriod(T, 'P2Y'), 0),
+    ).toMatchObject({ keep: false, action: 'delete', rule: '$.purposes[4].retention[1]' });
   });
 });

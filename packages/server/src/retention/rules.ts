@@ -14,7 +14,7 @@
  *   | `contract-end`, `service-end` | the same: pipa learns of the end of the contract / service with a person by the cancellation of the account |
  *   | `consent-withdrawn`     | the withdrawal (or refusal) of the purpose's consent                  |
  *   | `purpose-fulfilled`     | the earliest of the consent's withdrawal and the account's cancellation |
- *   | `last-activity`         | not evaluated: pipa does not see the app's activity (reported)        |
+ *   | `last-activity`         | the person's last activity: the latest activity recorded for the account and its linked devices (`subjects.last_active_at`: reported by the app, or a consent the person gave, a subject-token request, a device linked), and their creation when none was recorded |
  *   A rule whose trigger has not happened does not end the purpose.
  * - the basis: a purpose resting on consent (or stating no basis, which the decision engine treats
  *   the same) ends when the consent is withdrawn or refused — at once, unless a `consent-withdrawn` or
@@ -71,6 +71,12 @@ export interface SubjectFacts {
   cancelledAt: number | null;
   /** The latest consent state per purpose (consent to the purpose itself, not to a recipient). */
   consents: ReadonlyMap<string, { action: ConsentAction; at: number }>;
+  /**
+   * When the person was last active (ms): the latest of the recorded activity (`last_active_at`) and
+   * the creation of the account and of its linked devices, so a person with no recorded activity
+   * counts from when they became known to pipa.
+   */
+  lastActiveAt: number;
 }
 
 export interface FieldFacts {
@@ -143,17 +149,6 @@ export function compileRetention(appId: string, version: string, declaration: De
         action: r.action,
       };
       const applies = [...categories].filter((c) => rule.categories === undefined || rule.categories.has(c)).sort();
-      if (r.trigger === 'last-activity') {
-        unevaluated.push({
-          purpose: p.id,
-          rule: rule.path,
-          trigger: r.trigger,
-          categories: applies,
-          message: 'pipa does not see the app’s activity, so a period from the last activity is not enforced by the sweep',
-          messageZh: 'pipa 无法获知应用中的活动，自最后活动起算的保存期限不由清理任务执行',
-        });
-        return;
-      }
       if (r.trigger === 'consent-withdrawn' && !consentBased) {
         unevaluated.push({
           purpose: p.id,
@@ -193,6 +188,7 @@ function triggerTime(
   consentEnded: number | undefined,
 ): number | undefined {
   if (trigger === 'collection') return field.collectedAt;
+  if (trigger === 'last-activity') return subject.lastActiveAt;
   if (CANCELLATION_TRIGGERS.has(trigger)) return subject.cancelledAt ?? undefined;
   if (trigger === 'consent-withdrawn') return consentEnded;
   if (trigger === 'purpose-fulfilled') {

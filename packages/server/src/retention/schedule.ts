@@ -38,7 +38,7 @@ export interface RetentionScheduleOptions extends RetentionScheduleConfig, Reten
   /** One attempt of a sweep job may take this long (ms). Default 2 hours. */
   timeoutMs?: number;
   /** Sweep options passed through (batch size, grace …). */
-  sweep?: Pick<SweepOptions, 'batchSize' | 'maxDatasetSubjects' | 'missingConsentGraceMs' | 'onError'>;
+  sweep?: Pick<SweepOptions, 'batchSize' | 'maxDatasetSubjects' | 'maxHeldRows' | 'missingConsentGraceMs' | 'onError'>;
 }
 
 const MIN_EVERY = 60_000;

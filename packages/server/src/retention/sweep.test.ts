@@ -1,7 +1,7 @@
 /**
  * Retention sweeps on SQLite and PostgreSQL with an injected clock: vault fields past their retention
  * removed and those within it kept, withdrawn consent with and without another basis, the grace for a
- * consent never given, cancellation, linked devices, open rights requests, dry runs, stored and
+ * consent never given, cancellation, the last activity, linked devices, open rights requests, dry runs, stored and
  * audited reports, and a SQLite dataset whose legally held rows go once the period is over.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { createSubjectService, type SubjectService } from '../subjects/index.js'
 import { createVaultService, type VaultActor, type VaultService } from '../vault/index.js';
 import { recordCategories } from '../vault/record.js';
 import { createRetentionService, planSweep, type RetentionReport, type RunSweepOptions, runSweep } from './index.js';
+import { addRetentionPeriod } from './rules.js';
 import { RET_APP, RET_DB_ENV, RET_DB_SCHEMA, retentionDeclaration } from './test-fixtures.js';
 
 const DAY = 86_400_000;
@@ -317,10 +318,9 @@ forEachDialect('retention sweep', (dctx) => {
       await vault.put(RET_APP, s, { 'online.browsing-history': 'page-views' }, WRITER);
       const r = await plan();
       expect(r.unevaluated.map((u) => [u.purpose, u.trigger, u.rule, u.categories])).toEqual([
-        ['history', 'last-activity', '$.purposes[4].retention[0]', ['online.browsing-history']],
         ['invoicing', 'consent-withdrawn', '$.purposes[6].retention[0]', ['contact.address']],
       ]);
-      expect(removal(r, 'online.browsing-history')).toEqual([]); // contract, the last-activity rule is not evaluated
+      expect(removal(r, 'online.browsing-history')).toEqual([]); // contract, a year from the last activity: the subject is new
       // A new version of the declaration drops the purpose: nothing covers the category.
       await publishForTest(
         ctx,
@@ -353,6 +353,87 @@ forEachDialect('retention sweep', (dctx) => {
           },
         );
       }
+    });
+    it('removes what a last-activity rule covers a period after the person’s last activity (their creation when none was recorded)', async () => {
+      const base = now;
+      const quiet = await account(); // never active after its creation
+      const reported = await account(); // the app reports a login
+      const consented = await account(); // gives a consent (method user): activity pipa sees itself
+      const byApi = await account(); // a consent recorded by the operator (method api) is not the person's activity
+      const person = await account(); // active on a linked device
+      const dev = (await subjects.ensure(ctx.db, { appId: RET_APP, kind: 'device', externalId: 'dev-ret-activity' })).id;
+      await subjects.link(ctx.db, RET_APP, dev, person);
+      const all = [quiet, reported, consented, byApi, person, dev];
+      for (const s of all) await vault.put(RET_APP, s, { 'online.browsing-history': `pages-of-${s}` }, WRITER);
+      const lastActive = async (s: string) => (await subjects.require(ctx.db, RET_APP, s)).lastActiveAt;
+
+      at(base + 100 * DAY);
+      await subjects.recordActivity(ctx.db, RET_APP, [{ subject: reported }]);
+      await grant(consented, 'survey');
+      await ledger.record(RET_APP, {
+        subject: byApi,
+        action: 'grant',
+        consents: [{ purpose: 'survey' }],
+        method: 'api',
+        policyVersion: version(),
+      });
+      expect(await lastActive(reported)).toBe(base + 100 * DAY);
+      expect(await lastActive(consented)).toBe(base + 100 * DAY);
+      expect(await lastActive(byApi)).toBeNull();
+      at(base + 200 * DAY);
+      await subjects.recordActivity(ctx.db, RET_APP, [{ subject: dev }]);
+      // A report older than the one recorded changes nothing.
+      expect((await subjects.recordActivity(ctx.db, RET_APP, [{ subject: reported, at: base + 50 * DAY }])).advanced).toEqual([]);
+      expect(await lastActive(reported)).toBe(base + 100 * DAY);
+
+      const year = (from: number) => addRetentionPeriod(from, 'P1Y');
+      at(year(base) - 1);
+      expect(removal(await sweep(), 'online.browsing-history')).toEqual([]);
+
+      at(year(base));
+      const r = await sweep();
+      expect(removal(r, 'online.browsing-history')).toEqual([
+        {
+          category: 'online.browsing-history',
+          purpose: 'history',
+          action: 'delete',
+          reason: 'retention-ended',
+          rule: '$.purposes[4].retention[0]',
+          subjects: 2,
+          fields: 2,
+        },
+      ]);
+      expect(r.unevaluated.map((u) => u.trigger)).toEqual(['consent-withdrawn']);
+      expect(await fieldsOf(quiet)).toEqual([]);
+      expect(await fieldsOf(byApi)).toEqual([]);
+      for (const s of [reported, consented, person, dev]) expect(await fieldsOf(s)).toEqual(['online.browsing-history']);
+      const audited = (await events('retention.remove')).filter((e) => (e.details as { sweep?: string }).sweep === r.id);
+      expect(audited.map((e) => e.details)).toContainEqual({
+        sweep: r.id,
+        fields: 1,
+        removed: [
+          {
+            category: 'online.browsing-history',
+            purpose: 'history',
+            action: 'delete',
+            reason: 'retention-ended',
+            rule: '$.purposes[4].retention[0]',
+          },
+        ],
+      });
+
+      at(year(base + 100 * DAY));
+      expect(removal(await sweep(), 'online.browsing-history')).toMatchObject([{ reason: 'retention-ended', subjects: 2, fields: 2 }]);
+      expect(await fieldsOf(reported)).toEqual([]);
+      expect(await fieldsOf(consented)).toEqual([]);
+      // The device's activity is the person's: the account's own field stays too.
+      expect(await fieldsOf(person)).toEqual(['online.browsing-history']);
+
+      at(year(base + 200 * DAY));
+      const last = await sweep();
+      expect(removal(last, 'online.browsing-history')).toMatchObject([{ purpose: 'history', subjects: 1, fields: 2 }]);
+      expect(await fieldsOf(person)).toEqual([]);
+      expect(await fieldsOf(dev)).toEqual([]);
     });
   });
 

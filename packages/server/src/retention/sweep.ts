@@ -19,6 +19,7 @@ import { sweepVault, type VaultRemoval } from './vault.js';
 
 export const DEFAULT_BATCH_SIZE = 200;
 export const DEFAULT_MAX_DATASET_SUBJECTS = 1000;
+export const DEFAULT_MAX_HELD_ROWS = 5000;
 export const DEFAULT_MISSING_CONSENT_GRACE_MS = 86_400_000;
 
 const models = new WeakMap<AppPolicy, RetentionModel>();
@@ -97,6 +98,7 @@ export async function runSweep(ctx: ServiceContext, appId: string, options: RunS
   const write = !dryRun;
   const batchSize = intOption('batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1, 5000);
   const maxSubjects = intOption('maxDatasetSubjects', options.maxDatasetSubjects, DEFAULT_MAX_DATASET_SUBJECTS, 1, 1_000_000);
+  const maxHeldRows = intOption('maxHeldRows', options.maxHeldRows, DEFAULT_MAX_HELD_ROWS, 1, 10_000);
   const graceMs = intOption('missingConsentGraceMs', options.missingConsentGraceMs, DEFAULT_MISSING_CONSENT_GRACE_MS, 0, 366 * 86_400_000);
   const actor = options.actor ?? 'system';
   const trigger = options.trigger ?? 'api';
@@ -110,7 +112,7 @@ export async function runSweep(ctx: ServiceContext, appId: string, options: RunS
     ? { datasets: [], errors: [], aborted: true }
     : await sweepDatasets(
         ctx,
-        { appId, declaration: policy.declaration, model, now, write, actor, sweepId, requestId, maxSubjects, signal, onError },
+        { appId, declaration: policy.declaration, model, now, write, actor, sweepId, requestId, maxSubjects, maxHeldRows, signal, onError },
         options,
       );
   const errors: RetentionError[] = [...vault.errors, ...ds.errors];
@@ -182,6 +184,8 @@ export async function runSweep(ctx: ServiceContext, appId: string, options: RunS
         subjects: d.subjects,
         rowsDeleted: d.tables.reduce((n, t) => n + t.rowsDeleted, 0),
         rowsHeld: d.tables.reduce((n, t) => n + t.rowsHeld, 0),
+        heldRowsRemoved: d.held.removed,
+        heldRowsKept: d.held.kept,
         limits: d.limits.map((l) => l.code),
       })),
       errors: errors.map((e) => ({ where: e.where, code: e.code })),

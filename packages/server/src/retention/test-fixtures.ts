@@ -52,7 +52,7 @@ export function retentionDeclarationInput(): DeclarationInput {
       },
       // 3: consent, no rule: the withdrawal ends it at once
       { id: 'survey', name: { zh: '问卷', en: 'Survey' }, basis: 'consent', categories: ['basic.gender'] },
-      // 4: contract, from the last activity (not evaluable)
+      // 4: contract, one year from the last activity
       {
         id: 'history',
         name: { zh: '浏览记录', en: 'History' },

@@ -73,7 +73,9 @@ export interface DatasetTableSweep {
  *   erasure call, so a later call never ends the hold;
  * - `not-reachable-by-subject-id`: the table is found by another key than pipa's subject id (phone,
  *   external id, through a join); after an erasure pipa keeps only the subject id, and the connector
- *   selects rows only by subject keys (`erase(subject)`), not by the `from` date;
+ *   selects rows only by subject keys (`erase(subject)`), not by the `from` date. Rows held by an
+ *   erasure that recorded them in the hold manifest are expired through it (`held`); the limit concerns
+ *   the others (erasures from before the manifest, HTTP endpoints that do not report held rows);
  * - `purpose-retention-not-applied`: columns of categories whose purposes declare a retention end; the
  *   connector erases a subject's rows, it cannot select rows older than a date, so purpose retention
  *   is enforced in the vault only;
@@ -102,6 +104,34 @@ export interface DatasetLimit {
   messageZh: string;
 }
 
+/** One table of the hold manifest's part of a dataset's sweep. */
+export interface HeldRowsTableSweep {
+  table: string;
+  /** Manifest rows finished and removed: erased by the declared strategies, or no longer in the dataset. */
+  removed: number;
+  /** Of those, rows the dataset no longer had. */
+  missing: number;
+  /** Rows the dataset still holds (their hold runs longer than the manifest said): kept, with the new end. */
+  kept: number;
+}
+
+/**
+ * The hold manifest's part of a dataset's sweep: rows erasures kept under legal hold, recorded by
+ * primary key (rights/hold-manifest.ts), whose hold has ended, expired through `eraseRows`. This
+ * reaches tables the subject id does not (found by phone, e-mail or the external id).
+ */
+export interface HeldRowsSweep {
+  /** Manifest rows whose hold ended by the sweep's day, taken by this sweep (at most `maxHeldRows`). */
+  due: number;
+  /** Removed from the manifest (a dry run: would be). */
+  removed: number;
+  missing: number;
+  kept: number;
+  /** Due rows left for the next sweep (over the limit, or after an error). */
+  remaining: number;
+  tables: HeldRowsTableSweep[];
+}
+
 export interface DatasetSweep {
   dataset: string;
   engine: DatasetDecl['engine'];
@@ -113,6 +143,8 @@ export interface DatasetSweep {
   remaining: number;
   tables: DatasetTableSweep[];
   limits: DatasetLimit[];
+  /** Held rows expired through the hold manifest (their rows are in `tables` too). */
+  held: HeldRowsSweep;
 }
 
 export interface RetentionError {
@@ -184,6 +216,8 @@ export interface SweepOptions extends RetentionDeps {
   batchSize?: number;
   /** Erased subjects asked about per dataset and sweep. Default 1000. */
   maxDatasetSubjects?: number;
+  /** Rows of the hold manifest expired per dataset and sweep (one connector transaction). Default 5000, at most 10 000. */
+  maxHeldRows?: number;
   /**
    * A field whose consent-based purposes never received a consent is removed only once it is older
    * than this (ms, by its last write): the app may store the value a moment before it records the

@@ -2,10 +2,11 @@
  * The vault part of a sweep: every field of the app (from the records' manifests: categories and
  * last-write times, no key needed), in batches of holders (subjects with a record), judged by
  * `evaluateField` with the person's facts read from the store (status, cancellation time, the consent
- * ledger folded per purpose, open rights requests). A write run rewrites the records without the
- * fields whose coverage ended (vault/record.ts `removeFromRecords`) in one transaction per batch, with one `retention.remove` audit event per subject
- * that lost fields (categories, purposes, actions, reasons: never a value); a field written again
- * since it was read is left for the next sweep.
+ * ledger folded per purpose, the last activity of the account and its devices, open rights requests).
+ * A write run rewrites the records without the fields whose coverage ended (vault/record.ts
+ * `removeFromRecords`) in one transaction per batch, with one `retention.remove` audit event per
+ * subject that lost fields (categories, purposes, actions, reasons: never a value); a field written
+ * again since it was read is left for the next sweep.
  */
 import type { Kysely } from 'kysely';
 import type { AuditEventInput } from '../audit/types.js';
@@ -60,6 +61,8 @@ interface SubjectRow {
   frozen_at: number | null;
   erased_at: number | null;
   updated_at: number;
+  /** The later of its creation and its last recorded activity. */
+  active_at: number;
 }
 
 interface FieldRow {
@@ -78,6 +81,11 @@ interface BatchOutcome {
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/** A subject's last sign of life: its last recorded activity, or its creation when none was recorded. */
+function activeAt(r: { created_at: unknown; last_active_at: unknown }): number {
+  return Math.max(num(r.created_at), numOrNull(r.last_active_at) ?? 0);
+}
+
 function cancelledAt(r: SubjectRow): number | null {
   if (r.status === 'active') return null;
   if (r.status === 'frozen') return r.frozen_at ?? r.updated_at;
@@ -88,7 +96,7 @@ async function subjectRows(db: Kysely<Schema>, appId: string, ids: readonly stri
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('subjects')
-    .select(['id', 'linked_to', 'status', 'frozen_at', 'erased_at', 'updated_at'])
+    .select(['id', 'linked_to', 'status', 'frozen_at', 'erased_at', 'updated_at', 'created_at', 'last_active_at'])
     .where('app_id', '=', appId)
     .where('id', 'in', [...ids])
     .execute();
@@ -99,6 +107,7 @@ async function subjectRows(db: Kysely<Schema>, appId: string, ids: readonly stri
     frozen_at: numOrNull(r.frozen_at),
     erased_at: numOrNull(r.erased_at),
     updated_at: num(r.updated_at),
+    active_at: activeAt(r),
   }));
 }
 
@@ -133,18 +142,30 @@ async function judgeBatch(
   const missing = [...persons].filter((p) => !subjects.has(p));
   for (const r of await subjectRows(db, appId, missing)) subjects.set(r.id, r);
 
-  // The persons' devices: their consent history is the person's (consent/ledger.ts `state`).
+  // The persons' devices: their consent history and their activity are the person's (consent/ledger.ts `state`).
   const family = new Map<string, string>();
+  const lastActive = new Map<string, number>();
+  const active = (person: string, at: number) => {
+    if (at > (lastActive.get(person) ?? Number.NEGATIVE_INFINITY)) lastActive.set(person, at);
+  };
   for (const p of persons) family.set(p, p);
   for (const id of holderIds) if (subjects.has(id)) family.set(id, personOf(id));
+  for (const [id, person] of family) {
+    const row = subjects.get(id);
+    if (row !== undefined) active(person, row.active_at);
+  }
   if (persons.size > 0) {
     const devices = await db
       .selectFrom('subjects')
-      .select(['id', 'linked_to'])
+      .select(['id', 'linked_to', 'created_at', 'last_active_at'])
       .where('app_id', '=', appId)
       .where('linked_to', 'in', [...persons])
       .execute();
-    for (const d of devices) if (d.linked_to !== null) family.set(d.id, d.linked_to);
+    for (const d of devices) {
+      if (d.linked_to === null) continue;
+      family.set(d.id, d.linked_to);
+      active(d.linked_to, activeAt(d));
+    }
   }
   const familyIds = [...family.keys()];
 
@@ -192,7 +213,12 @@ async function judgeBatch(
     if (f !== undefined) return f;
     const row = subjects.get(person);
     if (row === undefined) return undefined;
-    f = { status: row.status, cancelledAt: cancelledAt(row), consents: consents.get(person) ?? new Map() };
+    f = {
+      status: row.status,
+      cancelledAt: cancelledAt(row),
+      consents: consents.get(person) ?? new Map(),
+      lastActiveAt: lastActive.get(person) ?? row.active_at,
+    };
     facts.set(person, f);
     return f;
   };

@@ -24,6 +24,7 @@ import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { isConnectorError } from './connectors/errors.js';
 import type { Change, CollectResult, Connector, SubjectKeys } from './connectors/types.js';
+import { prepareManifest, withoutHeldRows, writeManifest } from './hold-manifest.js';
 import { consentsOf, RIGHTS_SECRETS, rightsSecret, seal, subjectGroup, subjectKeysOf, unseal } from './internal.js';
 import { buildPackage, type CollectedDataset, type CollectedVault } from './package.js';
 import type { TaskSpec } from './plan.js';
@@ -249,8 +250,27 @@ export function createTaskExecutor(ctx: ServiceContext, deps: RightsDeps, x: Exe
         const keys = await keysOf(row);
         const hashKey = await rightsSecret(ctx, RIGHTS_SECRETS.erasureHash);
         try {
-          const report = await withConnector(appId, task.target, (c) => c.erase(keys, { hashKey, requestId: task.id }));
-          return { result: { ...report } };
+          const { report, manifest } = await withConnector(appId, task.target, async (c) => {
+            const description = c.describe();
+            if (!description.tables.some((t) => t.legalRetention !== undefined)) {
+              return { report: await c.erase(keys, { hashKey, requestId: task.id }), manifest: undefined };
+            }
+            const holding = { appId, requestId: row.id, subjectId: row.subject_id, description };
+            // Write-ahead: the rows this erasure will hold, recorded before it runs. Once a parent row is
+            // deleted (merchants), a held table joined through it (orders) is found no more: if the worker
+            // died after the erasure and before its completion, the retry would find nothing to record.
+            const planned = await c.erase(keys, { dryRun: true, hashKey, heldRows: true });
+            const ahead = await prepareManifest(ctx, { ...holding, report: planned, at: ctx.clock() });
+            if (ahead.rows.length > 0) await withTransaction(db, (trx) => writeManifest(trx, ahead, false));
+            const erased = await c.erase(keys, { hashKey, requestId: task.id, heldRows: true });
+            return { report: erased, manifest: await prepareManifest(ctx, { ...holding, report: erased, at: ctx.clock() }) };
+          });
+          if (manifest === undefined) return { result: { ...report } };
+          return {
+            result: { ...withoutHeldRows(report), holdManifest: { rows: manifest.rows.length } },
+            // The rows held, and the erasure's header, with the task's completion.
+            commit: (trx) => writeManifest(trx, manifest, true),
+          };
         } catch (err) {
           const skip = unlocatable(err);
           if (skip !== undefined) return skip;

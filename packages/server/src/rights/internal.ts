@@ -13,8 +13,12 @@ import type { SubjectKeys } from './connectors/types.js';
 import type { ConsentRecord } from './package.js';
 import type { RightsActor, RightsVault } from './ports.js';
 
-/** The request key's owner in the keyring: the app and the request id (not a subject). */
-const owner = (appId: string, requestId: string) => ({ app: appId, subject: requestId });
+/**
+ * The request key's owner in the keyring: the app and the request id (not a subject). Master key
+ * rotation re-wraps `rights_requests.key_wrapped` under this owner (keys/rewrap.ts).
+ */
+export const requestKeyOwner = (appId: string, requestId: string) => ({ app: appId, subject: requestId });
+const owner = requestKeyOwner;
 
 export async function newRequestKey(ctx: ServiceContext, appId: string, requestId: string): Promise<Buffer> {
   const { dataKey, wrapped } = await ctx.keyring.generateDataKey(owner(appId, requestId));
@@ -61,9 +65,18 @@ export const RIGHTS_SECRETS = {
   code: 'rights-code',
   /** Key of the `hash` erasure strategy (keyed hash of erased values in the operator's tables). */
   erasureHash: 'rights-erasure-hash',
-  /** Wraps webhook signing secrets. */
+  /** Prefix of the keyring purpose of each webhook signing secret (`webhookSecretPurpose`). */
   webhook: 'rights-webhook',
 } as const;
+
+/**
+ * The keyring purpose a webhook's signing secret (`rights_webhooks.secret_wrapped`) is wrapped under:
+ * one per endpoint, so a wrapped secret copied to another endpoint's row does not unwrap. Master key
+ * rotation re-wraps the secrets under the same purpose (keys/rewrap.ts).
+ */
+export function webhookSecretPurpose(appId: string, kind: string, recipient: string): string {
+  return `${RIGHTS_SECRETS.webhook}:${appId}:${kind}:${recipient}`;
+}
 
 const secretCache = new WeakMap<ServiceContext, Map<string, Promise<Buffer>>>();
 

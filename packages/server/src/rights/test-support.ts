@@ -17,7 +17,7 @@ import pg from 'pg';
 import { createConsentLedger } from '../consent/ledger.js';
 import { createJobQueue, type JobQueue } from '../jobs/queue.js';
 import { createJobRunner, type JobRunner } from '../jobs/runner.js';
-import type { ServiceContext } from '../service/context.js';
+import type { ServiceContext, ServiceOptions } from '../service/context.js';
 import { loadExample, openTestContext, publishForTest } from '../service/test-context.js';
 import type { Database } from '../store/database.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
@@ -199,12 +199,14 @@ export interface HarnessOptions {
   rights?: RightsOptions;
   fetch?: typeof fetch;
   declaration?: (d: Declaration) => void;
+  /** The master key provider (default: the fixed test key in the environment, which cannot rotate). */
+  masterKey?: ServiceOptions['masterKey'];
 }
 
 export async function openRightsHarness(database: Database, options: HarnessOptions = {}): Promise<RightsHarness> {
   let offset = 0;
   const clock = () => Date.now() + offset;
-  const ctx = await openTestContext(database, { clock });
+  const ctx = await openTestContext(database, { clock, ...(options.masterKey !== undefined ? { masterKey: options.masterKey } : {}) });
   const demo = await createDemoDatabase(options.engine ?? 'sqlite');
   await publishForTest(ctx, demoDeclaration(demo, options.declaration), { version: `demo-${randomBytes(3).toString('hex')}` });
   const subjects = createSubjectService(ctx);

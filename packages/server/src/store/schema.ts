@@ -90,6 +90,13 @@ export interface SubjectsTable {
   updated_at: Millis;
   frozen_at: Millis | null;
   erased_at: Millis | null;
+  /**
+   * When the subject was last active (0010_subject_activity): reported by the operator's backend
+   * (`POST …/subjects/{subject}/activity`), or seen by pipa (a consent the person gave or withdrew, a
+   * request with the person's subject token, a device linked at sign-in). Null when none was ever
+   * recorded; only moves forward; cleared on erasure.
+   */
+  last_active_at: Millis | null;
 }
 
 export interface DataKeysTable {
@@ -464,6 +471,41 @@ export interface LawfulAccessesTable {
   /** The staff credential that carried the access out (`key_…`). */
   actor: string;
   created_at: Millis;
+  /** `attempted` (recorded, reading), `disclosed` or `failed` (0009_legal_hold_manifest); null before 0009. */
+  outcome: string | null;
+  /** Row counts per dataset and table, or the error's code and place; never a value (0009). */
+  result: JsonText | null;
+}
+
+/** A row of an operator's dataset kept under legal hold by an erasure (0009_legal_hold_manifest). */
+export interface LegalHoldRowsTable {
+  app_id: string;
+  dataset: string;
+  table_name: string;
+  /** The primary key as JSON (`12`, `"A-12"`), or `h:<hex HMAC>` when the key is personal information (then sealed in `key_sealed`). */
+  row_ref: string;
+  key_sealed: Buffer | null;
+  /** The erased subject (`sub_…`). */
+  subject_id: string;
+  /** The rights request whose erasure held the row (`rrq_…`). */
+  request_id: string;
+  /** When the hold started (the erasure). */
+  held_since: Millis;
+  /** The day the hold ends (YYYY-MM-DD): the row is expired from that day on. */
+  held_until: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** What one erasure of one dataset held, per table (0009_legal_hold_manifest). */
+export interface LegalHoldManifestsTable {
+  request_id: string;
+  dataset: string;
+  app_id: string;
+  subject_id: string;
+  /** `{ tables: [{ table, held, recorded }], unreached: [{ table, key }] }` */
+  tables: JsonText;
+  created_at: Millis;
 }
 
 export interface Schema {
@@ -494,6 +536,8 @@ export interface Schema {
   retention_reports: RetentionReportsTable;
   retention_dataset_checks: RetentionDatasetChecksTable;
   lawful_accesses: LawfulAccessesTable;
+  legal_hold_rows: LegalHoldRowsTable;
+  legal_hold_manifests: LegalHoldManifestsTable;
 }
 
 export type TableName = keyof Schema;
@@ -542,6 +586,7 @@ export const SCHEMA_COLUMNS = complete({
     'updated_at',
     'frozen_at',
     'erased_at',
+    'last_active_at',
   ],
   data_keys: ['subject_id', 'app_id', 'kek_version', 'wrapped_dek', 'suite', 'created_at', 'rotated_at'],
   vault_fields: ['subject_id', 'app_id', 'category', 'ciphertext', 'blind_index', 'key_version', 'created_at', 'updated_at'],
@@ -674,5 +719,31 @@ export const SCHEMA_COLUMNS = complete({
     'report',
   ],
   retention_dataset_checks: ['app_id', 'dataset', 'subject_id', 'state', 'next_at', 'held_until', 'fingerprint', 'checked_at'],
-  lawful_accesses: ['id', 'app_id', 'subject_id', 'authority', 'legal_basis', 'reason', 'reference', 'actor', 'created_at'],
+  lawful_accesses: [
+    'id',
+    'app_id',
+    'subject_id',
+    'authority',
+    'legal_basis',
+    'reason',
+    'reference',
+    'actor',
+    'created_at',
+    'outcome',
+    'result',
+  ],
+  legal_hold_rows: [
+    'app_id',
+    'dataset',
+    'table_name',
+    'row_ref',
+    'key_sealed',
+    'subject_id',
+    'request_id',
+    'held_since',
+    'held_until',
+    'created_at',
+    'updated_at',
+  ],
+  legal_hold_manifests: ['request_id', 'dataset', 'app_id', 'subject_id', 'tables', 'created_at'],
 });

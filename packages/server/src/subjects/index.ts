@@ -1,10 +1,20 @@
 /**
  * Subjects: accounts and devices (ids `sub_…`), their status and date of birth, device-to-account
- * links. Owned by the consent area; used by the vault and rights services. See service.ts.
+ * links, their last activity (activity.ts). Owned by the consent area; used by the vault and rights
+ * services. See service.ts.
  */
 
+export {
+  ACTIVITY_CLOCK_SKEW_MS,
+  advanceLastActivity,
+  MAX_ACTIVITY_BATCH,
+  recordSeenActivity,
+  type SeenActivity,
+} from './activity.js';
 export { BIRTH_DATE, EXTERNAL_ID, inRequest, SUBJECT_ID, Subject, subjectOut, subjectRoutes } from './routes.js';
 export {
+  type ActivityEntry,
+  type ActivityResult,
   checkBirthDate,
   createSubjectService,
   type EnsureSubjectInput,

@@ -1,7 +1,9 @@
 /**
  * HTTP routes of subjects: create (idempotent on the app's external id), read, look up by external
- * id, link a device to its account. Scopes: `vault:write` or `consent:write` to create and link;
- * reading also with `vault:read` or `consent:read`. An app-bound key touches only its app.
+ * id, link a device to its account, report activity (a login or use of the app, for `last-activity`
+ * retention rules; one subject or a batch). Scopes: `vault:write` or `consent:write` to create, link
+ * and report activity; reading also with `vault:read` or `consent:read`. An app-bound key touches
+ * only its app.
  *
  * The date of birth is personal information: it can be given here (for the minors rule) but is never
  * returned (`hasBirthDate` says whether it is known); the vault returns it, masked or with the scope.
@@ -12,6 +14,7 @@ import { type ErrorDetail, PipaError } from '../errors.js';
 import { type AnyRoute, defineRoute } from '../http/route.js';
 import { APP_ID } from '../policies/routes.js';
 import type { ServiceContext } from '../service/context.js';
+import { MAX_ACTIVITY_BATCH } from './activity.js';
 import type { SubjectRecord, SubjectService } from './service.js';
 
 export const SUBJECT_ID = z
@@ -36,7 +39,17 @@ export const Subject = z.object({
   updatedAt: z.number(),
   frozenAt: z.number().nullable(),
   erasedAt: z.number().nullable(),
+  lastActiveAt: z
+    .number()
+    .nullable()
+    .meta({ description: 'When the subject was last active as far as pipa knows (ms); null: never recorded' }),
 });
+
+const ACTIVITY_AT = z
+  .number()
+  .int()
+  .min(0)
+  .meta({ description: 'When (ms since the epoch); default now. Not before the subject was created, not in the future' });
 
 export function subjectOut(s: SubjectRecord): z.input<typeof Subject> {
   return {
@@ -51,6 +64,7 @@ export function subjectOut(s: SubjectRecord): z.input<typeof Subject> {
     updatedAt: s.updatedAt,
     frozenAt: s.frozenAt,
     erasedAt: s.erasedAt,
+    lastActiveAt: s.lastActiveAt,
   };
 }
 
@@ -180,6 +194,70 @@ export function subjectRoutes(ctx: ServiceContext, services: { subjects: Subject
           (p) => (p === 'device' ? '$.params.subject' : p === 'account' ? '$.body.account' : bodyPath(p)),
         );
         return subjectOut(await subjects.require(ctx.db, params.app, params.subject));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/apps/:app/subjects/:subject/activity',
+      operationId: 'recordSubjectActivity',
+      summary: 'Report that the person was active (a login, a use of the app)',
+      description:
+        'For retention rules counted from the last activity (trigger last-activity). The last activity only moves forward: a report older than the one recorded changes nothing (idempotent). ' +
+        'Without a body (or without at) the time is now; a time up to a minute ahead of the server clock counts as now. An erased subject is a conflict.',
+      tags: ['subjects'],
+      auth: 'api-key',
+      scopes: WRITE,
+      params: SubjectParams,
+      body: z.strictObject({ at: ACTIVITY_AT.optional() }).optional(),
+      response: Subject,
+      handler: async ({ params, body, principal, requestId }) => {
+        assertAppAccess(principal, params.app);
+        await inRequest(
+          () =>
+            subjects.recordActivity(ctx.db, params.app, [{ subject: params.subject, at: body?.at }], {
+              actor: actorOf(principal),
+              requestId,
+            }),
+          (p) => (p === '$.subjects[0].subject' ? '$.params.subject' : p === '$.subjects[0].at' ? '$.body.at' : bodyPath(p)),
+        );
+        return subjectOut(await subjects.require(ctx.db, params.app, params.subject));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/apps/:app/subjects/activity',
+      operationId: 'recordSubjectsActivity',
+      summary: `Report that people were active, up to ${MAX_ACTIVITY_BATCH} at once`,
+      description:
+        'The batch form of recordSubjectActivity (a backend reporting its logins). All or nothing: an unknown or erased subject, or a bad time, refuses the whole report, each such entry named by its path. ' +
+        'A subject listed twice takes the later time.',
+      tags: ['subjects'],
+      auth: 'api-key',
+      scopes: WRITE,
+      params: AppParams,
+      body: z.strictObject({
+        subjects: z
+          .array(z.strictObject({ subject: SUBJECT_ID, at: ACTIVITY_AT.optional() }))
+          .min(1)
+          .max(MAX_ACTIVITY_BATCH),
+      }),
+      response: z.object({
+        received: z.number().int().meta({ description: 'Entries received' }),
+        advanced: z.number().int().meta({ description: 'Subjects whose last activity moved forward (the others had a later one already)' }),
+      }),
+      handler: async ({ params, body, principal, requestId }) => {
+        assertAppAccess(principal, params.app);
+        const r = await inRequest(
+          () =>
+            subjects.recordActivity(
+              ctx.db,
+              params.app,
+              body.subjects.map((e) => ({ subject: e.subject, at: e.at })),
+              { actor: actorOf(principal), requestId },
+            ),
+          bodyPath,
+        );
+        return { received: r.received, advanced: r.advanced.length };
       },
     }),
   ];

@@ -23,11 +23,12 @@ import type { Kysely } from 'kysely';
 import { chinaYmd, parseYmd } from '../consent/age.js';
 import { base32 } from '../crypto/encoding.js';
 import { systemRandom } from '../crypto/random.js';
-import { PipaError } from '../errors.js';
+import { type ErrorDetail, PipaError } from '../errors.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
+import { ACTIVITY_CLOCK_SKEW_MS, advanceLastActivity, MAX_ACTIVITY_BATCH } from './activity.js';
 import { applySubjectRow, ensureSubjectSync } from './sync.js';
 
 export const SUBJECT_KIND_VALUES = ['account', 'device'] as const;
@@ -47,6 +48,8 @@ export interface SubjectRecord {
   updatedAt: number;
   frozenAt: number | null;
   erasedAt: number | null;
+  /** When the subject was last active as far as pipa knows (activity.ts); null: never recorded. */
+  lastActiveAt: number | null;
 }
 
 /** Who made a change and in which request: recorded in the audit event. Default actor `system`. */
@@ -62,6 +65,20 @@ export interface EnsureSubjectInput {
   birthDate?: string | null;
 }
 
+/** One subject's activity report: now when `at` is absent. */
+export interface ActivityEntry {
+  subject: string;
+  /** When (ms since the epoch): not before the subject was created, not in the future. */
+  at?: number | undefined;
+}
+
+export interface ActivityResult {
+  /** Entries received. */
+  received: number;
+  /** The subjects whose last activity moved forward (the others already had a later one). */
+  advanced: string[];
+}
+
 export interface SubjectService {
   /** The subject for (app, kind, externalId), created when absent; always a new subject without an externalId. */
   ensure(db: Kysely<Schema>, input: EnsureSubjectInput, options?: SubjectWriteOptions): Promise<SubjectRecord>;
@@ -73,6 +90,20 @@ export interface SubjectService {
   link(db: Kysely<Schema>, appId: string, deviceId: string, accountId: string, options?: SubjectWriteOptions): Promise<void>;
   setBirthDate(db: Kysely<Schema>, appId: string, subjectId: string, birthDate: string, options?: SubjectWriteOptions): Promise<void>;
   setStatus(db: Kysely<Schema>, appId: string, subjectId: string, status: SubjectStatusName, options?: SubjectWriteOptions): Promise<void>;
+  /**
+   * The app's backend reports that subjects were active (a login, a use of the app): their last
+   * activity moves forward to `at` (default now), never back. 1 to 1000 entries, all or nothing:
+   * an unknown subject (`unknown_subject`), an erased one (`conflict`), a time that is not an integer
+   * of ms, more than a minute ahead of pipa's clock or before the subject was created
+   * (`validation_failed`) refuse the whole report, every such entry named by its path
+   * (`$.subjects[i].subject`, `$.subjects[i].at`). One `subject.activity` audit event per subject moved.
+   */
+  recordActivity(
+    db: Kysely<Schema>,
+    appId: string,
+    entries: readonly ActivityEntry[],
+    options?: SubjectWriteOptions,
+  ): Promise<ActivityResult>;
 }
 
 /** `sub_` + 26 base32 characters (128 random bits). */
@@ -99,6 +130,7 @@ export function subjectFromRow(r: Row<'subjects'>): SubjectRecord {
     updatedAt: Number(r.updated_at),
     frozenAt: r.frozen_at === null ? null : Number(r.frozen_at),
     erasedAt: r.erased_at === null ? null : Number(r.erased_at),
+    lastActiveAt: r.last_active_at === null ? null : Number(r.last_active_at),
   };
 }
 
@@ -244,6 +276,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
           updated_at: at,
           frozen_at: null,
           erased_at: null,
+          last_active_at: null,
         };
         const inserted = await trx
           .insertInto('subjects')
@@ -317,7 +350,13 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
           ]);
         }
         const at = ctx.clock();
-        await trx.updateTable('subjects').set({ linked_to: accountId, updated_at: at }).where('id', '=', deviceId).execute();
+        // The person signed in on the device: that is activity (the device counts for the account from now on).
+        const lastActive = device.last_active_at === null ? at : Math.max(Number(device.last_active_at), at);
+        await trx
+          .updateTable('subjects')
+          .set({ linked_to: accountId, updated_at: at, last_active_at: lastActive })
+          .where('id', '=', deviceId)
+          .execute();
         await ctx.audit.append(trx, {
           actor: actorOf(options),
           action: 'subject.link',
@@ -375,7 +414,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
           .updateTable('subjects')
           .set(
             status === 'erased'
-              ? { status, erased_at: at, updated_at: at, external_id: null, birth_date: null }
+              ? { status, erased_at: at, updated_at: at, external_id: null, birth_date: null, last_active_at: null }
               : status === 'frozen'
                 ? { status, frozen_at: at, updated_at: at }
                 : { status, frozen_at: null, updated_at: at },
@@ -393,6 +432,101 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
         await notify(trx, appId, subjectId);
         return [subjectId];
       });
+    },
+
+    async recordActivity(db, appId, entries, options) {
+      await requireApp(db, appId);
+      if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ACTIVITY_BATCH) {
+        throw invalid('$.subjects', `must list 1 to ${MAX_ACTIVITY_BATCH} subjects`, `须列出 1 到 ${MAX_ACTIVITY_BATCH} 个主体`);
+      }
+      const now = ctx.clock();
+      interface Problem {
+        path: string;
+        en: string;
+        zh: string;
+      }
+      const refuse = (code: 'validation_failed' | 'unknown_subject' | 'conflict', problems: Problem[]): never => {
+        const first = problems[0];
+        const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+        const details: ErrorDetail[] = problems.map((p) => ({ path: p.path, message: `${p.zh} / ${p.en}` }));
+        throw new PipaError(code, `${first?.en}${more}`, details);
+      };
+      const detail = (path: string, en: string, zh: string): Problem => ({ path, en, zh });
+
+      const badTimes: Problem[] = [];
+      entries.forEach((e, i) => {
+        const at: unknown = e?.at;
+        if (at === undefined) return;
+        if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) {
+          badTimes.push(
+            detail(`$.subjects[${i}].at`, 'at must be a time in ms since the epoch (an integer)', 'at 须为自纪元起的毫秒数（整数）'),
+          );
+        } else if (at > now + ACTIVITY_CLOCK_SKEW_MS) {
+          badTimes.push(detail(`$.subjects[${i}].at`, 'at is in the future', 'at 晚于当前时间'));
+        }
+      });
+      if (badTimes.length > 0) refuse('validation_failed', badTimes);
+
+      const run = async (trx: Kysely<Schema>): Promise<ActivityResult> => {
+        const ids = [...new Set(entries.map((e) => e?.subject).filter((id): id is string => typeof id === 'string' && isSubjectId(id)))];
+        const rows = new Map<string, { status: SubjectStatusName; createdAt: number }>();
+        for (let i = 0; i < ids.length; i += 500) {
+          const found = await trx
+            .selectFrom('subjects')
+            .select(['id', 'status', 'created_at'])
+            .where('app_id', '=', appId)
+            .where('id', 'in', ids.slice(i, i + 500))
+            .execute();
+          for (const r of found) rows.set(r.id, { status: r.status, createdAt: Number(r.created_at) });
+        }
+        const unknown: Problem[] = [];
+        const erased: Problem[] = [];
+        const early: Problem[] = [];
+        entries.forEach((e, i) => {
+          const id: unknown = e?.subject;
+          const row = typeof id === 'string' ? rows.get(id) : undefined;
+          const path = `$.subjects[${i}].subject`;
+          if (row === undefined) unknown.push(detail(path, `unknown subject ${String(id)}`, '未知主体'));
+          else if (row.status === 'erased') erased.push(detail(path, `subject ${String(id)} is erased`, '主体已删除'));
+          else if (e.at !== undefined && e.at < row.createdAt) {
+            early.push(detail(`$.subjects[${i}].at`, 'at is before the subject was created', 'at 早于主体的创建时间'));
+          }
+        });
+        if (unknown.length > 0) refuse('unknown_subject', unknown);
+        if (erased.length > 0) refuse('conflict', erased);
+        if (early.length > 0) refuse('validation_failed', early);
+
+        // The latest report per subject; a time a little ahead of our clock counts as now.
+        const latest = new Map<string, number>();
+        for (const e of entries) {
+          const at = Math.min(e.at ?? now, now);
+          if (at > (latest.get(e.subject) ?? -1)) latest.set(e.subject, at);
+        }
+        const byTime = new Map<number, string[]>();
+        for (const [id, at] of latest) {
+          const group = byTime.get(at);
+          if (group === undefined) byTime.set(at, [id]);
+          else group.push(id);
+        }
+        const advanced: { id: string; at: number }[] = [];
+        for (const [at, group] of byTime) for (const id of await advanceLastActivity(trx, appId, group, at)) advanced.push({ id, at });
+        if (advanced.length > 0) {
+          await ctx.audit.appendMany(
+            trx,
+            advanced.map(({ id, at }) => ({
+              actor: actorOf(options),
+              action: 'subject.activity',
+              appId,
+              subject: id,
+              requestId: options?.requestId ?? null,
+              details: { at },
+            })),
+          );
+        }
+        return { received: entries.length, advanced: advanced.map((a) => a.id) };
+      };
+      // No notification: the last activity is not part of the consent projection.
+      return db.isTransaction ? run(db) : withTransaction(db, run);
     },
   };
 }

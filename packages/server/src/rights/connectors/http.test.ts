@@ -383,4 +383,121 @@ describe('http connector', () => {
     await expectError(c.check(), 'closed');
     expect(received).toEqual([]);
   });
+  describe('rows by primary key (hold manifest)', () => {
+    const heldTables = [
+      {
+        name: 'crm_contacts',
+        subject: { column: 'phone', key: 'phone' },
+        fields: { phone: 'contact.phone', name: 'basic.name' },
+        erasure: { default: 'delete-row' },
+        legalRetention: { period: 'P10Y', basis: { zh: '税法', en: 'Tax law' }, columns: ['invoice_no'] },
+      },
+      { name: 'crm_notes', subject: { column: 'phone', key: 'phone' }, fields: { note: 'basic.name' }, erasure: { default: 'delete-row' } },
+    ];
+
+    it('erase asks for the held rows only when told to, and passes them on', async () => {
+      handler = (op, body, res) => {
+        if (op !== 'erase') return okHandler(op, body, res);
+        return json(res, 200, {
+          tables: [
+            {
+              table: 'crm_contacts',
+              rows: 1,
+              actions: [
+                {
+                  strategy: 'legal-hold',
+                  columns: ['invoice_no'],
+                  rows: 1,
+                  legalHold: { basis: { zh: '税法', en: 'Tax law' }, period: 'P10Y', firstUntil: '2035-01-01', until: '2035-01-01' },
+                },
+              ],
+              ...(body.heldRows === true ? { heldRows: [{ key: 'c-1', until: '2035-01-01' }] } : {}),
+            },
+          ],
+        });
+      };
+      const c = connect({}, {}, { tables: heldTables });
+      const plain = await c.erase(SUBJECT, { dryRun: true });
+      expect(received[0]?.body.heldRows).toBeUndefined();
+      expect(plain.tables[0]).not.toHaveProperty('heldRows');
+      const held = await c.erase(SUBJECT, { heldRows: true, requestId: 'task_1' });
+      expect(received[1]?.body).toMatchObject({ operation: 'erase', heldRows: true, requestId: 'task_1', dryRun: false });
+      expect(held.tables[0]?.heldRows).toEqual([{ key: 'c-1', until: '2035-01-01' }]);
+    });
+
+    it('collect-rows and erase-rows send the tables and keys, signed; answers are checked', async () => {
+      handler = (op, body, res) => {
+        if (op === 'collect-rows')
+          return json(res, 200, {
+            tables: [{ table: 'crm_contacts', categories: { name: 'basic.name' }, keys: ['c-1'], rows: [{ name: '王小明' }] }],
+          });
+        if (op === 'erase-rows')
+          return json(res, 200, {
+            tables: [{ table: 'crm_contacts', rows: 1, actions: [{ strategy: 'delete-row', columns: ['phone', 'name'], rows: 1 }] }],
+          });
+        return okHandler(op, body, res);
+      };
+      const c = connect({}, {}, { tables: heldTables });
+      const collected = await c.collectRows([{ table: 'crm_contacts', keys: ['c-1', 7] }]);
+      expect(collected.tables).toEqual([
+        { table: 'crm_contacts', categories: { name: 'basic.name' }, keys: ['c-1'], rows: [{ name: '王小明' }] },
+      ]);
+      const since = Date.UTC(2025, 0, 1);
+      const erased = await c.eraseRows([{ table: 'crm_contacts', keys: ['c-1'], heldSince: since }], {
+        heldRows: true,
+        requestId: 'rsw_1',
+      });
+      expect(erased.tables[0]?.actions).toEqual([{ strategy: 'delete-row', columns: ['phone', 'name'], rows: 1 }]);
+      expect(rejected).toEqual([]);
+      expect(received.map((r) => r.path)).toEqual(['/ops/pipa/collect-rows', '/ops/pipa/erase-rows']);
+      expect(received[0]?.body).toEqual({
+        protocol: 1,
+        dataset: 'crm',
+        operation: 'collect-rows',
+        rows: [{ table: 'crm_contacts', keys: ['c-1', 7] }],
+      });
+      expect(received[1]?.body).toEqual({
+        protocol: 1,
+        dataset: 'crm',
+        operation: 'erase-rows',
+        rows: [{ table: 'crm_contacts', keys: ['c-1'], heldSince: since }],
+        dryRun: false,
+        requestId: 'rsw_1',
+        heldRows: true,
+      });
+
+      // keys and rows of different lengths, undeclared tables or categories: refused.
+      handler = (_op, _b, res) =>
+        json(res, 200, { tables: [{ table: 'crm_contacts', categories: { name: 'basic.name' }, keys: [], rows: [{ name: 'x' }] }] });
+      await expectError(c.collectRows([{ table: 'crm_contacts', keys: ['c-1'] }]), 'bad_response');
+      handler = (_op, _b, res) => json(res, 200, { tables: [{ table: 'elsewhere', categories: {}, keys: [], rows: [] }] });
+      await expectError(c.collectRows([{ table: 'crm_contacts', keys: ['c-1'] }]), 'schema_mismatch');
+      handler = (_op, _b, res) =>
+        json(res, 200, { tables: [{ table: 'crm_contacts', categories: { id: 'identity.id-card' }, keys: ['c-1'], rows: [{ id: '1' }] }] });
+      await expectError(c.collectRows([{ table: 'crm_contacts', keys: ['c-1'] }]), 'schema_mismatch');
+    });
+
+    it('bad selections are refused before any request', async () => {
+      const c = connect({}, {}, { tables: heldTables });
+      await expectError(c.collectRows([{ table: 'nope', keys: [1] }]), 'invalid_argument');
+      await expectError(c.eraseRows([{ table: 'crm_notes', keys: [1] }]), 'invalid_argument');
+      await expectError(c.eraseRows([{ table: 'crm_contacts', keys: [Number.NaN] }]), 'invalid_argument');
+      await expectError(c.eraseRows([{ table: 'crm_contacts', keys: [{} as never] }]), 'invalid_argument');
+      await expectError(c.eraseRows([{ table: 'crm_contacts', keys: [1], heldSince: -5 }]), 'invalid_argument');
+      await expectError(c.collectRows('x' as never), 'invalid_argument');
+      expect(received).toEqual([]);
+    });
+
+    it('an endpoint that does not answer in time is connector_timeout', async () => {
+      handler = () => {
+        /* never answers */
+      };
+      const err = await expectError(
+        connect({ http: { timeoutMs: 200 } }, {}, { tables: heldTables }).collectRows([{ table: 'crm_contacts', keys: ['c-1'] }]),
+        'connector_timeout',
+      );
+      expect(err.retryable).toBe(true);
+      expect(err.operation).toBe('collect-rows');
+    });
+  });
 });

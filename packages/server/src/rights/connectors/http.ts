@@ -2,7 +2,7 @@
  * The HTTP connector: for datasets pipa cannot reach with SQL, the operator runs an endpoint that
  * does the work, and pipa sends it signed requests. The wire protocol is in docs/connectors.md.
  *
- *   POST <base>/<operation>          operation: check | locate | collect | correct | erase
+ *   POST <base>/<operation>          operation: check | locate | collect | correct | erase | collect-rows | erase-rows
  *   X-Pipa-Timestamp: <unix seconds>   X-Pipa-Nonce: <32 hex>   X-Pipa-Dataset: <id>
  *   X-Pipa-Signature: v1=<hex HMAC-SHA256(secret, METHOD \n PATH \n TIMESTAMP \n NONCE \n BODY)>
  *
@@ -24,23 +24,26 @@ import {
   q,
 } from './errors.js';
 import { type DatasetPlan, describePlan } from './plan.js';
+import { checkSelections } from './rows.js';
 import { resolveSubject } from './subject.js';
 import {
   type Change,
   type CheckResult,
   type CollectResult,
+  type CollectRowsResult,
   type Connector,
   type CorrectResult,
   type EraseOptions,
   type EraseReport,
   type HttpConnectorOptions,
   type LocateResult,
+  type RowSelection,
   SUBJECT_KEY_KINDS,
   type SubjectKeys,
 } from './types.js';
 
 export const HTTP_PROTOCOL_VERSION = 1;
-export const HTTP_OPERATIONS = ['check', 'locate', 'collect', 'correct', 'erase'] as const;
+export const HTTP_OPERATIONS = ['check', 'locate', 'collect', 'correct', 'erase', 'collect-rows', 'erase-rows'] as const;
 export type HttpOperation = (typeof HTTP_OPERATIONS)[number];
 
 export const SIGNATURE_HEADER = 'x-pipa-signature';
@@ -90,7 +93,18 @@ const EraseAction = z
     message: 'a legal-hold action needs legalHold',
     path: ['legalHold'],
   });
-const EraseResponse = z.object({ tables: z.array(z.object({ table: Name, rows: Count, actions: z.array(EraseAction) })) });
+const Key = z.union([z.string().max(200), z.number().finite()]);
+const HeldRowShape = z.object({ key: Key, until: Day });
+const EraseResponse = z.object({
+  tables: z.array(z.object({ table: Name, rows: Count, actions: z.array(EraseAction), heldRows: z.array(HeldRowShape).optional() })),
+});
+const CollectRowsResponse = z.object({
+  tables: z.array(
+    z
+      .object({ table: Name, categories: z.record(z.string(), Name), keys: z.array(Key), rows: z.array(z.record(z.string(), Cell)) })
+      .refine((t) => t.keys.length === t.rows.length, { message: 'keys and rows differ in length', path: ['keys'] }),
+  ),
+});
 const ErrorBody = z.object({ error: z.object({ code: z.string().max(100) }) });
 
 const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
@@ -316,6 +330,68 @@ export function createHttpConnector(deps: HttpConnectorDeps): Connector {
     if (problems.length > 0) throw mismatch(operation, problems);
   }
 
+  /** Only declared categories, and a category for every column returned. */
+  function checkCollected(
+    operation: string,
+    tables: readonly { table: string; categories: Record<string, string>; rows: Record<string, unknown>[] }[],
+  ): void {
+    const problems: ConnectorProblem[] = [];
+    for (const t of tables) {
+      for (const [column, category] of Object.entries(t.categories)) {
+        if (!declaredCategories.has(category))
+          problems.push({
+            table: t.table,
+            column,
+            message: `the endpoint returned column ${q(column)} of table ${q(t.table)} as category ${q(category)}, which is not declared`,
+            messageZh: `端点返回的表 ${q(t.table)} 列 ${q(column)} 的类别 ${q(category)} 未声明`,
+          });
+      }
+      for (const row of t.rows) {
+        for (const column of Object.keys(row)) {
+          if (!(column in t.categories))
+            problems.push({
+              table: t.table,
+              column,
+              message: `the endpoint returned column ${q(column)} of table ${q(t.table)} without a category`,
+              messageZh: `端点返回的表 ${q(t.table)} 列 ${q(column)} 没有类别`,
+            });
+        }
+      }
+    }
+    if (problems.length > 0)
+      throw mismatch(operation, [...new Map(problems.map((p) => [`${p.table}/${p.column}/${p.message}`, p])).values()]);
+  }
+
+  /** Selections on the wire: declared tables, keys, the hold's start as ms. */
+  function rowsPayload(selections: readonly RowSelection[], operation: string, held: boolean) {
+    const groups = checkSelections(plan, selections, operation, held);
+    return [...groups.values()].flat().map((sel) => ({
+      table: sel.table,
+      keys: [...sel.keys],
+      ...(sel.heldSince !== undefined ? { heldSince: sel.heldSince instanceof Date ? sel.heldSince.getTime() : sel.heldSince } : {}),
+    }));
+  }
+
+  function eraseReport(dryRun: boolean, tables: z.infer<typeof EraseResponse>['tables'], heldRows: boolean): EraseReport {
+    return {
+      dataset,
+      dryRun,
+      at: deps.now().toISOString(),
+      tables: tables.map((t) => ({
+        table: t.table,
+        rows: t.rows,
+        actions: t.actions.map((a) => ({
+          strategy: a.strategy,
+          columns: a.columns,
+          rows: a.rows,
+          ...(a.legalHold !== undefined ? { legalHold: a.legalHold } : {}),
+          ...(a.reason !== undefined ? { reason: a.reason } : {}),
+        })),
+        ...(heldRows && t.heldRows !== undefined ? { heldRows: t.heldRows } : {}),
+      })),
+    };
+  }
+
   /** The keys as given (trimmed); the endpoint does its own matching. */
   function subjectPayload(subject: SubjectKeys, operation: string): Record<string, string[]> {
     resolveSubject(plan, subject, operation);
@@ -370,31 +446,7 @@ export function createHttpConnector(deps: HttpConnectorDeps): Connector {
     async collect(subject: SubjectKeys): Promise<CollectResult> {
       const r = await call('collect', { subject: { keys: subjectPayload(subject, 'collect') } }, CollectResponse);
       checkTables('collect', r.tables);
-      const problems: ConnectorProblem[] = [];
-      for (const t of r.tables) {
-        for (const [column, category] of Object.entries(t.categories)) {
-          if (!declaredCategories.has(category))
-            problems.push({
-              table: t.table,
-              column,
-              message: `the endpoint returned column ${q(column)} of table ${q(t.table)} as category ${q(category)}, which is not declared`,
-              messageZh: `端点返回的表 ${q(t.table)} 列 ${q(column)} 的类别 ${q(category)} 未声明`,
-            });
-        }
-        for (const row of t.rows) {
-          for (const column of Object.keys(row)) {
-            if (!(column in t.categories))
-              problems.push({
-                table: t.table,
-                column,
-                message: `the endpoint returned column ${q(column)} of table ${q(t.table)} without a category`,
-                messageZh: `端点返回的表 ${q(t.table)} 列 ${q(column)} 没有类别`,
-              });
-          }
-        }
-      }
-      if (problems.length > 0)
-        throw mismatch('collect', [...new Map(problems.map((p) => [`${p.table}/${p.column}/${p.message}`, p])).values()]);
+      checkCollected('collect', r.tables);
       return { dataset, tables: r.tables };
     },
 
@@ -438,32 +490,45 @@ export function createHttpConnector(deps: HttpConnectorDeps): Connector {
 
     async erase(subject: SubjectKeys, options: EraseOptions = {}): Promise<EraseReport> {
       const dryRun = options.dryRun === true;
+      const heldRows = options.heldRows === true;
       const r = await call(
         'erase',
         {
           subject: { keys: subjectPayload(subject, 'erase') },
           dryRun,
           ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
+          ...(heldRows ? { heldRows: true } : {}),
         },
         EraseResponse,
       );
       checkTables('erase', r.tables);
-      return {
-        dataset,
-        dryRun,
-        at: deps.now().toISOString(),
-        tables: r.tables.map((t) => ({
-          table: t.table,
-          rows: t.rows,
-          actions: t.actions.map((a) => ({
-            strategy: a.strategy,
-            columns: a.columns,
-            rows: a.rows,
-            ...(a.legalHold !== undefined ? { legalHold: a.legalHold } : {}),
-            ...(a.reason !== undefined ? { reason: a.reason } : {}),
-          })),
-        })),
-      };
+      return eraseReport(dryRun, r.tables, heldRows);
+    },
+
+    async collectRows(selections: readonly RowSelection[]): Promise<CollectRowsResult> {
+      const rows = rowsPayload(selections, 'collect-rows', false);
+      const r = await call('collect-rows', { rows }, CollectRowsResponse);
+      checkTables('collect-rows', r.tables);
+      checkCollected('collect-rows', r.tables);
+      return { dataset, tables: r.tables };
+    },
+
+    async eraseRows(selections: readonly RowSelection[], options: EraseOptions = {}): Promise<EraseReport> {
+      const dryRun = options.dryRun === true;
+      const heldRows = options.heldRows === true;
+      const rows = rowsPayload(selections, 'erase-rows', true);
+      const r = await call(
+        'erase-rows',
+        {
+          rows,
+          dryRun,
+          ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
+          ...(heldRows ? { heldRows: true } : {}),
+        },
+        EraseResponse,
+      );
+      checkTables('erase-rows', r.tables);
+      return eraseReport(dryRun, r.tables, heldRows);
     },
 
     async close() {

@@ -61,6 +61,12 @@ export interface TablePlan {
   hold: HoldPlan | undefined;
   free: RowVariant;
   held: RowVariant | undefined;
+  /**
+   * A held row whose hold ended, after the erasure that held it (`eraseRows`): the held columns get
+   * their strategy after the hold; the other columns were erased then and are left alone. `delete-row`
+   * deletes the row. Undefined without `legalRetention`.
+   */
+  expired: RowVariant | undefined;
 }
 
 export interface DatasetPlan {
@@ -195,7 +201,26 @@ function planTable(
     [],
   );
   let held: RowVariant | undefined;
+  let expired: RowVariant | undefined;
   if (hold) {
+    const afterHoldOf = (c: string) => {
+      const s = strategyOf.get(c) ?? defaultStrategy;
+      return { strategy: s === 'legal-hold' ? afterHold : s };
+    };
+    if (free.deleteRow) expired = free;
+    else {
+      const kept =
+        hold.columns === undefined
+          ? new Set(fields.map(([c]) => c))
+          : new Set([...hold.columns, ...fields.filter(([c]) => strategyOf.get(c) === 'legal-hold').map(([c]) => c)]);
+      const columns = fields.map(([c]) => c).filter((c) => kept.has(c));
+      expired = {
+        deleteRow: false,
+        nulls: free.nulls.filter((c) => kept.has(c)),
+        computed: free.computed.filter((c) => kept.has(c.column)),
+        actions: groupActions(columns, afterHoldOf),
+      };
+    }
     if (hold.columns === undefined) {
       held = { deleteRow: false, nulls: [], computed: [], actions: [{ strategy: 'legal-hold', columns: fields.map(([c]) => c) }] };
     } else {
@@ -222,6 +247,7 @@ function planTable(
     hold,
     free,
     held,
+    expired,
   };
 }
 

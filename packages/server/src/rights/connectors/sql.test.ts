@@ -448,6 +448,135 @@ for (const target of ENGINES) {
       expect(invoices?.actions[0]).toMatchObject({ strategy: 'legal-hold', legalHold: { until: '2029-05-21', period: 'P5Y' } });
     });
 
+    it('reports the primary key and the end of the hold of every held row when asked, and only then', async () => {
+      const plain = await connect().erase(SUBJECT, { dryRun: true, hashKey: HASH_KEY });
+      expect(plain.tables.every((t) => !('heldRows' in t))).toBe(true);
+      const dry = await connect().erase(SUBJECT, { dryRun: true, hashKey: HASH_KEY, heldRows: true });
+      const held = Object.fromEntries(dry.tables.map((t) => [t.table, t.heldRows]));
+      // order 11 (2024-05-20) is held for three years; order 12 (2020) is not held any more
+      expect(held[e.name('orders')]).toEqual([{ key: 11, until: '2027-05-20' }]);
+      expect(held[e.name('invoices')]).toEqual([{ key: 301, until: '2029-05-21' }]);
+      expect(held[e.name('merchants')]).toEqual([]);
+      const real = await connect().erase(SUBJECT, { hashKey: HASH_KEY, heldRows: true });
+      expect(real.tables.map((t) => t.heldRows)).toEqual(dry.tables.map((t) => t.heldRows));
+      expect(JSON.stringify(real)).not.toContain('13812345678');
+    });
+
+    it('reads held rows by primary key after the keys that found them are gone; unknown keys have no row', async () => {
+      await connect().erase(SUBJECT, { hashKey: HASH_KEY });
+      const c = connect();
+      // the merchant's phone is hashed: the orders cannot be found through the person any more
+      const byPerson = await c.collect({ phone: '13812345678' });
+      expect(byPerson.tables.find((t) => t.table === e.name('orders'))?.rows).toEqual([]);
+      const r = await c.collectRows([
+        { table: e.name('orders'), keys: [11, 999] },
+        { table: e.name('invoices'), keys: ['301'] },
+      ]);
+      const orders = r.tables.find((t) => t.table === e.name('orders'));
+      expect(orders?.keys).toEqual([11]);
+      expect(orders?.categories).toEqual({
+        buyer_phone: 'contact.phone',
+        amount: 'finance.transactions',
+        created_at: 'finance.transactions',
+      });
+      expect(orders?.rows).toHaveLength(1);
+      expect(orders?.rows[0]).toMatchObject({ buyer_phone: null, created_at: '2024-05-20' });
+      expect(Number(orders?.rows[0]?.amount)).toBe(120.5);
+      expect(r.tables.find((t) => t.table === e.name('invoices'))?.keys).toEqual([301]);
+    });
+
+    it('expires held rows by primary key once their hold ended, leaves the others held, counts only rows found', async () => {
+      await connect().erase(SUBJECT, { hashKey: HASH_KEY });
+      const rows = [
+        { table: e.name('orders'), keys: [11, 999] },
+        { table: e.name('invoices'), keys: [301] },
+      ];
+      // before the end of the hold nothing changes
+      const early = await connect().eraseRows(rows, { heldRows: true });
+      expect(early.tables.find((t) => t.table === e.name('orders'))).toMatchObject({
+        rows: 1,
+        actions: [{ strategy: 'legal-hold', columns: ['merchant_id', 'amount', 'created_at'], rows: 1 }],
+        heldRows: [{ key: 11, until: '2027-05-20' }],
+      });
+      expect((await e.rows('SELECT id FROM {orders} ORDER BY id')).map((o) => o.id)).toEqual(['11', '13']);
+
+      const later = new Date('2027-05-20T00:00:00Z');
+      const dry = await connect(undefined, { now: () => later }).eraseRows(rows, { dryRun: true, heldRows: true });
+      expect((await e.rows('SELECT id FROM {orders} ORDER BY id')).map((o) => o.id)).toEqual(['11', '13']);
+      const report = await connect(undefined, { now: () => later }).eraseRows(rows, { heldRows: true });
+      expect({ ...report, dryRun: true }).toEqual(dry);
+      expect(report.tables.find((t) => t.table === e.name('orders'))).toEqual({
+        table: e.name('orders'),
+        rows: 1,
+        actions: [{ strategy: 'delete-row', columns: ['buyer_phone', 'amount', 'created_at'], rows: 1 }],
+        heldRows: [],
+      });
+      expect(report.tables.find((t) => t.table === e.name('invoices'))?.heldRows).toEqual([{ key: 301, until: '2029-05-21' }]);
+      expect((await e.rows('SELECT id FROM {orders} ORDER BY id')).map((o) => o.id)).toEqual(['13']);
+      expect((await e.rows('SELECT id FROM {invoices} ORDER BY id')).map((o) => o.id)).toEqual(['301', '302']);
+      // again: nothing left to find
+      const again = await connect(undefined, { now: () => later }).eraseRows(rows);
+      expect(again.tables.find((t) => t.table === e.name('orders'))).toMatchObject({ rows: 0, actions: [] });
+    });
+
+    it('after the hold, applies the strategies of the held columns only: nothing is masked or hashed twice', async () => {
+      const tables: TableInput[] = [
+        {
+          name: e.name('merchants'),
+          subject: { column: 'phone', key: 'phone' },
+          fields: { phone: 'contact.phone', name: 'basic.name', nickname: 'account.username' },
+          erasure: { default: 'keep', columns: { phone: 'hash', name: 'mask', nickname: 'set-null' } },
+          // held from the erasure (no `from`): the name and nickname stay for a year
+          legalRetention: { period: 'P1Y', basis: BASIS, columns: ['name', 'nickname'] },
+        },
+      ];
+      await connect(tables).erase(SUBJECT, { hashKey: HASH_KEY });
+      const phoneHash = createHmac('sha256', HASH_KEY).update('contact.phone\u000013812345678').digest('hex');
+      const after = await e.rows('SELECT phone, name, nickname FROM {merchants} WHERE id = 1');
+      expect(after).toEqual([{ phone: phoneHash, name: '王小明', nickname: '小明同学' }]);
+      const rows = [{ table: e.name('merchants'), keys: [1], heldSince: NOW }];
+      // within the year: held, untouched
+      const inside = await connect(tables, { now: () => new Date('2026-05-31T00:00:00Z') }).eraseRows(rows, {
+        hashKey: HASH_KEY,
+        heldRows: true,
+      });
+      expect(inside.tables[0]?.heldRows).toEqual([{ key: 1, until: '2026-06-01' }]);
+      expect(await e.rows('SELECT phone, name, nickname FROM {merchants} WHERE id = 1')).toEqual(after);
+      // after it: the held name is masked and the nickname set null; the phone, hashed at the erasure, is not hashed again
+      const done = await connect(tables, { now: () => new Date('2026-06-01T00:00:00Z') }).eraseRows(rows, { hashKey: HASH_KEY });
+      expect(done.tables[0]?.actions).toEqual([
+        { strategy: 'set-null', columns: ['nickname'], rows: 1 },
+        { strategy: 'mask', columns: ['name'], rows: 1 },
+      ]);
+      expect(await e.rows('SELECT phone, name, nickname FROM {merchants} WHERE id = 1')).toEqual([
+        { phone: phoneHash, name: '王**', nickname: null },
+      ]);
+      // a held column hashed after the hold needs the key; here none is
+      await connect(tables).eraseRows(rows);
+      const heldPhone = [{ ...tables[0], legalRetention: { period: 'P1Y', basis: BASIS, columns: ['phone'] } }];
+      await expectError(connect(heldPhone).eraseRows(rows), 'invalid_argument');
+    });
+
+    it('refuses bad selections by primary key before touching anything', async () => {
+      const before = await snapshot();
+      const c = connect();
+      for (const bad of [
+        [{ table: 'no_such_table', keys: [1] }],
+        [{ table: e.name('login_logs'), keys: [201] }], // no legal retention: nothing held to expire
+        [{ table: e.name('orders'), keys: [Number.POSITIVE_INFINITY] }],
+        [{ table: e.name('orders'), keys: [null] }],
+        [{ table: e.name('orders'), keys: 11 }],
+        [{ table: e.name('orders'), keys: [11], heldSince: Number.NaN }],
+        [{ table: e.name('orders'), keys: Array.from({ length: 10_001 }, (_, i) => i) }],
+        'orders',
+      ]) {
+        const err = await expectError(c.eraseRows(bad as never, { hashKey: HASH_KEY }), 'invalid_argument');
+        expect(err.message).not.toContain('13812345678');
+      }
+      await expectError(c.collectRows([{ table: 'no_such_table', keys: [1] }]), 'invalid_argument');
+      expect(await snapshot()).toEqual(before);
+    });
+
     it('needs a hash key when a column is hashed', async () => {
       const before = await snapshot();
       await expectError(connect().erase(SUBJECT), 'invalid_argument');

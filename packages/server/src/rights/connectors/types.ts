@@ -134,6 +134,43 @@ export interface CorrectResult {
   tables: readonly { table: string; columns: readonly string[]; rows: number }[];
 }
 
+// ---------------------------------------------------------------- rows by primary key (hold manifest)
+
+/** A primary key value as the database returned it: text or a number (text and integer keys only). */
+export type RowKey = string | number;
+
+/**
+ * Rows of one declared table chosen by primary key: the rows an erasure kept under legal hold, found
+ * again later from pipa's hold manifest without any subject key (after an erasure the phone number or
+ * the external id that led to them is gone).
+ */
+export interface RowSelection {
+  table: string;
+  /** Primary key values (at most 10 000 per call over all selections). */
+  keys: readonly RowKey[];
+  /**
+   * When the rows' hold started: the erasure that held them (ms since the epoch or a Date). The period
+   * of a table whose `legalRetention` has no `from` column runs from it; default: now.
+   */
+  heldSince?: number | Date;
+}
+
+/** A row kept under legal hold by an erasure: its primary key and the day its hold ends (YYYY-MM-DD). */
+export interface HeldRow {
+  key: RowKey;
+  until: string;
+}
+
+export interface CollectedRowsTable extends CollectedTable {
+  /** `keys[i]` is the primary key of `rows[i]`. Keys asked for and not found have no row. */
+  keys: readonly RowKey[];
+}
+
+export interface CollectRowsResult {
+  dataset: string;
+  tables: readonly CollectedRowsTable[];
+}
+
 // ---------------------------------------------------------------- erase
 
 export interface EraseOptions {
@@ -143,6 +180,12 @@ export interface EraseOptions {
   hashKey?: Uint8Array | string;
   /** Passed to the HTTP endpoint so that it can recognise a retried request. */
   requestId?: string;
+  /**
+   * Also return, per table, the primary key of every row kept under legal hold and the day its hold
+   * ends (`heldRows`), so that the caller can record a hold manifest. A key is personal information
+   * when the primary key column is a declared field: store it accordingly (pipa seals such keys).
+   */
+  heldRows?: boolean;
 }
 
 export interface LegalHoldReport {
@@ -170,6 +213,11 @@ export interface EraseTableReport {
   /** Rows of the subject found. */
   rows: number;
   actions: readonly EraseAction[];
+  /**
+   * With `heldRows: true` only: the rows kept under legal hold (primary key, end of the hold). Not part
+   * of the report proper: strip it before storing or showing a report.
+   */
+  heldRows?: readonly HeldRow[];
 }
 
 export interface EraseReport {
@@ -199,6 +247,16 @@ export interface Connector {
   correct(subject: SubjectKeys, changes: readonly Change[]): Promise<CorrectResult>;
   /** Erasure by the declared strategies, one transaction; `dryRun` reports and changes nothing. */
   erase(subject: SubjectKeys, options?: EraseOptions): Promise<EraseReport>;
+  /** Held rows by primary key (a hold manifest), declared columns only, with their categories. Read only. */
+  collectRows(rows: readonly RowSelection[]): Promise<CollectRowsResult>;
+  /**
+   * Expire held rows by primary key (a hold manifest), one transaction: a row whose hold has ended
+   * gets, in its held columns, what the declaration says happens after the hold (`delete-row` deletes
+   * the row); its other columns were erased by the erasure that held it and are left alone (mask, hash
+   * and generalise are never applied twice). A row still held is left as it is and reported as held.
+   * Only tables with `legalRetention`. Keys not found are counted as missing (`rows` counts those found).
+   */
+  eraseRows(rows: readonly RowSelection[], options?: EraseOptions): Promise<EraseReport>;
   /** Release connections. Further calls fail with `closed`. */
   close(): Promise<void>;
 }

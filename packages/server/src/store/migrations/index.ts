@@ -12,6 +12,8 @@ import * as m0005 from './0005_core.js';
 import * as m0006 from './0006_rights.js';
 import * as m0007 from './0007_retention.js';
 import * as m0008 from './0008_lawful_access.js';
+import * as m0009 from './0009_legal_hold_manifest.js';
+import * as m0010 from './0010_subject_activity.js';
 import * as m0011 from './0011_vault_records.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -21,5 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006_rights': m0006,
   '0007_retention': m0007,
   '0008_lawful_access': m0008,
+  '0009_legal_hold_manifest': m0009,
+  '0010_subject_activity': m0010,
   '0011_vault_records': m0011,
 });

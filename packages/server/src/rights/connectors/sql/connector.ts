@@ -14,19 +14,25 @@
 import { didYouMean } from '@pipa/policy';
 import { ConnectorError, type ConnectorProblem, connectorError, isConnectorError, q } from '../errors.js';
 import { type DatasetPlan, declaredColumns, describePlan, type RowVariant, type TablePlan } from '../plan.js';
+import { checkSelections, rowKey } from '../rows.js';
 import { resolveSubject, type SubjectCandidates } from '../subject.js';
 import type {
   Change,
   CheckResult,
+  CollectedRowsTable,
   CollectedTable,
   CollectResult,
+  CollectRowsResult,
   Connector,
   CorrectResult,
   DatasetDescription,
   EraseAction,
   EraseOptions,
   EraseReport,
+  HeldRow,
   LocateResult,
+  RowKey,
+  RowSelection,
   SubjectKeys,
 } from '../types.js';
 import {
@@ -475,22 +481,46 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
     });
   }
 
-  async function erase(subject: SubjectKeys, options: EraseOptions = {}): Promise<EraseReport> {
-    const keys = ready('erase', subject);
-    const dryRun = options.dryRun === true;
-    const hashKey = options.hashKey;
-    if (plan.usesHash && (hashKey === undefined || hashKey.length === 0)) {
+  function needHashKey(operation: string, hashKey: EraseOptions['hashKey'], usesHash: boolean): void {
+    if (usesHash && (hashKey === undefined || hashKey.length === 0)) {
       throw new ConnectorError(
         'invalid_argument',
-        `dataset ${q(dataset)}: a column is erased by keyed hash, so erase needs hashKey`,
-        `数据集 ${q(dataset)}：有列按密钥哈希删除，erase 需要 hashKey`,
-        { dataset, operation: 'erase' },
+        `dataset ${q(dataset)}: a column is erased by keyed hash, so ${operation} needs hashKey`,
+        `数据集 ${q(dataset)}：有列按密钥哈希删除，${operation} 需要 hashKey`,
+        { dataset, operation },
       );
     }
+  }
+
+  /** Where phase 1 of an erasure finds the rows of one table. */
+  interface EraseSource {
+    t: TablePlan;
+    /** The period of a hold without a `from` column runs from here. */
+    since: Date;
+    read: (columns: readonly string[]) => Promise<LocatedRow[]>;
+  }
+
+  /**
+   * The two phases of an erasure. `expire` (eraseRows): a row still held is left as it is (reported as
+   * held), a row whose hold ended gets the table's `expired` variant. Otherwise (erase): a held row gets
+   * the `held` variant, any other row the `free` one.
+   */
+  async function runErase(
+    operation: 'erase' | 'erase-rows',
+    options: EraseOptions,
+    expire: boolean,
+    sourcesOf: (s: SqlSession, d: SqlDriver, cols: Columns) => EraseSource[],
+    extra: { unreached?: SubjectCandidates['unreached'] },
+    usesHash: boolean,
+  ): Promise<EraseReport> {
+    const dryRun = options.dryRun === true;
+    const hashKey = options.hashKey;
+    const wantHeld = options.heldRows === true;
+    needHashKey(operation, hashKey, usesHash);
     const now = deps.now();
     const nowDay = ymd(now);
-    return tx('erase', dryRun ? 'dry' : 'write', async (s, d) => {
-      const cols = await verify(s, d, 'erase');
+    return tx(operation, dryRun ? 'dry' : 'write', async (s, d) => {
+      const cols = await verify(s, d, operation);
 
       interface Planned {
         t: TablePlan;
@@ -499,30 +529,39 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
         perRow: { key: SqlParam; set: [string, SqlParam][] }[];
         actions: Map<string, EraseAction & { rows: number }>;
         rows: number;
+        held: HeldRow[];
       }
-      const planned: Planned[] = [];
+      const planned = new Map<TablePlan, Planned>();
 
       // Phase 1: read and compute everything; nothing is written yet.
-      for (const t of plan.tables) {
-        if (!keys.reachable(t)) continue;
+      for (const { t, since, read } of sourcesOf(s, d, cols)) {
         const need = new Set<string>();
-        for (const v of [t.free, t.held]) for (const c of v?.computed ?? []) need.add(c.column);
+        for (const v of [t.free, t.held, t.expired]) for (const c of v?.computed ?? []) need.add(c.column);
         if (t.hold?.from !== undefined) need.add(t.hold.from);
         const columns = [...need];
-        const rows = await selectRows(s, d, 'erase', t, keys, cols, columns, !dryRun);
-        const p: Planned = { t, deletes: [], nullOnly: new Map(), perRow: [], actions: new Map(), rows: rows.length };
+        const rows = await read(columns);
+        let p = planned.get(t);
+        if (p === undefined) {
+          p = { t, deletes: [], nullOnly: new Map(), perRow: [], actions: new Map(), rows: 0, held: [] };
+          planned.set(t, p);
+        }
+        p.rows += rows.length;
         const tableCols = cols.get(t.name) ?? new Map<string, ColumnInfo>();
+        const stillHeld: RowVariant | undefined = t.held
+          ? { deleteRow: false, nulls: [], computed: [], actions: t.held.actions.filter((a) => a.strategy === 'legal-hold') }
+          : undefined;
         for (const row of rows) {
-          let variant = t.free;
+          let variant = expire ? (t.expired ?? t.free) : t.free;
           let until: string | undefined;
           if (t.hold && t.held) {
-            const start = t.hold.from !== undefined ? (parseDateValue(row.values.get(t.hold.from)) ?? now) : now;
+            const start = t.hold.from !== undefined ? (parseDateValue(row.values.get(t.hold.from)) ?? since) : since;
             const end = addPeriod(start, t.hold.period);
             if (ymd(end) > nowDay) {
-              variant = t.held;
+              variant = expire ? (stillHeld ?? t.held) : t.held;
               until = ymd(end);
             }
           }
+          if (wantHeld && until !== undefined) p.held.push({ key: rowKey(row.key), until });
           for (const a of variant.actions) {
             const id = `${a.strategy}/${a.reason ?? ''}/${a.columns.join(',')}`;
             const entry = p.actions.get(id) ?? {
@@ -565,7 +604,7 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
                 'schema_mismatch',
                 `dataset ${q(dataset)}, table ${q(t.name)}, column ${q(column)}: ${err.en}; nothing was changed`,
                 `数据集 ${q(dataset)}，表 ${q(t.name)}，列 ${q(column)}：${err.zh}；未做任何修改`,
-                { dataset, operation: 'erase', table: t.name, column },
+                { dataset, operation, table: t.name, column },
               );
             }
             if (next !== old) set.push([column, next]);
@@ -579,19 +618,17 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
             p.nullOnly.set(id, g);
           }
         }
-        planned.push(p);
       }
 
       // Phase 2: write, deepest join first.
       if (!dryRun) {
-        const byTable = new Map(planned.map((p) => [p.t, p]));
         for (const t of plan.writeOrder) {
-          const p = byTable.get(t);
+          const p = planned.get(t);
           if (p === undefined) continue;
           const all = t.fields.map(([c]) => c);
           for (const part of chunks(p.deletes)) {
             const sql = new Sql(s.dialect).raw('DELETE FROM ').table(t.name).raw(' WHERE ').column(t.primaryKey).raw(' IN ').list(part);
-            await stmt(d, 'erase', t.name, all, () => s.run(sql));
+            await stmt(d, operation, t.name, all, () => s.run(sql));
           }
           for (const g of p.nullOnly.values()) {
             for (const part of chunks(g.keys)) {
@@ -603,7 +640,7 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
                   .raw(' = NULL');
               });
               sql.raw(' WHERE ').column(t.primaryKey).raw(' IN ').list(part);
-              await stmt(d, 'erase', t.name, g.nulls, () => s.run(sql));
+              await stmt(d, operation, t.name, g.nulls, () => s.run(sql));
             }
           }
           for (const r of p.perRow) {
@@ -618,7 +655,7 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
             sql.raw(' WHERE ').column(t.primaryKey).raw(' = ').value(r.key);
             await stmt(
               d,
-              'erase',
+              operation,
               t.name,
               r.set.map(([c]) => c),
               () => s.run(sql),
@@ -630,19 +667,115 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
       const order: EraseAction['strategy'][] = ['delete-row', 'legal-hold', 'set-null', 'mask', 'hash', 'generalise', 'keep'];
       return {
         dataset,
-        ...unreachedOf(keys),
+        ...extra,
         dryRun,
         at: now.toISOString(),
-        tables: planned.map((p) => ({
+        tables: [...planned.values()].map((p) => ({
           table: p.t.name,
           rows: p.rows,
           actions: [...p.actions.values()].sort(
             (a, b) =>
               order.indexOf(a.strategy) - order.indexOf(b.strategy) || (a.reason ?? '').localeCompare(b.reason ?? '') || b.rows - a.rows,
           ),
+          ...(wantHeld ? { heldRows: p.held } : {}),
         })),
       };
     });
+  }
+
+  async function erase(subject: SubjectKeys, options: EraseOptions = {}): Promise<EraseReport> {
+    const keys = ready('erase', subject);
+    const since = deps.now();
+    return runErase(
+      'erase',
+      options,
+      false,
+      (s, d, cols) =>
+        plan.tables
+          .filter((t) => keys.reachable(t))
+          .map((t) => ({ t, since, read: (columns) => selectRows(s, d, 'erase', t, keys, cols, columns, options.dryRun !== true) })),
+      unreachedOf(keys),
+      plan.usesHash,
+    );
+  }
+
+  // ------------------------------------------------------------------ rows by primary key
+
+  /** The rows of `t` with these primary keys (chunked), `columns` read as `v0…`. */
+  async function selectByKeys(
+    s: SqlSession,
+    d: SqlDriver,
+    op: string,
+    t: TablePlan,
+    keys: readonly RowKey[],
+    columns: readonly string[],
+    lock: boolean,
+  ): Promise<LocatedRow[]> {
+    const out: LocatedRow[] = [];
+    for (const part of chunks(keys)) {
+      const sql = new Sql(s.dialect).raw('SELECT ').column(t.primaryKey, MAIN).raw(' AS ').column('k');
+      columns.forEach((c, i) => {
+        sql.raw(', ').column(c, MAIN).raw(' AS ').column(`v${i}`);
+      });
+      sql.raw(' FROM ').table(t.name, MAIN).raw(' WHERE ').column(t.primaryKey, MAIN).raw(' IN ').list(part);
+      sql.raw(' ORDER BY ').column(t.primaryKey, MAIN);
+      if (lock && s.dialect.rowLocks) sql.raw(' FOR UPDATE');
+      const rows = await stmt(d, op, t.name, [], () => s.query(sql));
+      for (const r of rows as SqlRow[]) out.push({ key: toParam(r.k), values: new Map(columns.map((c, i) => [c, r[`v${i}`]])) });
+    }
+    return out;
+  }
+
+  async function collectRows(selections: readonly RowSelection[]): Promise<CollectRowsResult> {
+    if (closed) throw connectorError('closed', { dataset, operation: 'collect-rows' });
+    const groups = checkSelections(plan, selections, 'collect-rows', false);
+    return tx('collect-rows', 'read', async (s, d) => {
+      await verify(s, d, 'collect-rows');
+      const tables: CollectedRowsTable[] = [];
+      for (const [t, list] of groups) {
+        const columns = t.fields.map(([c]) => c);
+        const keys = [...new Set(list.flatMap((x) => x.keys))];
+        const rows = keys.length === 0 ? [] : await selectByKeys(s, d, 'collect-rows', t, keys, columns, false);
+        tables.push({
+          table: t.name,
+          categories: Object.fromEntries(t.fields),
+          keys: rows.map((r) => rowKey(r.key)),
+          rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c, toCell(r.values.get(c))]))),
+        });
+      }
+      return { dataset, tables };
+    });
+  }
+
+  async function eraseRows(selections: readonly RowSelection[], options: EraseOptions = {}): Promise<EraseReport> {
+    if (closed) throw connectorError('closed', { dataset, operation: 'erase-rows' });
+    const groups = checkSelections(plan, selections, 'erase-rows', true);
+    const now = deps.now();
+    return runErase(
+      'erase-rows',
+      options,
+      true,
+      (s, d) => {
+        const sources: EraseSource[] = [];
+        for (const [t, list] of groups) {
+          const seen = new Set<string>();
+          for (const sel of list) {
+            const keys = sel.keys.filter((k) => {
+              const id = `${typeof k}:${k}`;
+              if (seen.has(id)) return false;
+              seen.add(id);
+              return true;
+            });
+            if (keys.length === 0) continue;
+            const since = sel.heldSince === undefined ? now : new Date(sel.heldSince);
+            sources.push({ t, since, read: (columns) => selectByKeys(s, d, 'erase-rows', t, keys, columns, options.dryRun !== true) });
+          }
+        }
+        return sources;
+      },
+      {},
+      [...groups.keys()].some((t) => t.expired?.computed.some((c) => c.strategy === 'hash') === true),
+    );
   }
 
   return {
@@ -654,6 +787,8 @@ export function createSqlConnector(deps: SqlConnectorDeps): Connector {
     collect,
     correct,
     erase,
+    collectRows,
+    eraseRows,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openServiceContext } from '@pipa/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test-util.js';
+
+const APP = 'rot-app';
+const PURPOSE = `rights-webhook:${APP}:verification:`;
+
+let dir: string;
+let secret: Buffer;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pipa-keys-cli-'));
+  // A database with the system keys, one app and a webhook secret wrapped under master key version 1.
+  const ctx = await openServiceContext({ dataDir: join(dir, '.pipa'), env: {} });
+  const now = Date.now();
+  await ctx.db.insertInto('apps').values({ id: APP, name: 'Rotation', current_version: null, created_at: now, updated_at: now }).execute();
+  const generated = await ctx.keyring.generateSecret(PURPOSE);
+  secret = generated.secret;
+  await ctx.db
+    .insertInto('rights_webhooks')
+    .values({
+      app_id: APP,
+      kind: 'verification',
+      recipient: '',
+      url: 'https://hooks.example.com/pipa',
+      secret_wrapped: generated.wrapped,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  // A rotation that stopped right after adding version 2: nothing re-wrapped yet.
+  expect(await ctx.provider.addVersion()).toBe(2);
+  await ctx.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('pipa keys status / rotate / retire', () => {
+  it('status names the rows each version still wraps, per table', async () => {
+    const r = await runCli(['keys', 'status'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/version 1\s+in use\s+5 row\(s\)/);
+    expect(r.stdout).toMatch(/version 2\s+current\s+0 row\(s\)/);
+    expect(r.stdout).toMatch(/system_keys\.wrapped\s+v1: 4/);
+    expect(r.stdout).toMatch(/rights_webhooks\.secret_wrapped\s+v1: 1/);
+    expect(r.stdout).toMatch(/rights_requests\.key_wrapped\s+\(empty\)/);
+    expect(r.stdout).toContain('pending: 5 row(s)');
+    const json = JSON.parse((await runCli(['keys', 'status', '--json'], { cwd: dir })).stdout) as {
+      currentVersion: number;
+      pending: number;
+    };
+    expect(json).toMatchObject({ currentVersion: 2, pending: 5 });
+  });
+
+  it('retire refuses a version rows still use, naming each table, and changes nothing', async () => {
+    const r = await runCli(['keys', 'retire', '1'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('master key version 1 still wraps rows');
+    expect(r.stderr).toContain('system_keys.wrapped 仍有 4 行由版本 1 包装');
+    expect(r.stderr).toContain('rights_webhooks.secret_wrapped 仍有 1 行由版本 1 包装');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    for (const bad of ['0', 'x', '1.5', '-1']) {
+      const b = await runCli(['keys', 'retire', bad], { cwd: dir });
+      expect([bad, b.code]).toEqual([bad, 2]);
+    }
+    expect((await runCli(['keys', 'retire', '2'], { cwd: dir })).stderr).toContain('version 2 is current');
+    expect((await runCli(['keys', 'retire', '7'], { cwd: dir })).stderr).toContain('master key version 7 is not held');
+    expect((await runCli(['keys', 'status'], { cwd: dir })).stdout).toContain('pending: 5 row(s)');
+  });
+
+  it('rotate continues the unfinished rotation (no new version), then a version can be retired and the secret is unchanged', async () => {
+    const r = await runCli(['keys', 'rotate'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('resuming the unfinished rotation to master key version 2');
+    expect(r.stdout).toContain('system keys: 4 re-wrapped, 0 failed');
+    expect(r.stdout).toContain('webhook secrets: 1 re-wrapped, 0 failed');
+    expect(r.stdout).toContain('nothing is wrapped under older versions any more');
+    const status = await runCli(['keys', 'status'], { cwd: dir });
+    expect(status.stdout).toMatch(/version 1\s+retirable\s+0 row\(s\)/);
+    expect(status.stdout).toContain('nothing pending');
+    const retired = await runCli(['keys', 'retire', '1'], { cwd: dir });
+    expect(retired.code).toBe(0);
+    expect(retired.stdout).toContain('master key version 1 retired');
+    expect(retired.stdout).not.toMatch(/version 1 {2}/);
+
+    const ctx = await openServiceContext({ dataDir: join(dir, '.pipa'), env: {} });
+    try {
+      const row = await ctx.db.selectFrom('rights_webhooks').select('secret_wrapped').executeTakeFirstOrThrow();
+      expect(row.secret_wrapped.readUInt32BE(2)).toBe(2);
+      expect((await ctx.keyring.unwrapSecret(row.secret_wrapped, PURPOSE)).equals(secret)).toBe(true);
+      const events = await ctx.audit.events({ limit: 100 });
+      expect(events.filter((e) => e.action.startsWith('keys.')).map((e) => `${e.action}:${e.actor}`)).toEqual(
+        expect.arrayContaining(['keys.rotate:cli', 'keys.retire:cli']),
+      );
+    } finally {
+      await ctx.close();
+    }
+
+    // Nothing pending: the next rotate adds a version.
+    const next = await runCli(['keys', 'rotate', '--json'], { cwd: dir });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout)).toMatchObject({ fromVersion: 2, toVersion: 3, resumed: false, pending: 0 });
+  });
+
+  it('rotate --new-version adds a version even while rows are pending, and re-wraps rows of every older version', async () => {
+    const ctx = await openServiceContext({ dataDir: join(dir, '.pipa'), env: {} });
+    expect(await ctx.provider.addVersion()).toBe(4);
+    await ctx.close();
+    const r = await runCli(['keys', 'rotate', '--new-version'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('version 4 → 5');
+    expect(r.stdout).toContain('webhook secrets: 1 re-wrapped');
+    const status = JSON.parse((await runCli(['keys', 'status', '--json'], { cwd: dir })).stdout) as {
+      versions: { version: number; rows: number; retirable: boolean }[];
+    };
+    expect(status.versions.map((v) => [v.version, v.rows, v.retirable])).toEqual([
+      [2, 0, true],
+      [3, 0, true],
+      [4, 0, true],
+      [5, 5, false],
+    ]);
+  });
+});
