@@ -9,7 +9,9 @@ describe('api keys', () => {
     const p = parseApiKey(k.token);
     expect(p?.id).toBe(k.id);
     expect(secretMatches(p?.secret ?? '', k.hash)).toBe(true);
-    expect(secretMatches(`${(p?.secret ?? '').slice(0, -1)}A`, k.hash)).toBe(false);
+    // One character changed (never to itself: a secret ending in A would otherwise match, 1 run in 64).
+    const secret = p?.secret ?? '';
+    expect(secretMatches(`${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`, k.hash)).toBe(false);
   });
 
   it('rejects malformed tokens and headers', () => {
