@@ -106,9 +106,18 @@ export interface SubjectService {
   ): Promise<ActivityResult>;
 }
 
-/** `sub_` + 26 base32 characters (128 random bits). */
+/**
+ * `sub_` + 26 base32 characters: 6 bytes of creation time (ms) then 10 random bytes (80 bits; ids are
+ * not secrets, access needs a key or a token). Time first so that subjects created together sit
+ * together in every index keyed by subject id (subjects, data_keys, vault_records, vault_index): a
+ * batch of writes to new subjects dirties a few pages instead of one random page per row per index,
+ * which is most of a SQLite commit's cost. The cost: an id reveals when its subject was created.
+ */
 export function newSubjectId(): string {
-  return `sub_${base32(systemRandom(16))}`;
+  const bytes = Buffer.allocUnsafe(16);
+  bytes.writeUIntBE(Date.now(), 0, 6);
+  systemRandom(10).copy(bytes, 6);
+  return `sub_${base32(bytes)}`;
 }
 
 const SUBJECT_ID = /^sub_[a-z2-7]{10,52}$/;
