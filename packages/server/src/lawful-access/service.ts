@@ -278,6 +278,36 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
     return out;
   }
 
+  /**
+   * Record how an access ended (`disclosed` with counts, or `failed` with the code and place; never a
+   * value) and its audit event (`legal-hold.disclosed` / `legal-hold.read-failed`): one transaction.
+   */
+  async function settle(
+    access: LawfulAccessRecord,
+    outcome: 'disclosed' | 'failed',
+    result: Record<string, JsonValue>,
+    requestId: string | null,
+    categories?: string[],
+  ): Promise<void> {
+    await withTransaction(ctx.db, async (trx) => {
+      await trx
+        .updateTable('lawful_accesses')
+        .set({ outcome, result: JSON.stringify(result) })
+        .where('id', '=', access.id)
+        .execute();
+      await ctx.audit.append(trx, {
+        actor: access.actor,
+        action: outcome === 'disclosed' ? 'legal-hold.disclosed' : 'legal-hold.read-failed',
+        appId: access.appId,
+        subject: access.subjectId,
+        ...(categories !== undefined ? { categories } : {}),
+        ...(outcome === 'failed' ? { outcome: 'failed' as const } : {}),
+        requestId,
+        details: { access: access.id, ...result },
+      });
+    });
+  }
+
   /** Mark the access done, with what was disclosed (counts), and audit it: one transaction. */
   async function disclosed(
     access: LawfulAccessRecord,
@@ -292,22 +322,9 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
         unreached: d.unreached.map((u) => u.table),
       })),
     };
-    await withTransaction(ctx.db, async (trx) => {
-      await trx
-        .updateTable('lawful_accesses')
-        .set({ outcome: 'disclosed', result: JSON.stringify(result) })
-        .where('id', '=', access.id)
-        .execute();
-      await ctx.audit.append(trx, {
-        actor: access.actor,
-        action: 'legal-hold.disclosed',
-        appId: access.appId,
-        subject: access.subjectId,
-        categories: [...new Set(datasets.flatMap((d) => d.tables.flatMap((t) => Object.values(t.categories))))],
-        requestId,
-        details: { access: access.id, ...result },
-      });
-    });
+    await settle(access, 'disclosed', result, requestId, [
+      ...new Set(datasets.flatMap((d) => d.tables.flatMap((t) => Object.values(t.categories)))),
+    ]);
     return { ...access, outcome: 'disclosed', result };
   }
 
@@ -319,22 +336,7 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
     const table = isConnectorError(cause) && cause.table !== undefined ? cause.table : undefined;
     const tables = table !== undefined ? [table] : (failure?.tables ?? []);
     const result: Record<string, JsonValue> = { code, dataset: failure?.dataset ?? null, tables };
-    await withTransaction(ctx.db, async (trx) => {
-      await trx
-        .updateTable('lawful_accesses')
-        .set({ outcome: 'failed', result: JSON.stringify(result) })
-        .where('id', '=', access.id)
-        .execute();
-      await ctx.audit.append(trx, {
-        actor: access.actor,
-        action: 'legal-hold.read-failed',
-        appId: access.appId,
-        subject: access.subjectId,
-        outcome: 'failed',
-        requestId,
-        details: { access: access.id, ...result },
-      });
-    });
+    await settle(access, 'failed', result, requestId);
     if (failure === undefined || !isConnectorError(cause)) return err;
     const where = `dataset ${failure.dataset}${tables.length > 0 ? ` (table${tables.length > 1 ? 's' : ''} ${tables.join(', ')})` : ''}`;
     const whereZh = `数据集 ${failure.dataset}${tables.length > 0 ? `（表 ${tables.join('、')}）` : ''}`;

@@ -434,26 +434,15 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       .where(column, '=', param('subject'))
       .where('s.app_id', '=', param('app'));
   const readWithKey = prepare(withKey('s.id').unionAll(withKey('s.linked_to')).compile(), ['subject', 'app']);
-  const readCached = prepare(
+  const noKey = (column: 's.id' | 's.linked_to') =>
     ctx.db
       .selectFrom('subjects as s')
       .leftJoin('vault_records as r', 'r.subject_id', 's.id')
       .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields'])
       .select([sql<Buffer | null>`null`.as('wrapped_dek'), sql<string | null>`null`.as('suite')])
-      .where('s.id', '=', param('subject'))
-      .where('s.app_id', '=', param('app'))
-      .unionAll(
-        ctx.db
-          .selectFrom('subjects as s')
-          .leftJoin('vault_records as r', 'r.subject_id', 's.id')
-          .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields'])
-          .select([sql<Buffer | null>`null`.as('wrapped_dek'), sql<string | null>`null`.as('suite')])
-          .where('s.linked_to', '=', param('subject'))
-          .where('s.app_id', '=', param('app')),
-      )
-      .compile(),
-    ['subject', 'app'],
-  );
+      .where(column, '=', param('subject'))
+      .where('s.app_id', '=', param('app'));
+  const readCached = prepare(noKey('s.id').unionAll(noKey('s.linked_to')).compile(), ['subject', 'app']);
 
   const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> => {
     // A cached key makes the key join useless (devices' keys, when missing, are unwrapped from theirs).

@@ -179,41 +179,33 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       .onConflict((oc) => oc.column('subject_id').doNothing())
       .returning('subject_id'),
   );
-  /** `select id, app_id, status from subjects where id in (n ids)`, locked on PostgreSQL; n a power of two (ids padded). */
-  const subjectQueries = new Map<number, Prepared<string>>();
-  const selectSubjects = async (trx: Kysely<Schema>, ids: string[]) => {
-    const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
-    let q = subjectQueries.get(n);
-    if (q === undefined) {
-      const names = Array.from({ length: n }, (_, i) => `s${i}`);
-      q = prepare(
-        forUpdate(ctx.db.selectFrom('subjects').select(['id', 'app_id', 'status']).where('id', 'in', names.map(param)), caps).compile(),
-        names,
-      );
-      subjectQueries.set(n, q);
-    }
-    const values: Record<string, string> = {};
-    for (let i = 0; i < n; i++) values[`s${i}`] = ids[Math.min(i, ids.length - 1)] as string;
-    return (await trx.executeQuery<{ id: string; app_id: string; status: string }>(q.bind(values))).rows;
+  /**
+   * `select … where <column> in (n ids)` compiled once per n, a power of two (ids padded by repeating
+   * the last), so that a batch runs one of a few prepared statements.
+   */
+  const inIds = <R>(build: (ids: string[]) => Compilable) => {
+    const queries = new Map<number, Prepared<string>>();
+    return async (trx: Kysely<Schema>, ids: string[]): Promise<R[]> => {
+      const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
+      let q = queries.get(n);
+      if (q === undefined) {
+        const names = Array.from({ length: n }, (_, i) => `s${i}`);
+        q = prepare(build(names.map(param)).compile(), names);
+        queries.set(n, q);
+      }
+      const values: Record<string, string> = {};
+      for (let i = 0; i < n; i++) values[`s${i}`] = ids[Math.min(i, ids.length - 1)] as string;
+      return (await trx.executeQuery<R>(q.bind(values))).rows;
+    };
   };
-
+  /** The subjects of a batch, locked on PostgreSQL (an erasure or another node's write waits). */
+  const selectSubjects = inIds<{ id: string; app_id: string; status: string }>((ids) =>
+    forUpdate(ctx.db.selectFrom('subjects').select(['id', 'app_id', 'status']).where('id', 'in', ids), caps),
+  );
   /** The current records of subjects that have one (merges read them, in the batch's transaction). */
-  const recordQueries = new Map<number, Prepared<string>>();
-  const selectRecords = async (trx: Kysely<Schema>, ids: string[]) => {
-    const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
-    let q = recordQueries.get(n);
-    if (q === undefined) {
-      const names = Array.from({ length: n }, (_, i) => `s${i}`);
-      q = prepare(
-        ctx.db.selectFrom('vault_records').select(['subject_id', 'envelope']).where('subject_id', 'in', names.map(param)).compile(),
-        names,
-      );
-      recordQueries.set(n, q);
-    }
-    const values: Record<string, string> = {};
-    for (let i = 0; i < n; i++) values[`s${i}`] = ids[Math.min(i, ids.length - 1)] as string;
-    return (await trx.executeQuery<{ subject_id: string; envelope: Buffer }>(q.bind(values))).rows;
-  };
+  const selectRecords = inIds<{ subject_id: string; envelope: Buffer }>((ids) =>
+    ctx.db.selectFrom('vault_records').select(['subject_id', 'envelope']).where('subject_id', 'in', ids),
+  );
 
   /** Write one batch in one transaction; per-write refusals are returned, a thrown error fails the batch. */
   const writeBatch = async (batch: Waiting[]): Promise<Map<Waiting, unknown>> => {
