@@ -25,6 +25,7 @@ import {
   type SqliteResolved,
 } from './config.js';
 import { StoreError } from './errors.js';
+import { hotStatementName } from './hot-statements.js';
 import { PipaPostgresDialect } from './pg-introspector.js';
 import { checkChannel, checkPayload, type ListenEvent, type ListenHandler, PgListener, pgClientConfig } from './postgres.js';
 import type { Schema } from './schema.js';
@@ -134,10 +135,24 @@ function openSqlite(config: SqliteResolved): Database {
   };
 }
 
+/**
+ * Run the hot statements (hot-statements.ts) of this connection as named prepared statements: Kysely
+ * sends every query as text, which PostgreSQL parses and plans each time.
+ */
+function prepareHotStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (config: unknown, values?: unknown) => unknown;
+  const patched = (config: unknown, values?: unknown): unknown => {
+    const name = typeof config === 'string' && Array.isArray(values) ? hotStatementName(config) : undefined;
+    return name === undefined ? query(config, values) : query({ name, text: config, values });
+  };
+  client.query = patched as typeof client.query;
+}
+
 async function openPostgres(config: PostgresResolved, onError: DatabaseConfig['onError']): Promise<Database> {
   const clientConfig = pgClientConfig(config);
   const pool = new pg.Pool({ ...clientConfig, max: config.poolSize, idleTimeoutMillis: 30_000 });
   pool.on('error', (err) => onError?.(err, 'idle PostgreSQL connection failed'));
+  pool.on('connect', (client) => prepareHotStatements(client));
   try {
     const client = await pool.connect();
     client.release();

@@ -2,9 +2,11 @@
  * Queries compiled once and run many times with new parameters: building and compiling a Kysely
  * query costs more than running a small SQLite statement, and the vault's hot paths (read, write)
  * run the same few statements over and over. A query is built with sentinel parameter values; the
- * compiled parameter list is then mapped back to names, so binding is an array copy.
+ * compiled parameter list is then mapped back to names, so binding is an array copy. On PostgreSQL
+ * such a statement also runs as a named prepared statement (store/hot-statements.ts).
  */
 import type { CompiledQuery } from 'kysely';
+import { markHot } from '../store/hot-statements.js';
 
 const SENTINEL = '\u0001pipa-param:';
 
@@ -27,6 +29,7 @@ export function prepare<K extends string>(compiled: CompiledQuery, names: readon
     if (name === undefined || !names.includes(name)) throw new Error(`prepared query: unexpected parameter ${String(p)}`);
     return name;
   });
+  markHot(compiled.sql);
   return {
     bind(values) {
       const parameters = new Array<unknown>(order.length);
