@@ -32,14 +32,7 @@ if (dialects().some((d) => d.dialect === 'postgres')) {
       const cold = 'select $1::int * 3 as "tripled"';
       markHot(hot);
       const run = async (text: string, n: number) =>
-        (
-          await t.database.db.executeQuery<Record<string, number>>({
-            sql: text,
-            parameters: [n],
-            query: { kind: 'RawNode' } as never,
-            queryId: { queryId: 'q' },
-          })
-        ).rows[0];
+        (await t.database.db.executeQuery<Record<string, number>>(CompiledQuery.raw(text, [n]))).rows[0];
       expect(await run(hot, 4)).toEqual({ doubled: 8 });
       expect(await run(hot, 5)).toEqual({ doubled: 10 });
       expect(await run(cold, 5)).toEqual({ tripled: 15 });
