@@ -30,7 +30,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', big, (c) => c.notNull())
     .addColumn('updated_at', big, (c) => c.notNull());
   // A rowid table on SQLite: records are ~1 KB, and a WITHOUT ROWID b-tree with rows that large reads
-  // about 4x slower by primary key (measured: 38 vs 9.5 µs).
+  // several times slower by primary key (little of a large row fits on an index b-tree page).
   if (!pg) records = records.modifyEnd(sql` strict`);
   // No index on app_id: every write would pay for it, and only the background retention sweep walks
   // an app's records (in primary-key order, filtering by app).
