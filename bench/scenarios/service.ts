@@ -270,11 +270,11 @@ const BOUNDS: Record<string, string> = {
   decisions:
     'the decision itself is microseconds (bench/results/decisions.json); over HTTP each request also pays the API key check, zod validation of params and body, the allow-listed serialisation and the security headers, which the constant route does not',
   'vault write':
-    "bounded by the vault's write path, not by HTTP: 10 fields encrypted under a new per-subject data key (wrapped by the master key), 3 blind indexes, the audit event and a commit per write; the in-process vault figures (bench/results/vault.json) miss their own target the same way",
+    "bounded by the vault's write path: per write a new per-subject data key (generated and wrapped by the master key, its row written), the record sealed, 2 blind indexes computed and written, the audit event, about a dozen b-tree insertions (several at random places: blind indexes, audit pseudonyms) and the commit's share of the pages they dirtied, against one row for the baseline; plus the JSON body parsed and validated (bench/results/vault.json has the in-process figure)",
   'vault write pg':
     "bounded by the vault's write path (see the SQLite row) plus PostgreSQL round trips per statement, with the database server, the pipa server and the load generator on the same 2 cores",
   'masked read':
-    "bounded by the vault's read path, not by HTTP: per request a database read, 10 fields decrypted under the subject's data key, masked by category, and the read audited; see the in-process masked-read figures in bench/results/vault.json",
+    "bounded by the vault's read path and the response: per request the API key check, a database read (subject, record and, when not cached, the wrapped data key), one decryption and 10 masks unless the masked values are cached (the reads are spread over more subjects than the caches hold), and a ~1.2 KB JSON answer with the security headers where the baseline sends a few bytes; see the in-process masked-read figures in bench/results/vault.json",
 };
 
 function figure(name: string, p: Paired, min: number, baseline: 'GET' | 'POST', bound: string): Figure {

@@ -3,11 +3,11 @@
  * with the same durability (SQLite file in WAL mode, `durability=process`; PostgreSQL with its
  * default `synchronous_commit=on` when PIPA_TEST_POSTGRES_URL is set):
  *
- * - write: a 10-field profile (checked, encrypted per field under a new per-subject data key wrapped
+ * - write: a 10-field profile (checked, sealed as one record under a new per-subject data key wrapped
  *   by the master key, phone and e-mail blind-indexed, audited, acknowledged once committed) vs
  *   inserting the same 10 values in plaintext into a 10-column table, one acknowledged row per insert.
  *   Both run with the same number of callers in flight. Target ratio >= 0.20.
- * - masked read: reading a subject's 10 fields masked (decrypted, masked per category, audited) vs
+ * - masked read: reading a subject's 10 fields masked (the record decrypted, masked per category, audited) vs
  *   selecting the same row of the plaintext table, random subjects, same callers. Target >= 0.40.
  * - erasure: median time to erase one subject (crypto-shred + delete + mark erased + audit) with
  *   100,000 subjects stored vs with 1,000. Target ratio <= 1.5.
