@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
-import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { loadExample, openTestContext, publishForTest } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
+import { expectPipaError } from '../test-errors.js';
 import { decide } from './decide.js';
 import { idNumberCheckChar } from './id-number.js';
 import { type ConsentLedger, createConsentLedger, type RecordConsentInput } from './ledger.js';
@@ -22,18 +22,6 @@ const GUARDIAN = { name: '王芳', relation: '母亲', evidenceHash: `sha256:${'
 export function idNumberBornOn(y: number, m: number, d: number): string {
   const body = `110101${String(y)}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}123`;
   return body + idNumberCheckChar(body);
-}
-
-async function expectError(p: Promise<unknown>, code: string, path?: string): Promise<PipaError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PipaError);
-  const pe = err as PipaError;
-  expect(pe.code).toBe(code);
-  if (path !== undefined) expect(pe.details?.map((d) => d.path)).toContain(path);
-  return pe;
 }
 
 async function counts(ctx: ServiceContext) {
@@ -183,16 +171,16 @@ forEachDialect('consent ledger', (dctx) => {
       [() => ledger.withdraw(XPP, { subject: s.id, purposes: [] }), 'validation_failed', '$.purposes'],
       [() => ledger.withdraw(XPP, { subject: s.id, policyVersion: 'nope' }), 'validation_failed', '$.policyVersion'],
     ];
-    for (const [p, code, path] of cases) await expectError(p(), code, path);
-    const unknown = await expectError(ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'mind-reading' }] })), 'unknown_purpose');
+    for (const [p, code, path] of cases) await expectPipaError(p(), code, path);
+    const unknown = await expectPipaError(ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'mind-reading' }] })), 'unknown_purpose');
     expect(unknown.details?.[0]).toMatchObject({ path: '$.consents[0].purpose', clause: '$.purposes' });
-    const notForPurpose = await expectError(
+    const notForPurpose = await expectPipaError(
       ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'payment', recipient: 'getui' }] })),
       'unknown_recipient',
     );
     expect(String(notForPurpose.details?.[0]?.clause)).toMatch(/^\$\.recipients\[\d+\]\.purposes$/);
     // The identity card number is never echoed.
-    const badId = await expectError(ledger.record(XPP, grant(s.id, { idNumber: '110101201401011234' })), 'validation_failed');
+    const badId = await expectPipaError(ledger.record(XPP, grant(s.id, { idNumber: '110101201401011234' })), 'validation_failed');
     expect(JSON.stringify({ m: badId.message, d: badId.details })).not.toContain('110101201401011234');
     expect(await counts(ctx)).toEqual(before);
   });
@@ -210,7 +198,7 @@ forEachDialect('consent ledger', (dctx) => {
     await publishForTest(ctx, d2, { version: '2', material: false });
     try {
       const before = await counts(ctx);
-      const e = await expectError(
+      const e = await expectPipaError(
         ledger.record(SST, {
           subject: s.id,
           action: 'grant',
@@ -241,15 +229,15 @@ forEachDialect('consent ledger', (dctx) => {
     await ledger.record(XPP, grant(s.id));
     await subjects.setStatus(ctx.db, XPP, s.id, 'frozen');
     const before = await counts(ctx);
-    await expectError(ledger.record(XPP, grant(s.id)), 'conflict', '$.subject');
+    await expectPipaError(ledger.record(XPP, grant(s.id)), 'conflict', '$.subject');
     expect(await counts(ctx)).toEqual(before);
     expect(decideNow(ctx, XPP, s.id, 'push-notifications', ['device.model'], 'getui').reason.code).toBe('subject.frozen');
     const w = await ledger.withdraw(XPP, { subject: s.id, method: 'user' });
     expect(w).toHaveLength(2);
     await subjects.setStatus(ctx.db, XPP, s.id, 'erased');
     const mid = await counts(ctx);
-    await expectError(ledger.withdraw(XPP, { subject: s.id }), 'conflict', '$.subject');
-    await expectError(ledger.record(XPP, grant(s.id, { action: 'deny' })), 'conflict', '$.subject');
+    await expectPipaError(ledger.withdraw(XPP, { subject: s.id }), 'conflict', '$.subject');
+    await expectPipaError(ledger.record(XPP, grant(s.id, { action: 'deny' })), 'conflict', '$.subject');
     expect(await counts(ctx)).toEqual(mid);
     expect(decideNow(ctx, XPP, s.id, 'push-notifications', ['device.model'], 'getui').reason.code).toBe('subject.erased');
   });
@@ -268,12 +256,12 @@ forEachDialect('consent ledger', (dctx) => {
       idNumber: id,
     };
     const before = await counts(ctx);
-    const e = await expectError(ledger.record(SST, input), 'validation_failed', '$.method');
+    const e = await expectPipaError(ledger.record(SST, input), 'validation_failed', '$.method');
     expect(e.details?.[0]?.clause).toBe('$.minors');
     expect(await counts(ctx)).toEqual(before);
     // Refused: and the birth date was not stored either (the transaction rolled back).
     expect((await subjects.require(ctx.db, SST, s.id)).birthDate).toBeNull();
-    await expectError(
+    await expectPipaError(
       ledger.record(SST, { ...input, method: 'guardian', guardian: { name: '王芳', relation: '母亲' } }),
       'validation_failed',
       '$.guardian',
@@ -291,7 +279,7 @@ forEachDialect('consent ledger', (dctx) => {
       expect(JSON.stringify(rows)).not.toContain(id.slice(0, 14));
     }
     // Now the stored birth date applies without an ID number: a user grant for another purpose is refused.
-    await expectError(
+    await expectPipaError(
       ledger.record(SST, { ...input, idNumber: undefined, consents: [{ purpose: 'business-analysis' }] }),
       'validation_failed',
       '$.method',
@@ -322,7 +310,7 @@ forEachDialect('consent ledger', (dctx) => {
       method: 'user',
       policyVersion: ctx.policies.require(SST).version,
     });
-    await expectError(ledger.record(SST, input(teen.id)), 'validation_failed', '$.method');
+    await expectPipaError(ledger.record(SST, input(teen.id)), 'validation_failed', '$.method');
     await ledger.record(SST, { ...input(teen.id), method: 'guardian', guardian: GUARDIAN });
     await ledger.record(SST, input(adult.id));
     expect(decideNow(ctx, SST, teen.id, 'service-messages', ['contact.phone']).allow).toBe(true);
@@ -390,8 +378,8 @@ forEachDialect('consent ledger', (dctx) => {
       'marketing-contact:deny',
       'payment:withdraw',
     ]);
-    await expectError(ledger.history(XPP, 'sub_nosuchsubjectatall'), 'unknown_subject');
-    await expectError(ledger.state(SST, acc.id), 'unknown_subject');
+    await expectPipaError(ledger.history(XPP, 'sub_nosuchsubjectatall'), 'unknown_subject');
+    await expectPipaError(ledger.state(SST, acc.id), 'unknown_subject');
   });
 
   it('a fresh context on the same database loads the same projection', async () => {
@@ -439,7 +427,10 @@ forEachDialect('consent ledger', (dctx) => {
       expect(d.reason.code).toBe('consent.reconsent-required');
       expect(d.needs).toBe('reconsent');
       // The old version no longer takes grants; the new one does.
-      await expectError(ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'payment' }], policyVersion: old })), 'precondition_failed');
+      await expectPipaError(
+        ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'payment' }], policyVersion: old })),
+        'precondition_failed',
+      );
       await ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'payment' }], policyVersion: '2025-01-01' }));
       expect(decideNow(ctx, XPP, s.id, 'payment', ['finance.payment-account', 'contact.phone']).allow).toBe(true);
     } finally {

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import { createConsentLedger } from '../consent/ledger.js';
-import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { migrate } from '../store/migrate.js';
 import { forEachDialect } from '../store/test-dialects.js';
+import { expectPipaError } from '../test-errors.js';
 import {
   ACTIVITY_CLOCK_SKEW_MS,
   type ActivityEntry,
@@ -26,18 +26,6 @@ const APP = 'xiaopiaopiao-merchant';
 const OTHER = 'shengshitong';
 const T0 = Date.UTC(2025, 2, 1, 8);
 const MIN = 60_000;
-
-async function expectError(p: Promise<unknown>, code: string, paths?: string[]): Promise<PipaError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PipaError);
-  const pe = err as PipaError;
-  expect(pe.code).toBe(code);
-  if (paths !== undefined) expect(pe.details?.map((d) => d.path)).toEqual(paths);
-  return pe;
-}
 
 forEachDialect('subjects’ last activity', (dctx) => {
   let ctx: ServiceContext;
@@ -133,7 +121,7 @@ forEachDialect('subjects’ last activity', (dctx) => {
     const before = await snapshot();
 
     // Unknown subjects (also one of another app, and what is not an id at all), each named.
-    const unknown = await expectError(
+    const unknown = await expectPipaError(
       record([{ subject: ok }, { subject: 'sub_nosuchsubjectatall' }, { subject: foreign }, { subject: 'not-an-id' }]),
       'unknown_subject',
       ['$.subjects[1].subject', '$.subjects[2].subject', '$.subjects[3].subject'],
@@ -141,18 +129,20 @@ forEachDialect('subjects’ last activity', (dctx) => {
     expect(unknown.status).toBe(404);
     expect(unknown.message).toContain('(and 2 more)');
     // Erased.
-    const erased = await expectError(record([{ subject: ok }, { subject: gone }]), 'conflict', ['$.subjects[1].subject']);
+    const erased = await expectPipaError(record([{ subject: ok }, { subject: gone }]), 'conflict', ['$.subjects[1].subject']);
     expect(erased.status).toBe(409);
     // Times: in the future, not an integer of ms, before the subject existed.
-    await expectError(record([{ subject: ok, at: now + ACTIVITY_CLOCK_SKEW_MS + 1 }]), 'validation_failed', ['$.subjects[0].at']);
+    await expectPipaError(record([{ subject: ok, at: now + ACTIVITY_CLOCK_SKEW_MS + 1 }]), 'validation_failed', ['$.subjects[0].at']);
     for (const bad of [Number.NaN, 1.5, -1, Number.POSITIVE_INFINITY, '1740816000000', null]) {
-      await expectError(record([{ subject: ok }, { subject: ok, at: bad as number }]), 'validation_failed', ['$.subjects[1].at']);
+      await expectPipaError(record([{ subject: ok }, { subject: ok, at: bad as number }]), 'validation_failed', ['$.subjects[1].at']);
     }
-    await expectError(record([{ subject: ok, at: T0 - 1 }]), 'validation_failed', ['$.subjects[0].at']);
+    await expectPipaError(record([{ subject: ok, at: T0 - 1 }]), 'validation_failed', ['$.subjects[0].at']);
     // Batch size.
-    await expectError(record([]), 'validation_failed', ['$.subjects']);
-    await expectError(record(Array.from({ length: MAX_ACTIVITY_BATCH + 1 }, () => ({ subject: ok }))), 'validation_failed', ['$.subjects']);
-    await expectError(subjects.recordActivity(ctx.db, 'no-such-app', [{ subject: ok }]), 'unknown_app');
+    await expectPipaError(record([]), 'validation_failed', ['$.subjects']);
+    await expectPipaError(record(Array.from({ length: MAX_ACTIVITY_BATCH + 1 }, () => ({ subject: ok }))), 'validation_failed', [
+      '$.subjects',
+    ]);
+    await expectPipaError(subjects.recordActivity(ctx.db, 'no-such-app', [{ subject: ok }]), 'unknown_app');
     expect(await snapshot()).toEqual(before);
     expect(await lastActive(ok)).toBeNull();
     // The largest batch is accepted.

@@ -1,26 +1,14 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
-import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { withTransaction } from '../store/transaction.js';
+import { expectPipaError } from '../test-errors.js';
 import { createSubjectService, ensureSubjectSync, isSubjectId, type SubjectService } from './index.js';
 
 const APP = 'xiaopiaopiao-merchant';
 const OTHER = 'shengshitong';
-
-async function expectError(p: Promise<unknown>, code: string, path?: string): Promise<PipaError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PipaError);
-  const pe = err as PipaError;
-  expect(pe.code).toBe(code);
-  if (path !== undefined) expect(pe.details?.map((d) => d.path)).toContain(path);
-  return pe;
-}
 
 async function until(check: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
@@ -74,28 +62,32 @@ forEachDialect('subjects service', (dctx) => {
   it('refuses bad input and writes nothing', async () => {
     const before = await ctx.db.selectFrom('subjects').select('id').execute();
     const audits = await countAuditEvents(ctx.db);
-    await expectError(subjects.ensure(ctx.db, { appId: 'no-such-app', kind: 'account', externalId: 'x' }), 'unknown_app', 'app');
-    await expectError(subjects.ensure(ctx.db, { appId: APP, kind: 'robot' as 'account', externalId: 'x' }), 'validation_failed', 'kind');
-    await expectError(subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: '' }), 'validation_failed', 'externalId');
-    await expectError(
+    await expectPipaError(subjects.ensure(ctx.db, { appId: 'no-such-app', kind: 'account', externalId: 'x' }), 'unknown_app', 'app');
+    await expectPipaError(
+      subjects.ensure(ctx.db, { appId: APP, kind: 'robot' as 'account', externalId: 'x' }),
+      'validation_failed',
+      'kind',
+    );
+    await expectPipaError(subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: '' }), 'validation_failed', 'externalId');
+    await expectPipaError(
       subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'x'.repeat(257) }),
       'validation_failed',
       'externalId',
     );
-    const bad = await expectError(
+    const bad = await expectPipaError(
       subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'x', birthDate: '2010-02-30' }),
       'validation_failed',
       'birthDate',
     );
     expect(bad.message).not.toContain('2010-02-30');
-    await expectError(
+    await expectPipaError(
       subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'x', birthDate: '2999-01-01' }),
       'validation_failed',
       'birthDate',
     );
-    await expectError(subjects.require(ctx.db, APP, 'sub_doesnotexistatall'), 'unknown_subject', 'subject');
-    await expectError(subjects.require(ctx.db, APP, 'not-an-id'), 'unknown_subject');
-    await expectError(subjects.setStatus(ctx.db, APP, 'sub_doesnotexistatall', 'frozen'), 'unknown_subject');
+    await expectPipaError(subjects.require(ctx.db, APP, 'sub_doesnotexistatall'), 'unknown_subject', 'subject');
+    await expectPipaError(subjects.require(ctx.db, APP, 'not-an-id'), 'unknown_subject');
+    await expectPipaError(subjects.setStatus(ctx.db, APP, 'sub_doesnotexistatall', 'frozen'), 'unknown_subject');
     expect(await ctx.db.selectFrom('subjects').select('id').execute()).toHaveLength(before.length);
     expect(await countAuditEvents(ctx.db)).toBe(audits);
   });
@@ -130,13 +122,13 @@ forEachDialect('subjects service', (dctx) => {
     expect(erased).toMatchObject({ status: 'erased', externalId: null, birthDate: null });
     expect(erased.erasedAt).not.toBeNull();
     expect(ctx.consent.subject(APP, s.id)?.status).toBe('erased');
-    await expectError(subjects.setStatus(ctx.db, APP, s.id, 'active'), 'conflict', 'status');
-    await expectError(subjects.setBirthDate(ctx.db, APP, s.id, '2000-01-01'), 'conflict');
+    await expectPipaError(subjects.setStatus(ctx.db, APP, s.id, 'active'), 'conflict', 'status');
+    await expectPipaError(subjects.setBirthDate(ctx.db, APP, s.id, '2000-01-01'), 'conflict');
     // The same account registering again is a new subject.
     const again = await subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'status-1' });
     expect(again.id).not.toBe(s.id);
     expect(again.status).toBe('active');
-    await expectError(subjects.setStatus(ctx.db, APP, again.id, 'gone' as 'active'), 'validation_failed', 'status');
+    await expectPipaError(subjects.setStatus(ctx.db, APP, again.id, 'gone' as 'active'), 'validation_failed', 'status');
   });
 
   it('birth date changes are audited without the value and reach the projection', async () => {
@@ -172,13 +164,13 @@ forEachDialect('subjects service', (dctx) => {
     expect(ctx.consent.subject(APP, dev.id)?.status).toBe('frozen');
     await subjects.setStatus(ctx.db, APP, acc.id, 'active');
     // Bad links.
-    await expectError(subjects.link(ctx.db, APP, dev.id, acc2.id), 'conflict', 'device');
-    await expectError(subjects.link(ctx.db, APP, acc.id, acc2.id), 'validation_failed', 'device');
+    await expectPipaError(subjects.link(ctx.db, APP, dev.id, acc2.id), 'conflict', 'device');
+    await expectPipaError(subjects.link(ctx.db, APP, acc.id, acc2.id), 'validation_failed', 'device');
     const dev2 = await subjects.ensure(ctx.db, { appId: APP, kind: 'device', externalId: 'oaid-2' });
-    await expectError(subjects.link(ctx.db, APP, dev2.id, dev.id), 'validation_failed', 'account');
-    await expectError(subjects.link(ctx.db, APP, dev2.id, 'sub_nosuchaccount'), 'unknown_subject', 'account');
+    await expectPipaError(subjects.link(ctx.db, APP, dev2.id, dev.id), 'validation_failed', 'account');
+    await expectPipaError(subjects.link(ctx.db, APP, dev2.id, 'sub_nosuchaccount'), 'unknown_subject', 'account');
     const foreign = await subjects.ensure(ctx.db, { appId: OTHER, kind: 'account', externalId: 'acc-other-app' });
-    await expectError(subjects.link(ctx.db, APP, dev2.id, foreign.id), 'unknown_subject', 'account');
+    await expectPipaError(subjects.link(ctx.db, APP, dev2.id, foreign.id), 'unknown_subject', 'account');
     expect(await countAuditEvents(ctx.db)).toBe(audits + 5);
   });
 

@@ -5,11 +5,11 @@ import type { AuditEvent } from '../audit/types.js';
 import { DataKey } from '../crypto/data-key.js';
 import { createFieldCipher } from '../crypto/field-cipher.js';
 import { suiteById } from '../crypto/suites.js';
-import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
+import { expectPipaError } from '../test-errors.js';
 import { createVaultService, type VaultActor, type VaultService } from './index.js';
 import { RECORD_FIELD } from './record.js';
 
@@ -44,18 +44,6 @@ const MASKED = {
   'custom.document-number': '******',
   'account.customer-code': 'C***',
 };
-
-async function expectError(p: Promise<unknown>, code: string, path?: string): Promise<PipaError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PipaError);
-  const pe = err as PipaError;
-  expect(pe.code).toBe(code);
-  if (path !== undefined) expect(pe.details?.map((d) => d.path)).toContain(path);
-  return pe;
-}
 
 async function counts(ctx: ServiceContext): Promise<{ fields: number; keys: number; audit: number }> {
   const records = await ctx.db.selectFrom('vault_records').select('fields').execute();
@@ -137,7 +125,7 @@ forEachDialect('vault service', (dctx) => {
       expect(Object.keys(rec.fields)).toEqual(['contact.postcode']);
       // The replaced phone no longer finds the subject.
       expect(await vault.lookup(SST, { phone: '13912345678' }, KEY)).toEqual([]);
-      await expectError(
+      await expectPipaError(
         vault.put(SST, sub, { 'contact.postcode': null }, KEY, { mode: 'replace' }),
         'validation_failed',
         '$.fields.contact.postcode',
@@ -148,13 +136,16 @@ forEachDialect('vault service', (dctx) => {
       const sub = await account();
       const xsub = await account(XPP);
       const before = await counts(ctx);
-      const e = await expectError(vault.put(SST, sub, { 'contact.phon': '13812345678', 'basic.name': '张三' }, KEY), 'unknown_category');
+      const e = await expectPipaError(
+        vault.put(SST, sub, { 'contact.phon': '13812345678', 'basic.name': '张三' }, KEY),
+        'unknown_category',
+      );
       expect(e.details?.[0]).toMatchObject({ path: '$.fields.contact.phon', suggestion: 'contact.phone' });
       expect(e.message).toContain('did you mean contact.phone');
       // Declared by another app, not by this one.
-      await expectError(vault.put(XPP, xsub, { 'contact.email': 'a@b.cn' }, KEY), 'unknown_category', '$.fields.contact.email');
-      await expectError(vault.put(SST, sub, {}, KEY), 'validation_failed', '$.fields');
-      await expectError(vault.put('no-such-app', sub, { 'basic.name': '张三' }, KEY), 'unknown_app');
+      await expectPipaError(vault.put(XPP, xsub, { 'contact.email': 'a@b.cn' }, KEY), 'unknown_category', '$.fields.contact.email');
+      await expectPipaError(vault.put(SST, sub, {}, KEY), 'validation_failed', '$.fields');
+      await expectPipaError(vault.put('no-such-app', sub, { 'basic.name': '张三' }, KEY), 'unknown_app');
       expect(await counts(ctx)).toEqual(before);
     });
 
@@ -169,7 +160,7 @@ forEachDialect('vault service', (dctx) => {
         'contact.postcode': '#',
         'basic.name': '  ',
       };
-      const e = await expectError(vault.put(SST, sub, bad, KEY), 'validation_failed');
+      const e = await expectPipaError(vault.put(SST, sub, bad, KEY), 'validation_failed');
       expect(e.details?.map((d) => d.path).sort()).toEqual(
         Object.keys(bad)
           .map((k) => `$.fields.${k}`)
@@ -180,15 +171,15 @@ forEachDialect('vault service', (dctx) => {
       expect(e.details?.find((d) => d.path === '$.fields.contact.phone')?.message).toContain('not a mobile phone number');
       expect(e.details?.find((d) => d.path === '$.fields.basic.birth-date')?.message).toContain('in the future');
       // A landline is not a mobile number; an ID number needs its check character.
-      await expectError(vault.put(SST, sub, { 'contact.phone': '010-12345678' }, KEY), 'validation_failed', '$.fields.contact.phone');
-      const id = await expectError(vault.put(XPP, xsub, { 'identity.id-card': '110101199003071234' }, KEY), 'validation_failed');
+      await expectPipaError(vault.put(SST, sub, { 'contact.phone': '010-12345678' }, KEY), 'validation_failed', '$.fields.contact.phone');
+      const id = await expectPipaError(vault.put(XPP, xsub, { 'identity.id-card': '110101199003071234' }, KEY), 'validation_failed');
       expect(id.details?.[0]?.message).toContain('check character');
-      await expectError(
+      await expectPipaError(
         vault.put(XPP, xsub, { 'finance.bank-account': '12ab' }, KEY),
         'validation_failed',
         '$.fields.finance.bank-account',
       );
-      await expectError(vault.put(XPP, xsub, { 'network.ip': '300.1.1.1' }, KEY), 'validation_failed', '$.fields.network.ip');
+      await expectPipaError(vault.put(XPP, xsub, { 'network.ip': '300.1.1.1' }, KEY), 'validation_failed', '$.fields.network.ip');
       expect(await counts(ctx)).toEqual(before);
       // Accepted forms.
       await vault.put(
@@ -202,9 +193,9 @@ forEachDialect('vault service', (dctx) => {
     it('refuses unknown subjects and subjects of another app', async () => {
       const other = await account(XPP);
       const before = await counts(ctx);
-      await expectError(vault.put(SST, 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', { 'basic.name': '张三' }, KEY), 'unknown_subject');
-      await expectError(vault.put(SST, other, { 'basic.name': '张三' }, KEY), 'unknown_subject');
-      await expectError(vault.read(SST, other, KEY), 'unknown_subject');
+      await expectPipaError(vault.put(SST, 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', { 'basic.name': '张三' }, KEY), 'unknown_subject');
+      await expectPipaError(vault.put(SST, other, { 'basic.name': '张三' }, KEY), 'unknown_subject');
+      await expectPipaError(vault.read(SST, other, KEY), 'unknown_subject');
       expect(await counts(ctx)).toEqual(before);
       // The refused writes left no fresh key behind: a later write to a real subject works.
       const sub = await account();
@@ -307,16 +298,16 @@ forEachDialect('vault service', (dctx) => {
       const flipped = Buffer.from(aRecord);
       flipped[flipped.length - 3] = (flipped[flipped.length - 3] ?? 0) ^ 0x01;
       await set(a, flipped);
-      let e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
+      let e = await expectPipaError(vault.read(SST, a, KEY), 'internal', '$.fields');
       expect(e.message).toContain('failed authentication');
       expect(e.message).toContain(`subject ${a}`);
       expect(e.details?.[0]).toMatchObject({ reason: 'authentication_failed' });
       // A write does not overwrite a record it cannot authenticate.
-      await expectError(vault.put(SST, a, { 'contact.postcode': '100000' }, KEY), 'internal', '$.fields');
+      await expectPipaError(vault.put(SST, a, { 'contact.postcode': '100000' }, KEY), 'internal', '$.fields');
       expect((await envelope(a)).equals(flipped)).toBe(true);
 
       await set(a, bRecord); // another subject's record
-      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
+      e = await expectPipaError(vault.read(SST, a, KEY), 'internal', '$.fields');
       expect(e.message).toContain(`subject ${a}`);
 
       // An envelope sealed under a's own key for one field (the per-field AAD) does not pass as the record.
@@ -326,14 +317,14 @@ forEachDialect('vault service', (dctx) => {
         a,
         createFieldCipher().encrypt(dek, JSON.stringify({ 'basic.name': ['王五', 1, 1] }), { app: SST, subject: a, field: 'basic.name' }),
       );
-      e = await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
+      e = await expectPipaError(vault.read(SST, a, KEY), 'internal', '$.fields');
       expect(e.message).not.toContain('13812345678');
 
       await set(a, aRecord);
       expect((await vault.read(SST, a, KEY)).fields['basic.name']?.value).toBe('张*');
       // Masked values held in memory are tied to the exact envelope: altered bytes are decrypted, and fail.
       await set(a, flipped);
-      await expectError(vault.read(SST, a, KEY), 'internal', '$.fields');
+      await expectPipaError(vault.read(SST, a, KEY), 'internal', '$.fields');
       await set(a, aRecord);
       // A wrapped data key moved to another subject does not unwrap either.
       const wrappedA = (await ctx.db.selectFrom('data_keys').select('wrapped_dek').where('subject_id', '=', a).executeTakeFirstOrThrow())
@@ -350,12 +341,12 @@ forEachDialect('vault service', (dctx) => {
     });
 
     it('need the scope vault:read-plain', async () => {
-      await expectError(vault.read(SST, sub, KEY, { view: 'plain', purpose: 'legal-compliance' }), 'forbidden', '$.query.view');
+      await expectPipaError(vault.read(SST, sub, KEY, { view: 'plain', purpose: 'legal-compliance' }), 'forbidden', '$.query.view');
     });
 
     it('need a declared purpose (with a suggestion)', async () => {
-      await expectError(vault.read(SST, sub, PLAIN, { view: 'plain' }), 'validation_failed', '$.query.purpose');
-      const e = await expectError(
+      await expectPipaError(vault.read(SST, sub, PLAIN, { view: 'plain' }), 'validation_failed', '$.query.purpose');
+      const e = await expectPipaError(
         vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'legal-complance' }),
         'unknown_purpose',
         '$.query.purpose',
@@ -375,7 +366,7 @@ forEachDialect('vault service', (dctx) => {
 
     it('are refused, with the reason and the clause, for categories the purpose does not use, and the refusal is audited', async () => {
       const before = await counts(ctx);
-      const e = await expectError(
+      const e = await expectPipaError(
         vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phone', 'basic.name'] }),
         'forbidden',
       );
@@ -385,14 +376,14 @@ forEachDialect('vault service', (dctx) => {
       expect(after.audit).toBe(before.audit + 1);
       const [ev] = await lastEvents(ctx, 1);
       expect(ev).toMatchObject({ action: 'vault.read.plain', outcome: 'denied', purpose: 'service-messages' });
-      await expectError(
+      await expectPipaError(
         vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phon'] }),
         'unknown_category',
       );
     });
 
     it('follow the consent decision: refused without the consent a purpose needs, allowed once granted', async () => {
-      const e = await expectError(
+      const e = await expectPipaError(
         vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phone'] }),
         'forbidden',
       );
@@ -434,7 +425,7 @@ forEachDialect('vault service', (dctx) => {
         policyVersion: policy.version,
         at: ctx.clock() + 1,
       });
-      const w = await expectError(vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages' }), 'forbidden');
+      const w = await expectPipaError(vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages' }), 'forbidden');
       expect(w.details?.[0]).toMatchObject({ reason: 'consent.withdrawn' });
     });
 
@@ -445,7 +436,7 @@ forEachDialect('vault service', (dctx) => {
       const x = await account(XPP);
       await lenient.put(XPP, x, { 'identity.id-card': '110101199003071233' }, KEY);
       // No purpose of xiaopiaopiao uses the ID number.
-      const e = await expectError(
+      const e = await expectPipaError(
         lenient.read(XPP, x, PLAIN, { view: 'plain', purpose: 'verification-and-notices', categories: ['identity.id-card'] }),
         'forbidden',
       );
@@ -478,10 +469,10 @@ forEachDialect('vault service', (dctx) => {
     });
 
     it('refuses bad lookups', async () => {
-      await expectError(vault.lookup(SST, { phone: 'abc' }, KEY), 'validation_failed', '$.phone');
-      await expectError(vault.lookup(SST, {}, KEY), 'validation_failed');
-      await expectError(vault.lookup(SST, { phone: '13712345678', email: 'a@b.cn' }, KEY), 'validation_failed');
-      await expectError(vault.lookup(XPP, { email: 'a@b.cn' }, KEY), 'unknown_category', '$.email');
+      await expectPipaError(vault.lookup(SST, { phone: 'abc' }, KEY), 'validation_failed', '$.phone');
+      await expectPipaError(vault.lookup(SST, {}, KEY), 'validation_failed');
+      await expectPipaError(vault.lookup(SST, { phone: '13712345678', email: 'a@b.cn' }, KEY), 'validation_failed');
+      await expectPipaError(vault.lookup(XPP, { email: 'a@b.cn' }, KEY), 'unknown_category', '$.email');
     });
   });
 
@@ -490,9 +481,9 @@ forEachDialect('vault service', (dctx) => {
       const sub = await account();
       await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);
       const before = await counts(ctx);
-      await expectError(vault.erase(SST, sub, { confirm: false }, KEY), 'precondition_failed', '$.body.confirm');
+      await expectPipaError(vault.erase(SST, sub, { confirm: false }, KEY), 'precondition_failed', '$.body.confirm');
       expect(await counts(ctx)).toEqual(before);
-      await expectError(vault.erase(SST, 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', { confirm: true }, KEY), 'unknown_subject');
+      await expectPipaError(vault.erase(SST, 'sub_aaaaaaaaaaaaaaaaaaaaaaaaaa', { confirm: true }, KEY), 'unknown_subject');
     });
 
     it('crypto-shreds: the key is gone, the old ciphertext cannot be decrypted, the subject is erased, audited', async () => {
@@ -522,7 +513,7 @@ forEachDialect('vault service', (dctx) => {
       expect(ctx.dataKeys.get(SST, sub)).toBeUndefined();
       // Rows restored from a backup cannot be read: their key is gone.
       await ctx.db.insertInto('vault_records').values(saved).execute();
-      const e = await expectError(vault.read(SST, sub, KEY), 'internal');
+      const e = await expectPipaError(vault.read(SST, sub, KEY), 'internal');
       expect(e.message).toContain('crypto-shredded');
       // Nor does a new key for the same subject id open them.
       const fresh = DataKey.generate(1);
@@ -541,7 +532,7 @@ forEachDialect('vault service', (dctx) => {
       expect(events.events[0]).toMatchObject({ actor: 'key_eraser', requestId: 'req_erase_001', outcome: 'ok' });
       expect(events.events[0]?.categories).toEqual(Object.keys(PROFILE).sort());
       // Nothing can be written for an erased subject; erasing again is harmless.
-      await expectError(vault.put(SST, sub, { 'basic.name': '张三' }, KEY), 'conflict');
+      await expectPipaError(vault.put(SST, sub, { 'basic.name': '张三' }, KEY), 'conflict');
       expect(await vault.erase(SST, sub, { confirm: true }, KEY)).toMatchObject({
         alreadyErased: true,
         keysShredded: 0,
@@ -557,9 +548,9 @@ forEachDialect('vault service', (dctx) => {
       const sub = await account();
       await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);
       await subjects.setStatus(ctx.db, SST, sub, 'frozen');
-      await expectError(vault.put(SST, sub, { 'basic.name': '李四' }, KEY), 'conflict');
+      await expectPipaError(vault.put(SST, sub, { 'basic.name': '李四' }, KEY), 'conflict');
       expect((await vault.read(SST, sub, KEY)).fields['basic.name']?.value).toBe('张*');
-      await expectError(vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'legal-compliance' }), 'forbidden');
+      await expectPipaError(vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'legal-compliance' }), 'forbidden');
     });
   });
 
@@ -623,7 +614,7 @@ forEachDialect('vault service with the sm4 suite', (dctx) => {
     const flipped = Buffer.from(row.envelope);
     flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 0x80;
     await ctx.db.updateTable('vault_records').set({ envelope: flipped }).where('subject_id', '=', sub).execute();
-    await expectError(vault.read(SST, sub, KEY), 'internal', '$.fields');
+    await expectPipaError(vault.read(SST, sub, KEY), 'internal', '$.fields');
     const receipt = await vault.erase(SST, sub, { confirm: true }, KEY);
     expect(receipt.keysShredded).toBe(1);
   });
