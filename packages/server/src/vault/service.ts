@@ -953,7 +953,8 @@ function createMaskedCache(maxSubjects: number): MaskedCache {
       if (maxSubjects <= 0) return;
       const k = id(appId, subjectId);
       bySubject.delete(k);
-      bySubject.set(k, { envelope: Buffer.from(envelope), masked });
+      // The envelope is the row's own buffer (the drivers allocate one per row), never reused: kept as is.
+      bySubject.set(k, { envelope, masked });
       while (bySubject.size > maxSubjects) {
         const oldest = bySubject.keys().next();
         if (oldest.done === true) break;
