@@ -21,7 +21,6 @@ import {
   isScope,
   type MasterKeyStatus,
   masterKeyStatus,
-  openServiceContext,
   type RewrapSummary,
   type RotationReport,
   retireMasterKeyVersion,
@@ -32,14 +31,7 @@ import {
 } from '@pipa/server';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
-import {
-  addDbOptions,
-  type DbCommandOptions,
-  describeError,
-  isServiceError,
-  requireExistingDatabase,
-  serviceOptions,
-} from './service-options.js';
+import { addDbOptions, type DbCommandOptions, withServiceContext } from './service-options.js';
 
 interface CommonOptions extends DbCommandOptions {
   json: boolean;
@@ -61,29 +53,8 @@ export function parseExpiry(raw: string, now: number): number {
   throw new CliExit(EXIT.invalid, `--expires must be a duration (90d, 12h, 30m) or a date (2026-12-31) (got "${raw}")`);
 }
 
-async function withContext<T>(io: CliIo, opts: DbCommandOptions, fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
-  requireExistingDatabase(io, opts);
-  let ctx: ServiceContext;
-  try {
-    ctx = await openServiceContext(serviceOptions(io, opts));
-  } catch (err) {
-    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa keys: ${describeError(err)}`);
-    throw err;
-  }
-  try {
-    return await fn(ctx);
-  } catch (err) {
-    if (isServiceError(err)) {
-      const details = (err as { details?: { path?: string; message: string }[] }).details ?? [];
-      throw new CliExit(
-        EXIT.invalid,
-        [`pipa keys: ${describeError(err)}`, ...details.map((d) => `  ${d.path ?? ''} ${d.message}`)].join('\n'),
-      );
-    }
-    throw err;
-  } finally {
-    await ctx.close();
-  }
+function withContext<T>(io: CliIo, opts: DbCommandOptions, fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
+  return withServiceContext(io, opts, 'pipa keys', fn);
 }
 
 const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());

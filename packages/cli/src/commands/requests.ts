@@ -17,7 +17,6 @@
 import {
   createJobRunner,
   createRightsArea,
-  openServiceContext,
   REQUEST_STATES,
   REQUEST_TYPES,
   type RequestDetail,
@@ -29,40 +28,12 @@ import {
 } from '@pipa/server';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
-import {
-  addDbOptions,
-  type DbCommandOptions,
-  describeError,
-  isServiceError,
-  requireExistingDatabase,
-  serviceOptions,
-} from './service-options.js';
+import { addDbOptions, type DbCommandOptions, withServiceContext } from './service-options.js';
 
 const ACTOR = 'cli';
 
-async function withRights<T>(io: CliIo, opts: DbCommandOptions, fn: (ctx: ServiceContext, area: RightsArea) => Promise<T>): Promise<T> {
-  requireExistingDatabase(io, opts);
-  let ctx: ServiceContext;
-  try {
-    ctx = await openServiceContext(serviceOptions(io, opts));
-  } catch (err) {
-    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa requests: ${describeError(err)}`);
-    throw err;
-  }
-  try {
-    return await fn(ctx, createRightsArea(ctx, { env: io.env }));
-  } catch (err) {
-    if (isServiceError(err)) {
-      const details = (err as { details?: { path?: string; message: string }[] }).details ?? [];
-      throw new CliExit(
-        EXIT.invalid,
-        [`pipa requests: ${describeError(err)}`, ...details.map((d) => `  ${d.path ?? ''} ${d.message}`)].join('\n'),
-      );
-    }
-    throw err;
-  } finally {
-    await ctx.close();
-  }
+function withRights<T>(io: CliIo, opts: DbCommandOptions, fn: (ctx: ServiceContext, area: RightsArea) => Promise<T>): Promise<T> {
+  return withServiceContext(io, opts, 'pipa requests', (ctx) => fn(ctx, createRightsArea(ctx, { env: io.env })));
 }
 
 const time = (ms: number | null) => (ms === null ? '-' : new Date(ms + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' '));

@@ -8,17 +8,10 @@
  *
  * Exit codes: 0 done; 1 done with errors (listed); 2 invalid input (unknown app, no database).
  */
-import { openServiceContext, type RetentionReport, runSweep, type ServiceContext } from '@pipa/server';
+import { type RetentionReport, runSweep } from '@pipa/server';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
-import {
-  addDbOptions,
-  type DbCommandOptions,
-  describeError,
-  isServiceError,
-  requireExistingDatabase,
-  serviceOptions,
-} from './service-options.js';
+import { addDbOptions, type DbCommandOptions, withServiceContext } from './service-options.js';
 
 interface SweepCommandOptions extends DbCommandOptions {
   app?: string;
@@ -84,23 +77,13 @@ export async function runRetentionSweep(io: CliIo, opts: SweepCommandOptions): P
       `--app must be an app id such as xiaopiaopiao-merchant (got ${app === undefined ? 'nothing' : `"${app}"`})`,
     );
   }
-  requireExistingDatabase(io, opts);
-  let ctx: ServiceContext;
-  try {
-    ctx = await openServiceContext(serviceOptions(io, opts));
-  } catch (err) {
-    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa retention sweep: ${describeError(err)}`);
-    throw err;
-  }
-  let report: RetentionReport;
-  try {
-    report = await runSweep(ctx, app, { dryRun: opts.dryRun, trigger: 'cli', actor: 'cli', env: io.env });
-  } catch (err) {
-    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa retention sweep: ${describeError(err)}`);
-    throw err;
-  } finally {
-    await ctx.close();
-  }
+  const report = await withServiceContext(
+    io,
+    opts,
+    'pipa retention sweep',
+    (ctx) => runSweep(ctx, app, { dryRun: opts.dryRun, trigger: 'cli', actor: 'cli', env: io.env }),
+    { details: false },
+  );
   io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRetentionReport(report));
   if (report.errors.length > 0)
     throw new CliExit(EXIT.findings, opts.json ? '' : `pipa retention sweep: ${report.errors.length} error(s), see above`);

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type DatabaseConfig, resolveDatabaseConfig, type ServiceOptions } from '@pipa/server';
+import { type DatabaseConfig, openServiceContext, resolveDatabaseConfig, type ServiceContext, type ServiceOptions } from '@pipa/server';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 
@@ -68,4 +68,40 @@ export function describeError(err: unknown): string {
 export function isServiceError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return ['PipaError', 'StoreError', 'CryptoError', 'AuditError'].includes(err.name);
+}
+
+/**
+ * Open the service context of an existing installation, run `fn`, close. Errors of the service layers
+ * (opening or running) end the command with exit 2 and `<command>: <message>`, followed by one line per
+ * detail (JSON path and message) unless `details` is false; anything else is rethrown.
+ */
+export async function withServiceContext<T>(
+  io: CliIo,
+  opts: DbCommandOptions,
+  command: string,
+  fn: (ctx: ServiceContext) => Promise<T>,
+  options: { details?: boolean } = {},
+): Promise<T> {
+  requireExistingDatabase(io, opts);
+  let ctx: ServiceContext;
+  try {
+    ctx = await openServiceContext(serviceOptions(io, opts));
+  } catch (err) {
+    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `${command}: ${describeError(err)}`);
+    throw err;
+  }
+  try {
+    return await fn(ctx);
+  } catch (err) {
+    if (isServiceError(err)) {
+      const details = options.details === false ? [] : ((err as { details?: { path?: string; message: string }[] }).details ?? []);
+      throw new CliExit(
+        EXIT.invalid,
+        [`${command}: ${describeError(err)}`, ...details.map((d) => `  ${d.path ?? ''} ${d.message}`)].join('\n'),
+      );
+    }
+    throw err;
+  } finally {
+    await ctx.close();
+  }
 }

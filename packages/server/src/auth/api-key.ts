@@ -5,24 +5,7 @@
  * force, and verification must be cheap on every request. Comparison is constant-time.
  */
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
-
-const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function base32(bytes: Buffer): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
-  return out;
-}
+import { base32 } from '../crypto/encoding.js';
 
 export interface NewApiKey {
   /** `key_<id>`: the id stored and shown in listings. */

@@ -5,6 +5,7 @@
  */
 import type { Declaration } from '@pipa/policy';
 import type { Kysely } from 'kysely';
+import { base32 } from '../crypto/encoding.js';
 import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import type { Schema } from '../store/schema.js';
@@ -196,20 +197,7 @@ export function recipientsToNotify(declaration: Declaration, consents: readonly 
 }
 
 export function newId(prefix: string, random: (n: number) => Buffer): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  const bytes = random(15);
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return `${prefix}_${out}`;
+  return `${prefix}_${base32(random(15))}`;
 }
 
 export function requireDeclaredCategory(declaration: Declaration, category: string, path: string): void {
