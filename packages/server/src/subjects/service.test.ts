@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { withTransaction } from '../store/transaction.js';
 import { expectPipaError } from '../test-errors.js';
-import { createSubjectService, ensureSubjectSync, isSubjectId, type SubjectService } from './index.js';
+import { createSubjectService, ensureSubjectSync, isSubjectId, newSubjectId, type SubjectService } from './index.js';
 
 const APP = 'xiaopiaopiao-merchant';
 const OTHER = 'shengshitong';
@@ -208,4 +208,23 @@ forEachDialect('subjects service', (dctx) => {
       await ctx2.close();
     }
   });
+});
+
+it('subject ids begin with their creation time (48 bits, the first 9 characters) and end with 80 random bits', () => {
+  const now = vi.spyOn(Date, 'now');
+  try {
+    now.mockReturnValue(1_764_000_000_000);
+    const a = newSubjectId();
+    const b = newSubjectId();
+    now.mockReturnValue(1_764_000_000_000 + 2 ** 40);
+    const later = newSubjectId();
+    for (const id of [a, b, later]) expect(isSubjectId(id) && id.length === 30).toBe(true);
+    // Same millisecond: same time prefix, different random part.
+    expect(a.slice(0, 13)).toBe(b.slice(0, 13));
+    expect(a.slice(13)).not.toBe(b.slice(13));
+    // Another time: another prefix.
+    expect(later.slice(0, 13)).not.toBe(a.slice(0, 13));
+  } finally {
+    now.mockRestore();
+  }
 });

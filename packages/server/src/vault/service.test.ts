@@ -569,6 +569,11 @@ forEachDialect('vault service', (dctx) => {
       expect(rec.fields['contact.phone']).toMatchObject({ value: '136****5678', from: device });
       const plain = await vault.read(SST, acc, PLAIN, { view: 'plain', purpose: 'legal-compliance' });
       expect(plain.fields['contact.phone']?.value).toBe('13612345678');
+      // A read whose account key is held in memory but whose device key is not unwraps the device's key.
+      expect(ctx.dataKeys.get(SST, acc)).toBeDefined();
+      ctx.dataKeys.shred(SST, device);
+      const again = await createVaultService(ctx, { subjects }).read(SST, acc, KEY);
+      expect(again.fields['contact.phone']).toMatchObject({ value: '136****5678', from: device });
       // The device's own read shows only its fields.
       expect(Object.keys((await vault.read(SST, device, KEY)).fields).sort()).toEqual(['basic.name', 'contact.phone']);
       expect(await vault.lookup(SST, { phone: '13612345678' }, KEY)).toEqual([
