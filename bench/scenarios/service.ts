@@ -13,6 +13,11 @@
  * - masked read over HTTP (GET a subject's 10 fields masked: decrypted, masked, audited): ratio to
  *   the bare GET >= 0.30.
  *
+ * Each baseline round sends the row's own kind of request stream to the bare route (the same API-key
+ * header, each request built by the same per-request function; for the decisions the very same bodies),
+ * so that the load generator, which shares the 2 cores with the server, does the same work for both
+ * and only the server side differs (`mirrored`). The vault-write baseline keeps the small constant body.
+ *
  * A row is measured only when the server has its route (OpenAPI), so the harness runs whatever
  * areas exist. The machine is shared and its load drifts, so each row alternates with its baseline
  * in short rounds and the figure is the median of the per-round ratios. Every request of a measured
@@ -166,19 +171,20 @@ interface Paired {
 async function paired(
   label: string,
   row: { url: string; spec: (round: number) => LoadSpec },
-  base: { url: string; spec: LoadSpec },
+  base: { url: string; spec: LoadSpec | ((round: number) => LoadSpec) },
   rounds: number,
   seconds: number,
   log: (l: string) => void,
 ): Promise<Paired> {
-  await load(base.url, base.spec, 1);
+  const baseSpec = (r: number) => (typeof base.spec === 'function' ? base.spec(r) : base.spec);
+  await load(base.url, baseSpec(-1), 1);
   await load(row.url, row.spec(-1), 1);
   const rates: number[] = [];
   const bases: number[] = [];
   const ratios: number[] = [];
   let failed = 0;
   for (let r = 0; r < rounds; r++) {
-    const b = await load(base.url, base.spec, seconds);
+    const b = await load(base.url, baseSpec(r), seconds);
     const v = await load(row.url, row.spec(r), seconds);
     bases.push(b.rate);
     rates.push(v.rate);
@@ -265,6 +271,34 @@ function vaultWriteSpec(server: Server, subjects: readonly string[], offset: num
   };
 }
 
+/**
+ * The baseline for a row, with the load generator doing the same work per request: the same headers
+ * (the API key) and a request built per request by the same kind of function, so that autocannon,
+ * which shares the 2 cores with the server, spends as much on the baseline as on the row. Only the
+ * server side differs: the bare route answers a constant. `body` sends the row's own bodies (the
+ * decisions: the bare route then parses the same JSON); otherwise the baseline's small constant body.
+ */
+function mirrored(row: LoadSpec, base: LoadSpec, body: 'same' | 'constant'): LoadSpec {
+  const next = row.next;
+  return {
+    method: base.method,
+    path: base.path,
+    ...(base.body !== undefined ? { body: base.body } : {}),
+    headers: { ...row.headers },
+    ...(next !== undefined
+      ? {
+          next: () => {
+            const n = next();
+            return {
+              path: base.path,
+              ...(body === 'same' && n.body !== undefined ? { body: n.body } : base.body !== undefined ? { body: base.body } : {}),
+            };
+          },
+        }
+      : {}),
+  };
+}
+
 /** Why a row misses its target (what bounds it), shown in the note when it does. */
 const BOUNDS: Record<string, string> = {
   decisions:
@@ -348,7 +382,10 @@ export const serviceScenario: Scenario = {
         const p = await paired(
           'vault write over HTTP, SQLite',
           { url: pipa.url, spec: (r) => vaultWriteSpec(pipa, slices[r + 1] as string[], (r + 1) * perRound) },
-          { url: bare.url, spec: barePost },
+          {
+            url: bare.url,
+            spec: (r) => mirrored(vaultWriteSpec(pipa, slices[r + 1] as string[], (r + 1) * perRound), barePost, 'constant'),
+          },
           rounds,
           seconds,
           log,
@@ -359,18 +396,16 @@ export const serviceScenario: Scenario = {
 
       if (has('GET /v1/apps/{app}/subjects/{subject}/pi') && written.length > 0) {
         let i = 0;
+        const readSpec = (): LoadSpec => ({
+          method: 'GET',
+          path: '/',
+          headers: { authorization: `Bearer ${pipa.token}` },
+          next: () => ({ path: `/v1/apps/${APP}/subjects/${written[(i++ * 7919) % written.length]}/pi` }),
+        });
         const p = await paired(
           'masked read over HTTP',
-          {
-            url: pipa.url,
-            spec: () => ({
-              method: 'GET',
-              path: '/',
-              headers: { authorization: `Bearer ${pipa.token}` },
-              next: () => ({ path: `/v1/apps/${APP}/subjects/${written[(i++ * 7919) % written.length]}/pi` }),
-            }),
-          },
-          { url: bare.url, spec: bareGet },
+          { url: pipa.url, spec: readSpec },
+          { url: bare.url, spec: () => mirrored(readSpec(), bareGet, 'constant') },
           rounds,
           seconds,
           log,
@@ -400,21 +435,19 @@ export const serviceScenario: Scenario = {
         });
         if (check.body.allow !== true) throw new Error(`decision set-up: expected allow, got ${JSON.stringify(check.body)}`);
         let i = 0;
+        const decideSpec = (): LoadSpec => ({
+          method: 'POST',
+          path: `/v1/apps/${APP}/decisions`,
+          headers: { authorization: `Bearer ${pipa.token}` },
+          next: () => ({
+            path: `/v1/apps/${APP}/decisions`,
+            body: JSON.stringify({ subject: granted[i++ % granted.length], purpose: 'marketing', categories: ['contact.phone'] }),
+          }),
+        });
         const p = await paired(
           'decisions over HTTP',
-          {
-            url: pipa.url,
-            spec: () => ({
-              method: 'POST',
-              path: `/v1/apps/${APP}/decisions`,
-              headers: { authorization: `Bearer ${pipa.token}` },
-              next: () => ({
-                path: `/v1/apps/${APP}/decisions`,
-                body: JSON.stringify({ subject: granted[i++ % granted.length], purpose: 'marketing', categories: ['contact.phone'] }),
-              }),
-            }),
-          },
-          { url: bare.url, spec: barePost },
+          { url: pipa.url, spec: decideSpec },
+          { url: bare.url, spec: () => mirrored(decideSpec(), barePost, 'same') },
           rounds,
           seconds,
           log,
@@ -439,7 +472,10 @@ export const serviceScenario: Scenario = {
           const p = await paired(
             'vault write over HTTP, PostgreSQL',
             { url: onPg.url, spec: (r) => vaultWriteSpec(onPg, slices[r + 1] as string[], (r + 1) * pgPerRound) },
-            { url: bare.url, spec: barePost },
+            {
+              url: bare.url,
+              spec: (r) => mirrored(vaultWriteSpec(onPg, slices[r + 1] as string[], (r + 1) * pgPerRound), barePost, 'constant'),
+            },
             rounds,
             seconds,
             log,
