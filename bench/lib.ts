@@ -64,6 +64,26 @@ export function ratioFigure(name: string, value: number, unit: string, baseline:
   };
 }
 
+/**
+ * A ratio figure from rounds in which the row and its baseline ran one after the other: the ratio is
+ * the median of the per-round ratios (a drift of the machine's load between rounds does not skew it),
+ * the value and baseline the medians of their rounds; the note lists every round's ratio.
+ */
+export function pairedRatioFigure(name: string, values: number[], unit: string, baselines: number[], minRatio: number): Figure {
+  const ratios = values.map((v, i) => ((baselines[i] ?? 0) > 0 ? v / (baselines[i] as number) : 0));
+  const ratio = median(ratios);
+  return {
+    name,
+    value: round(median(values)),
+    unit,
+    baseline: round(median(baselines)),
+    ratio: round(ratio, 3),
+    target: `ratio >= ${minRatio} (median of the per-round ratios)`,
+    ok: ratio >= minRatio,
+    note: `rounds ${ratios.map((r) => round(r, 3)).join(', ')}`,
+  };
+}
+
 export function round(v: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
