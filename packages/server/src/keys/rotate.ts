@@ -243,7 +243,9 @@ export async function rotateMasterKey(ctx: ServiceContext, options: RotateOption
     // more, one last pass.
     if (!complete || startedAt >= settledAt) break;
     options.onSettle?.(settledAt);
-    await sleep(settledAt - Date.now(), options.signal);
+    // A timer can fire a millisecond before the wall clock reads its end: wait until it does, so the
+    // last pass starts after settledAt (and is the last one).
+    while (Date.now() < settledAt && options.signal?.aborted !== true) await sleep(Math.max(1, settledAt - Date.now()), options.signal);
     if (options.signal?.aborted === true) {
       report.complete = false;
       break;
