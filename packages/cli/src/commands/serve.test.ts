@@ -199,7 +199,12 @@ describe('pipa keys', () => {
       for (let i = 0; i < 5; i++) ids.push(await write(i));
       let writing = true;
       const during = (async () => {
-        for (let i = 5; writing || i < 10; i++) ids.push(await write(i));
+        // Paced: the point is writes going on during the rotation, not load (the API key's rate limit
+        // is 6,000 requests a minute, which an unpaced loop reaches on a fast machine).
+        for (let i = 5; writing || i < 10; i++) {
+          ids.push(await write(i));
+          await new Promise((r) => setTimeout(r, 20));
+        }
       })();
       const r = await runCli(['keys', 'rotate'], { cwd: dir });
       writing = false;
