@@ -63,6 +63,8 @@ export interface TableRewrapReport extends RewrapSummary {
 }
 
 export interface TableRewrapOptions {
+  /** The master key version to re-wrap to. Default: the provider's current version. */
+  toVersion?: number;
   /** Rows per page (and per write transaction). Default 500. */
   batchSize?: number;
   /** Unwrap/wrap calls in flight. Default 4. */
@@ -163,7 +165,7 @@ export function rowsUnder(usage: readonly TableUsage[], version: number): { tabl
 
 /** How one table is paged, re-wrapped and written back. */
 interface RewrapSource<R> {
-  table: Exclude<WrappedTable, 'data_keys'>;
+  table: WrappedTable;
   /** Rows not under `toVersion`, after `after` in key order. */
   page(db: Kysely<Schema>, toVersion: number, after: R | undefined, limit: number): Promise<R[]>;
   key(row: R): string;
@@ -202,6 +204,39 @@ const systemKeysSource: RewrapSource<SystemKeyRow> = {
     return Number(u.numUpdatedRows) === 1;
   },
 };
+
+export interface DataKeyRow {
+  subject_id: string;
+  app_id: string;
+  kek_version: number;
+  wrapped_dek: Buffer;
+}
+
+/** The subjects' data keys (the vault's; `rotated_at` records when a key was re-wrapped). */
+const dataKeysSource = (clock: () => number): RewrapSource<DataKeyRow> => ({
+  table: 'data_keys',
+  page: (db, toVersion, after, limit) =>
+    db
+      .selectFrom('data_keys')
+      .select(['subject_id', 'app_id', 'kek_version', 'wrapped_dek'])
+      .where((eb) => eb.or([eb('kek_version', '<', toVersion), eb('kek_version', '>', toVersion)]))
+      .where('subject_id', '>', after?.subject_id ?? '')
+      .orderBy('subject_id')
+      .limit(limit)
+      .execute(),
+  key: (r) => r.subject_id,
+  wrapped: (r) => r.wrapped_dek,
+  rewrap: (keyring, r) => keyring.rewrapDataKey(r.wrapped_dek, { app: r.app_id, subject: r.subject_id }),
+  write: async (db, r, wrapped, toVersion) => {
+    const u = await db
+      .updateTable('data_keys')
+      .set({ wrapped_dek: wrapped, kek_version: toVersion, rotated_at: clock() })
+      .where('subject_id', '=', r.subject_id)
+      .where('wrapped_dek', '=', r.wrapped_dek)
+      .executeTakeFirst();
+    return Number(u.numUpdatedRows) === 1;
+  },
+});
 
 interface RequestKeyRow {
   id: string;
@@ -274,10 +309,16 @@ const webhookSecretsSource: RewrapSource<WebhookRow> = {
   },
 };
 
-async function rewrapTable<R>(ctx: ServiceContext, source: RewrapSource<R>, options: TableRewrapOptions): Promise<TableRewrapReport> {
+/** `onFailure` also receives each failing row itself (the report names it by its key only). */
+async function rewrapTable<R>(
+  ctx: ServiceContext,
+  source: RewrapSource<R>,
+  options: TableRewrapOptions,
+  onFailure?: (row: R, failure: RewrapFailure) => void,
+): Promise<TableRewrapReport> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 500));
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
-  const toVersion = await ctx.provider.currentVersion();
+  const toVersion = options.toVersion ?? (await ctx.provider.currentVersion());
   const report: TableRewrapReport = {
     table: source.table,
     scanned: 0,
@@ -306,13 +347,15 @@ async function rewrapTable<R>(ctx: ServiceContext, source: RewrapSource<R>, opti
         } catch (err) {
           const code = (err as { code?: unknown }).code;
           report.failed++;
-          report.failures.push({
+          const failure: RewrapFailure = {
             table: source.table,
             row: source.key(row),
             fromVersion: kekVersionOf(source.wrapped(row)),
             code: typeof code === 'string' ? code : 'error',
             message: err instanceof Error ? err.message : String(err),
-          });
+          };
+          report.failures.push(failure);
+          onFailure?.(row, failure);
         }
       }
     };
@@ -348,3 +391,13 @@ export const rewrapRequestKeys = (ctx: ServiceContext, options: TableRewrapOptio
 /** Re-wrap every webhook endpoint's signing secret (the secret itself, which receivers hold, does not change). */
 export const rewrapWebhookSecrets = (ctx: ServiceContext, options: TableRewrapOptions = {}) =>
   rewrapTable(ctx, webhookSecretsSource, options);
+
+/**
+ * Re-wrap every subject data key (the vault's `rewrapDataKeys` reports it in its own terms);
+ * `onFailure` receives each failing row with its app and subject.
+ */
+export const rewrapDataKeyRows = (
+  ctx: ServiceContext,
+  options: TableRewrapOptions = {},
+  onFailure?: (row: DataKeyRow, failure: RewrapFailure) => void,
+) => rewrapTable(ctx, dataKeysSource(ctx.clock), options, onFailure);
