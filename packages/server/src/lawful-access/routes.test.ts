@@ -92,18 +92,8 @@ forEachDialect('lawful-authority access to held data', (dialect) => {
          (1, '${gone}', '13700000001', '120.50', '${today}'), (2, '${gone}', '13700000002', '80.00', '${today}'),
          (3, '${active}', '13700000003', '55.00', '${today}')`,
     );
-    const r = await h.rights.submit({
-      appId: XPP,
-      subjectId: gone,
-      type: 'account_cancellation',
-      via: 'token',
-      confirmIrreversible: true,
-      actor: { id: 'subject' },
-    });
-    await h.drain();
-    h.advance(15 * 60_000);
-    await h.drain();
-    expect((await h.rights.get(XPP, r.request.id)).request.state).toBe('completed');
+    const requestId = await h.cancelAccount(gone);
+    expect((await h.rights.get(XPP, requestId)).request.state).toBe('completed');
     expect((await h.subjects.require(h.ctx.db, XPP, gone)).status).toBe('erased');
     app = await createHttpApp({
       routes: lawfulAccessRoutes(h.ctx, { subjects: h.subjects }, { env: h.env }),

@@ -50,18 +50,8 @@ async function cancelled(h: RightsHarness): Promise<{ subject: string; days: [st
   const subject = (await h.subjects.ensure(h.ctx.db, { appId: XPP, kind: 'account', externalId: '1' })).id;
   await h.vault.put(XPP, subject, { 'contact.phone': PHONE }, { id: 'key_app000000001' });
   await h.vault.flush();
-  const r = await h.rights.submit({
-    appId: XPP,
-    subjectId: subject,
-    type: 'account_cancellation',
-    via: 'token',
-    confirmIrreversible: true,
-    actor: { id: 'subject' },
-  });
-  await h.drain();
-  h.advance(15 * 60_000);
-  await h.drain();
-  expect((await h.rights.get(XPP, r.request.id)).request.state).toBe('completed');
+  const requestId = await h.cancelAccount(subject);
+  expect((await h.rights.get(XPP, requestId)).request.state).toBe('completed');
   expect((await h.subjects.require(h.ctx.db, XPP, subject)).status).toBe('erased');
   return { subject, days };
 }

@@ -40,18 +40,7 @@ forEachDialect('hold manifest', (dialect) => {
     gone = (await h.subjects.ensure(h.ctx.db, { appId: XPP, kind: 'account', externalId: '1' })).id;
     await h.vault.put(XPP, gone, { 'contact.phone': PHONE }, { id: 'key_app000000001' });
     await h.vault.flush();
-    const r = await h.rights.submit({
-      appId: XPP,
-      subjectId: gone,
-      type: 'account_cancellation',
-      via: 'token',
-      confirmIrreversible: true,
-      actor: { id: 'subject' },
-    });
-    requestId = r.request.id;
-    await h.drain();
-    h.advance(15 * 60_000);
-    await h.drain();
+    requestId = await h.cancelAccount(gone);
     expect((await h.rights.get(XPP, requestId)).request.state).toBe('completed');
   });
   afterAll(async () => {

@@ -191,6 +191,11 @@ export interface RightsHarness {
   runner(options?: { leaseMs?: number; concurrency?: number }): JobRunner;
   /** Run due jobs until none is left (and no retry falls within `settleMs`). */
   drain(options?: { rounds?: number }): Promise<number>;
+  /**
+   * The person cancels the account (subject token, irreversibility confirmed); its tasks run, then
+   * again 15 minutes on (the retries). Returns the request id; the caller checks how it ended.
+   */
+  cancelAccount(subjectId: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -238,7 +243,7 @@ export async function openRightsHarness(database: Database, options: HarnessOpti
     return r;
   };
   const main = runner();
-  return {
+  const harness: RightsHarness = {
     ctx,
     subjects,
     vault,
@@ -261,6 +266,20 @@ export async function openRightsHarness(database: Database, options: HarnessOpti
       }
       return total;
     },
+    async cancelAccount(subjectId) {
+      const r = await rights.submit({
+        appId: XPP,
+        subjectId,
+        type: 'account_cancellation',
+        via: 'token',
+        confirmIrreversible: true,
+        actor: { id: 'subject' },
+      });
+      await harness.drain();
+      harness.advance(15 * 60_000);
+      await harness.drain();
+      return r.request.id;
+    },
     async close() {
       for (const r of runners) await r.stop({ graceMs: 1000 });
       await vault.flush();
@@ -268,6 +287,7 @@ export async function openRightsHarness(database: Database, options: HarnessOpti
       await demo.dispose();
     },
   };
+  return harness;
 }
 
 /** A local HTTP endpoint recording what it receives; `respond` decides the status of each call. */
