@@ -86,6 +86,25 @@ forEachDialect('vault service', (dctx) => {
       for (const f of Object.values(rec.fields)) expect(f).toMatchObject({ masked: true, from: sub });
     });
 
+    it('opens the record with the key its read was chosen for, even when the key cache drops it in between', async () => {
+      const sub = await account();
+      await vault.put(SST, sub, PROFILE, KEY);
+      expect(ctx.dataKeys.get(SST, sub)).toBeDefined();
+      // A vault without masked values in memory decrypts; the cache answers this subject's key once,
+      // then has dropped it (its time-to-live ended, say) by the time the record is opened.
+      const fresh = createVaultService(ctx, { subjects });
+      const cache = ctx.dataKeys as { get: typeof ctx.dataKeys.get };
+      const get = cache.get;
+      let asked = 0;
+      cache.get = (app, subject) => (subject === sub && asked++ > 0 ? undefined : get.call(ctx.dataKeys, app, subject));
+      try {
+        const rec = await fresh.read(SST, sub, KEY);
+        expect(Object.fromEntries(Object.entries(rec.fields).map(([k, v]) => [k, v.value]))).toEqual(MASKED);
+      } finally {
+        cache.get = get;
+      }
+    });
+
     it('keeps no value in the clear: not in the fields, the key table or the audit log', async () => {
       const sub = await account();
       await vault.put(SST, sub, PROFILE, KEY);

@@ -13,6 +13,7 @@ import { didYouMean } from '@pipa/policy';
 import { sql } from 'kysely';
 import { decide } from '../consent/decide.js';
 import type { Decision } from '../consent/types.js';
+import type { DataKey } from '../crypto/data-key.js';
 import { isCryptoError } from '../crypto/errors.js';
 import type { SuiteName } from '../crypto/suites.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
@@ -245,6 +246,12 @@ interface ReadRow {
   fields: string | null;
   wrapped_dek: Buffer | null;
   suite: string | null;
+  /**
+   * The holder's data key as `readRows` found it in the cache (null: not cached; absent: not looked
+   * up), so that opening the record uses the key the query was chosen for, even if the cache drops it
+   * in between.
+   */
+  dek?: DataKey | null;
 }
 
 /** A masked value and when its field was last written. */
@@ -446,17 +453,21 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
 
   const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> => {
     // A cached key makes the key join useless (devices' keys, when missing, are unwrapped from theirs).
-    const q = ctx.dataKeys.get(appId, subjectId) === undefined ? readWithKey : readCached;
-    const rows = (await ctx.db.executeQuery<ReadRow>(q.bind({ subject: subjectId, app: appId }))).rows;
-    if (q === readCached && rows.some((r) => r.id !== subjectId && r.envelope !== null && ctx.dataKeys.get(appId, r.id) === undefined)) {
-      return (await ctx.db.executeQuery<ReadRow>(readWithKey.bind({ subject: subjectId, app: appId }))).rows;
+    const own = ctx.dataKeys.get(appId, subjectId) ?? null;
+    const bind = { subject: subjectId, app: appId };
+    if (own !== null) {
+      const rows = (await ctx.db.executeQuery<ReadRow>(readCached.bind(bind))).rows;
+      for (const r of rows) r.dek = r.id === subjectId ? own : r.envelope === null ? null : (ctx.dataKeys.get(appId, r.id) ?? null);
+      if (!rows.some((r) => r.envelope !== null && r.dek === null)) return rows;
     }
+    const rows = (await ctx.db.executeQuery<ReadRow>(readWithKey.bind(bind))).rows;
+    for (const r of rows) if (r.id === subjectId) r.dek = own;
     return rows;
   };
 
-  /** A holder's record opened (its key from the cache, else unwrapped from the row and cached). */
+  /** A holder's record opened (its key as `readRows` found it or from the cache, else unwrapped from the row and cached). */
   const openHolder = async (appId: string, row: ReadRow): Promise<RecordFields> => {
-    let dek = ctx.dataKeys.get(appId, row.id);
+    let dek = (row.dek === undefined ? ctx.dataKeys.get(appId, row.id) : row.dek) ?? undefined;
     if (dek === undefined && row.wrapped_dek !== null) dek = await keys.adopt(appId, row.id, row.wrapped_dek, row.suite);
     return openRecord(ctx, dek, appId, row.id, row.envelope as Buffer);
   };
