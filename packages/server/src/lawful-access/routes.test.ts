@@ -13,30 +13,20 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHttpApp } from '../http/app.js';
-import type { Authenticator, Principal, Scope } from '../http/route.js';
+import type { Principal } from '../http/route.js';
+import { apiKey, fixedKeys } from '../http/test-auth.js';
 import { createConnector } from '../rights/connectors/index.js';
 import { DEMO_ENV, openRightsHarness, type RightsHarness, XPP } from '../rights/test-support.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { lawfulAccessRoutes } from './index.js';
 
-const key = (id: string, appId: string | null, scopes: Scope[]): Principal => ({
-  kind: 'api-key',
-  keyId: id,
-  appId,
-  scopes: new Set(scopes),
-});
 const KEYS: Record<string, Principal> = {
-  admin: key('key_admin', XPP, ['admin']),
-  rights: key('key_rights', XPP, ['rights:read', 'rights:write', 'vault:read-plain', 'vault:read']),
-  auditor: key('key_audit', XPP, ['audit:read']),
-  other: key('key_other', 'shengshitong', ['admin']),
+  admin: apiKey('key_admin', XPP, ['admin']),
+  rights: apiKey('key_rights', XPP, ['rights:read', 'rights:write', 'vault:read-plain', 'vault:read']),
+  auditor: apiKey('key_audit', XPP, ['audit:read']),
+  other: apiKey('key_other', 'shengshitong', ['admin']),
 };
-const auth: Authenticator = {
-  async authenticate(req) {
-    const m = /^Bearer (\w+)$/.exec(String(req.headers.authorization ?? ''));
-    return m?.[1] !== undefined ? (KEYS[m[1]] ?? null) : null;
-  },
-};
+const auth = fixedKeys(KEYS);
 const as = (name: string) => ({ authorization: `Bearer ${name}` });
 const BASIS = { zh: '《中华人民共和国税收征收管理法》第二十四条', en: 'Tax Collection Administration Law art. 24' };
 const LAWFUL = {

@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHttpApp } from '../http/app.js';
-import type { Authenticator, Principal, Scope } from '../http/route.js';
+import type { Principal } from '../http/route.js';
+import { apiKey, fixedKeys } from '../http/test-auth.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext, publishForTest } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
@@ -21,26 +22,15 @@ import { createRetentionService, type RetentionReport, retentionRoutes } from '.
 import { RET_APP, RET_DB_ENV, RET_DB_SCHEMA, retentionDeclaration } from './test-fixtures.js';
 
 const XPP = 'xiaopiaopiao-merchant';
-const key = (id: string, appId: string | null, scopes: Scope[]): Principal => ({
-  kind: 'api-key',
-  keyId: id,
-  appId,
-  scopes: new Set(scopes),
-});
 const KEYS: Record<string, Principal> = {
-  writer: key('key_rights_w', RET_APP, ['rights:write']),
-  reader: key('key_rights_r', RET_APP, ['rights:read']),
-  auditor: key('key_audit', RET_APP, ['audit:read']),
-  vault: key('key_vault', RET_APP, ['vault:write', 'vault:erase']),
-  other: key('key_other', XPP, ['rights:write', 'rights:read']),
-  admin: key('key_admin', null, ['admin']),
+  writer: apiKey('key_rights_w', RET_APP, ['rights:write']),
+  reader: apiKey('key_rights_r', RET_APP, ['rights:read']),
+  auditor: apiKey('key_audit', RET_APP, ['audit:read']),
+  vault: apiKey('key_vault', RET_APP, ['vault:write', 'vault:erase']),
+  other: apiKey('key_other', XPP, ['rights:write', 'rights:read']),
+  admin: apiKey('key_admin', null, ['admin']),
 };
-const auth: Authenticator = {
-  async authenticate(req) {
-    const m = /^Bearer (\w+)$/.exec(String(req.headers.authorization ?? ''));
-    return m?.[1] !== undefined ? (KEYS[m[1]] ?? null) : null;
-  },
-};
+const auth = fixedKeys(KEYS);
 const as = (name: string) => ({ authorization: `Bearer ${name}` });
 
 forEachDialect('retention routes', (dctx) => {

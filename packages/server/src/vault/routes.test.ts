@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../http/app.js';
-import type { Authenticator, Principal, Scope } from '../http/route.js';
+import type { Principal } from '../http/route.js';
+import { apiKey, fixedKeys } from '../http/test-auth.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
@@ -13,27 +14,16 @@ import { createVaultService, vaultRoutes } from './index.js';
 const SST = 'shengshitong';
 const XPP = 'xiaopiaopiao-merchant';
 
-const key = (id: string, appId: string | null, scopes: Scope[]): Principal => ({
-  kind: 'api-key',
-  keyId: id,
-  appId,
-  scopes: new Set(scopes),
-});
 const KEYS: Record<string, Principal> = {
-  writer: key('key_writer', SST, ['vault:write']),
-  reader: key('key_reader', SST, ['vault:read']),
-  plain: key('key_plain', SST, ['vault:read-plain']),
-  eraser: key('key_eraser', SST, ['vault:erase']),
-  decider: key('key_decider', SST, ['decide']),
-  other: key('key_other', XPP, ['vault:write', 'vault:read', 'vault:read-plain', 'vault:erase']),
-  admin: key('key_admin', null, ['admin']),
+  writer: apiKey('key_writer', SST, ['vault:write']),
+  reader: apiKey('key_reader', SST, ['vault:read']),
+  plain: apiKey('key_plain', SST, ['vault:read-plain']),
+  eraser: apiKey('key_eraser', SST, ['vault:erase']),
+  decider: apiKey('key_decider', SST, ['decide']),
+  other: apiKey('key_other', XPP, ['vault:write', 'vault:read', 'vault:read-plain', 'vault:erase']),
+  admin: apiKey('key_admin', null, ['admin']),
 };
-const auth: Authenticator = {
-  async authenticate(req) {
-    const m = /^Bearer (\w+)$/.exec(String(req.headers.authorization ?? ''));
-    return m?.[1] !== undefined ? (KEYS[m[1]] ?? null) : null;
-  },
-};
+const auth = fixedKeys(KEYS);
 const as = (name: keyof typeof KEYS | 'nobody') => ({ authorization: `Bearer ${name}` });
 
 const PROFILE = { 'basic.name': '张三', 'contact.phone': '13812345678', 'contact.email': 'zhang.san@example.com' };
