@@ -13,10 +13,12 @@
  * - masked read over HTTP (GET a subject's 10 fields masked: decrypted, masked, audited): ratio to
  *   the bare GET >= 0.30.
  *
- * Each baseline round sends the row's own kind of request stream to the bare route (the same API-key
- * header, each request built by the same per-request function; for the decisions the very same bodies),
- * so that the load generator, which shares the 2 cores with the server, does the same work for both
- * and only the server side differs (`mirrored`). The vault-write baseline keeps the small constant body.
+ * The load generator shares the 2 cores with the server, so what it spends per request counts. The
+ * decisions and their baseline send the same 1,000 requests (the same bodies and API-key header, to
+ * the decision route and to the bare route), built once by autocannon: the generator does the same,
+ * cheap work for both. The vault rows build each request (a new subject each, or reads spread over
+ * every subject written) while their baseline sends one constant request: those ratios are lower
+ * bounds.
  *
  * A row is measured only when the server has its route (OpenAPI), so the harness runs whatever
  * areas exist. The machine is shared and its load drifts, so each row alternates with its baseline
@@ -109,6 +111,8 @@ interface LoadSpec {
   body?: string;
   /** Per-request path and body (called for every request). */
   next?: () => { path: string; body?: string };
+  /** A fixed sequence of requests, built once, which every connection cycles through. */
+  sequence?: { path: string; body?: string }[];
   /** Stop after this many requests instead of after `duration`. */
   amount?: number;
   onResponse?: (status: number, body: string) => void;
@@ -122,14 +126,21 @@ interface LoadResult {
 
 async function load(url: string, spec: LoadSpec, durationS: number): Promise<LoadResult> {
   const headers = {
-    ...(spec.body !== undefined || spec.next !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...(spec.body !== undefined || spec.next !== undefined || spec.sequence?.some((r) => r.body !== undefined)
+      ? { 'content-type': 'application/json' }
+      : {}),
     ...spec.headers,
   };
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
     ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: durationS }),
-    requests: [
+    requests: spec.sequence?.map((r) => ({
+      method: spec.method,
+      path: r.path,
+      headers,
+      ...(r.body !== undefined ? { body: r.body } : {}),
+    })) ?? [
       {
         method: spec.method,
         path: spec.path,
@@ -272,31 +283,23 @@ function vaultWriteSpec(server: Server, subjects: readonly string[], offset: num
 }
 
 /**
- * The baseline for a row, with the load generator doing the same work per request: the same headers
- * (the API key) and a request built per request by the same kind of function, so that autocannon,
- * which shares the 2 cores with the server, spends as much on the baseline as on the row. Only the
- * server side differs: the bare route answers a constant. `body` sends the row's own bodies (the
- * decisions: the bare route then parses the same JSON); otherwise the baseline's small constant body.
+ * The vault-write row on `server`: one slice of `perRound` fresh subjects per round (and one for the
+ * warm-up), each written once, paired with the bare POST. Returns the figure and the
+ * subjects written.
  */
-function mirrored(row: LoadSpec, base: LoadSpec, body: 'same' | 'constant'): LoadSpec {
-  const next = row.next;
-  return {
-    method: base.method,
-    path: base.path,
-    ...(base.body !== undefined ? { body: base.body } : {}),
-    headers: { ...row.headers },
-    ...(next !== undefined
-      ? {
-          next: () => {
-            const n = next();
-            return {
-              path: base.path,
-              ...(body === 'same' && n.body !== undefined ? { body: n.body } : base.body !== undefined ? { body: base.body } : {}),
-            };
-          },
-        }
-      : {}),
-  };
+async function measureVaultWrite(
+  label: string,
+  server: Server,
+  bareUrl: string,
+  barePost: LoadSpec,
+  perRound: number,
+  runs: { rounds: number; seconds: number; log: (l: string) => void },
+): Promise<{ paired: Paired; written: string[] }> {
+  const slices: string[][] = [];
+  for (let r = 0; r <= runs.rounds; r++) slices.push(await createSubjects(server, perRound));
+  const spec = (r: number) => vaultWriteSpec(server, slices[r + 1] as string[], (r + 1) * perRound);
+  const p = await paired(label, { url: server.url, spec }, { url: bareUrl, spec: barePost }, runs.rounds, runs.seconds, runs.log);
+  return { paired: p, written: slices.flat() };
 }
 
 /** Why a row misses its target (what bounds it), shown in the note when it does. */
@@ -376,22 +379,9 @@ export const serviceScenario: Scenario = {
 
       let written: string[] = [];
       if (has('POST /v1/apps/{app}/subjects') && has('PUT /v1/apps/{app}/subjects/{subject}/pi')) {
-        // One slice of fresh subjects per round (and one for the warm-up).
-        const slices: string[][] = [];
-        for (let r = 0; r <= rounds; r++) slices.push(await createSubjects(pipa, perRound));
-        const p = await paired(
-          'vault write over HTTP, SQLite',
-          { url: pipa.url, spec: (r) => vaultWriteSpec(pipa, slices[r + 1] as string[], (r + 1) * perRound) },
-          {
-            url: bare.url,
-            spec: (r) => mirrored(vaultWriteSpec(pipa, slices[r + 1] as string[], (r + 1) * perRound), barePost, 'constant'),
-          },
-          rounds,
-          seconds,
-          log,
-        );
-        written = slices.flat();
-        figures.push(figure('vault write over HTTP (10-field profile, new subject), SQLite', p, 0.15, 'POST', 'vault write'));
+        const m = await measureVaultWrite('vault write over HTTP, SQLite', pipa, bare.url, barePost, perRound, { rounds, seconds, log });
+        written = m.written;
+        figures.push(figure('vault write over HTTP (10-field profile, new subject), SQLite', m.paired, 0.15, 'POST', 'vault write'));
       } else log('vault write over HTTP: route not present, not measured');
 
       if (has('GET /v1/apps/{app}/subjects/{subject}/pi') && written.length > 0) {
@@ -405,7 +395,7 @@ export const serviceScenario: Scenario = {
         const p = await paired(
           'masked read over HTTP',
           { url: pipa.url, spec: readSpec },
-          { url: bare.url, spec: () => mirrored(readSpec(), bareGet, 'constant') },
+          { url: bare.url, spec: bareGet },
           rounds,
           seconds,
           log,
@@ -434,20 +424,27 @@ export const serviceScenario: Scenario = {
           categories: ['contact.phone'],
         });
         if (check.body.allow !== true) throw new Error(`decision set-up: expected allow, got ${JSON.stringify(check.body)}`);
-        let i = 0;
+        // The same 1,000 requests to the decision route and to the bare route, built once.
+        const decisions = granted.map((subject) => ({
+          body: JSON.stringify({ subject, purpose: 'marketing', categories: ['contact.phone'] }),
+        }));
+        const decideHeaders = { authorization: `Bearer ${pipa.token}` };
         const decideSpec = (): LoadSpec => ({
           method: 'POST',
           path: `/v1/apps/${APP}/decisions`,
-          headers: { authorization: `Bearer ${pipa.token}` },
-          next: () => ({
-            path: `/v1/apps/${APP}/decisions`,
-            body: JSON.stringify({ subject: granted[i++ % granted.length], purpose: 'marketing', categories: ['contact.phone'] }),
-          }),
+          headers: decideHeaders,
+          sequence: decisions.map((d) => ({ path: `/v1/apps/${APP}/decisions`, body: d.body })),
         });
+        const bareDecisions: LoadSpec = {
+          method: 'POST',
+          path: '/c',
+          headers: decideHeaders,
+          sequence: decisions.map((d) => ({ path: '/c', body: d.body })),
+        };
         const p = await paired(
           'decisions over HTTP',
           { url: pipa.url, spec: decideSpec },
-          { url: bare.url, spec: () => mirrored(decideSpec(), barePost, 'same') },
+          { url: bare.url, spec: bareDecisions },
           rounds,
           seconds,
           log,
@@ -466,21 +463,14 @@ export const serviceScenario: Scenario = {
         servers.push(onPg);
         await setUpApp(onPg);
         if ((await routesOf(onPg)).has('PUT /v1/apps/{app}/subjects/{subject}/pi')) {
-          const pgPerRound = Math.round(perRound / 3);
-          const slices: string[][] = [];
-          for (let r = 0; r <= rounds; r++) slices.push(await createSubjects(onPg, pgPerRound));
-          const p = await paired(
-            'vault write over HTTP, PostgreSQL',
-            { url: onPg.url, spec: (r) => vaultWriteSpec(onPg, slices[r + 1] as string[], (r + 1) * pgPerRound) },
-            {
-              url: bare.url,
-              spec: (r) => mirrored(vaultWriteSpec(onPg, slices[r + 1] as string[], (r + 1) * pgPerRound), barePost, 'constant'),
-            },
+          const m = await measureVaultWrite('vault write over HTTP, PostgreSQL', onPg, bare.url, barePost, Math.round(perRound / 3), {
             rounds,
             seconds,
             log,
+          });
+          figures.push(
+            figure('vault write over HTTP (10-field profile, new subject), PostgreSQL', m.paired, 0.15, 'POST', 'vault write pg'),
           );
-          figures.push(figure('vault write over HTTP (10-field profile, new subject), PostgreSQL', p, 0.15, 'POST', 'vault write pg'));
         }
         await onPg.stop();
       } else log('PostgreSQL: PIPA_TEST_POSTGRES_URL not set, vault write on PostgreSQL not measured');
