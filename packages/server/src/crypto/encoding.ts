@@ -75,7 +75,7 @@ export function encodeContext(label: string, parts: readonly string[]): Buffer {
 const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** RFC 4648 base32, lower case, no padding. */
-export function base32(bytes: Uint8Array): string {
+export function base32(bytes: Uint8Array, alphabet: string = BASE32_ALPHABET): string {
   let out = '';
   let buffer = 0;
   let bits = 0;
@@ -84,12 +84,18 @@ export function base32(bytes: Uint8Array): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += BASE32_ALPHABET[(buffer >>> bits) & 31];
+      out += alphabet[(buffer >>> bits) & 31];
     }
   }
-  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
+  if (bits > 0) out += alphabet[(buffer << (5 - bits)) & 31];
   return out;
 }
+
+/**
+ * The base32 characters in ASCII order ('2'–'7' before 'a'–'z'): with it, the encoded strings of
+ * equal-length byte strings sort as the bytes do. RFC 4648's order ('a'–'z' then '2'–'7') does not.
+ */
+export const SORTABLE_BASE32_ALPHABET = '234567abcdefghijklmnopqrstuvwxyz';
 
 /** Check an unsigned 32-bit integer key version (1 .. 2^32-1). */
 export function assertKeyVersion(version: number, what = 'key version'): void {

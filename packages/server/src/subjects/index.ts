@@ -16,6 +16,7 @@ export {
   type ActivityEntry,
   type ActivityResult,
   checkBirthDate,
+  createSubjectIdGenerator,
   createSubjectService,
   type EnsureSubjectInput,
   isSubjectId,

@@ -1,11 +1,18 @@
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { withTransaction } from '../store/transaction.js';
 import { expectPipaError } from '../test-errors.js';
-import { createSubjectService, ensureSubjectSync, isSubjectId, newSubjectId, type SubjectService } from './index.js';
+import {
+  createSubjectIdGenerator,
+  createSubjectService,
+  ensureSubjectSync,
+  isSubjectId,
+  newSubjectId,
+  type SubjectService,
+} from './index.js';
 
 const APP = 'xiaopiaopiao-merchant';
 const OTHER = 'shengshitong';
@@ -211,20 +218,45 @@ forEachDialect('subjects service', (dctx) => {
 });
 
 it('subject ids begin with their creation time (48 bits, the first 9 characters) and end with 80 random bits', () => {
-  const now = vi.spyOn(Date, 'now');
-  try {
-    now.mockReturnValue(1_764_000_000_000);
-    const a = newSubjectId();
-    const b = newSubjectId();
-    now.mockReturnValue(1_764_000_000_000 + 2 ** 40);
-    const later = newSubjectId();
-    for (const id of [a, b, later]) expect(isSubjectId(id) && id.length === 30).toBe(true);
-    // Same millisecond: same time prefix, different random part.
-    expect(a.slice(0, 13)).toBe(b.slice(0, 13));
-    expect(a.slice(13)).not.toBe(b.slice(13));
-    // Another time: another prefix.
-    expect(later.slice(0, 13)).not.toBe(a.slice(0, 13));
-  } finally {
-    now.mockRestore();
+  const next = createSubjectIdGenerator();
+  const a = next(1_764_000_000_000);
+  const b = next(1_764_000_000_000);
+  const later = next(1_764_000_000_000 + 2 ** 40);
+  for (const id of [a, b, later]) expect(isSubjectId(id) && id.length === 30).toBe(true);
+  // Same millisecond: same time prefix, different random part.
+  expect(a.slice(0, 13)).toBe(b.slice(0, 13));
+  expect(a.slice(13)).not.toBe(b.slice(13));
+  // Another time: another prefix.
+  expect(later.slice(0, 13)).not.toBe(a.slice(0, 13));
+  expect(isSubjectId(newSubjectId())).toBe(true);
+});
+
+it('subject ids of one process sort in the order they were made: within a millisecond, across milliseconds, and when the clock steps back', () => {
+  const next = createSubjectIdGenerator();
+  const ids: string[] = [];
+  // Times that cross base32 digit boundaries (RFC 4648 order would sort '2'..'7' after 'z').
+  for (const t of [1_764_000_000_000, 1_764_000_000_000, 1_764_000_000_001, 1_764_000_000_031, 1_764_000_000_032, 1_764_000_000_000]) {
+    for (let k = 0; k < 300; k++) ids.push(next(t));
   }
+  const sorted = [...ids].sort();
+  expect(sorted).toEqual(ids);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const id of ids) expect(isSubjectId(id)).toBe(true);
+});
+
+it('a subject id whose random part would overflow moves to the next millisecond with a fresh random part', () => {
+  // A random source of all ones: the first id's random part is 2^80 - 1, so the next step overflows.
+  const ones = (n: number) => Buffer.alloc(n, 0xff);
+  const next = createSubjectIdGenerator(ones);
+  const fresh = (t: number) => createSubjectIdGenerator(ones)(t);
+  const t = 1_764_000_000_000;
+  const a = next(t);
+  expect(a).toBe(fresh(t));
+  const b = next(t);
+  expect(b).toBe(fresh(t + 1));
+  expect(b > a).toBe(true);
+  // The same once more from the new millisecond (the clock still says t): still increasing.
+  const c = next(t);
+  expect(c).toBe(fresh(t + 2));
+  expect(c > b).toBe(true);
 });

@@ -21,7 +21,7 @@
  */
 import type { Kysely } from 'kysely';
 import { chinaYmd, parseYmd } from '../consent/age.js';
-import { base32 } from '../crypto/encoding.js';
+import { base32, SORTABLE_BASE32_ALPHABET } from '../crypto/encoding.js';
 import { systemRandom } from '../crypto/random.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
@@ -112,12 +112,44 @@ export interface SubjectService {
  * together in every index keyed by subject id (subjects, data_keys, vault_records, vault_index): a
  * batch of writes to new subjects dirties a few pages instead of one random page per row per index,
  * which is most of a SQLite commit's cost. The cost: an id reveals when its subject was created.
+ *
+ * Ids made by one process increase strictly, so they sort in creation order even within one
+ * millisecond (a burst of sign-ups appends to those indexes rather than landing at random places in
+ * the millisecond's range): in the same millisecond (or when the clock steps back) the time part is
+ * kept and the random part grows by a random step of 1 to 2^32 (still unpredictable from outside);
+ * and the characters are base32 in ASCII order (SORTABLE_BASE32_ALPHABET), so that string order, which
+ * the databases use, is byte order. Ids from different processes interleave by time, unique by their
+ * random parts.
  */
+export function createSubjectIdGenerator(random: (n: number) => Buffer = systemRandom): (now?: number) => string {
+  let last: Buffer | null = null;
+  /** `out` = `prev` with its 10 random bytes plus a random step of 1..2^32; false when that overflows. */
+  const addRandomStep = (prev: Buffer, out: Buffer): boolean => {
+    prev.copy(out);
+    let carry = random(4).readUInt32BE(0) + 1;
+    for (let i = 15; i >= 6 && carry > 0; i--) {
+      const sum = (out[i] as number) + (carry % 256);
+      out[i] = sum & 0xff;
+      carry = Math.floor(carry / 256) + (sum >> 8);
+    }
+    return carry === 0;
+  };
+  return (now = Date.now()) => {
+    const bytes = Buffer.allocUnsafe(16);
+    const lastTime = last === null ? -1 : last.readUIntBE(0, 6);
+    if (last === null || now > lastTime || !addRandomStep(last, bytes)) {
+      bytes.writeUIntBE(now > lastTime ? now : lastTime + 1, 0, 6);
+      random(10).copy(bytes, 6);
+    }
+    last = bytes;
+    return `sub_${base32(bytes, SORTABLE_BASE32_ALPHABET)}`;
+  };
+}
+
+const generateSubjectId = createSubjectIdGenerator();
+
 export function newSubjectId(): string {
-  const bytes = Buffer.allocUnsafe(16);
-  bytes.writeUIntBE(Date.now(), 0, 6);
-  systemRandom(10).copy(bytes, 6);
-  return `sub_${base32(bytes)}`;
+  return generateSubjectId();
 }
 
 const SUBJECT_ID = /^sub_[a-z2-7]{10,52}$/;
