@@ -53,7 +53,12 @@ interface Server {
 }
 
 function startServer(spec: Record<string, unknown>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', TSX, SERVER, JSON.stringify(spec)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // PIPA_BENCH_SERVER_FLAGS: extra Node.js flags for the server processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+  const flags = (process.env.PIPA_BENCH_SERVER_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const child = spawn(process.execPath, [...flags, '--import', TSX, SERVER, JSON.stringify(spec)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -135,6 +140,10 @@ async function load(url: string, spec: LoadSpec, durationS: number): Promise<Loa
     url,
     connections: CONNECTIONS,
     ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: durationS }),
+    // autocannon ends a run (and measures its duration) at its next sample tick, by default every
+    // second: a run of `amount` requests would count the rest of that second as load time (a 4.2 s
+    // run read as 5.01 s). Ticks every 10 ms make the duration exact to 10 ms.
+    sampleInt: 10,
     requests: spec.sequence?.map((r) => ({
       method: spec.method,
       path: r.path,
