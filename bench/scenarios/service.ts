@@ -188,24 +188,24 @@ interface Paired {
  * short rounds (baseline, row, baseline, row …) after a warm-up of each, and the figure is the median
  * of the per-round ratios.
  */
-async function paired(
-  label: string,
-  row: { url: string; spec: (round: number) => LoadSpec },
-  base: { url: string; spec: LoadSpec | ((round: number) => LoadSpec) },
-  rounds: number,
-  seconds: number,
-  log: (l: string) => void,
-): Promise<Paired> {
-  const baseSpec = (r: number) => (typeof base.spec === 'function' ? base.spec(r) : base.spec);
-  await load(base.url, baseSpec(-1), 1);
-  await load(row.url, row.spec(-1), 1);
+/** One side of a pair: a load spec, the same every round, or one per round (-1: the warm-up). */
+interface Side {
+  url: string;
+  spec: LoadSpec | ((round: number) => LoadSpec);
+}
+
+const specAt = (side: Side, round: number): LoadSpec => (typeof side.spec === 'function' ? side.spec(round) : side.spec);
+
+async function paired(label: string, row: Side, base: Side, rounds: number, seconds: number, log: (l: string) => void): Promise<Paired> {
+  await load(base.url, specAt(base, -1), 1);
+  await load(row.url, specAt(row, -1), 1);
   const rates: number[] = [];
   const bases: number[] = [];
   const ratios: number[] = [];
   let failed = 0;
   for (let r = 0; r < rounds; r++) {
-    const b = await load(base.url, baseSpec(r), seconds);
-    const v = await load(row.url, row.spec(r), seconds);
+    const b = await load(base.url, specAt(base, r), seconds);
+    const v = await load(row.url, specAt(row, r), seconds);
     bases.push(b.rate);
     rates.push(v.rate);
     ratios.push(v.rate / b.rate);
@@ -395,12 +395,12 @@ export const serviceScenario: Scenario = {
 
       if (has('GET /v1/apps/{app}/subjects/{subject}/pi') && written.length > 0) {
         let i = 0;
-        const readSpec = (): LoadSpec => ({
+        const readSpec: LoadSpec = {
           method: 'GET',
           path: '/',
           headers: { authorization: `Bearer ${pipa.token}` },
           next: () => ({ path: `/v1/apps/${APP}/subjects/${written[(i++ * 7919) % written.length]}/pi` }),
-        });
+        };
         const p = await paired(
           'masked read over HTTP',
           { url: pipa.url, spec: readSpec },
@@ -438,12 +438,12 @@ export const serviceScenario: Scenario = {
           body: JSON.stringify({ subject, purpose: 'marketing', categories: ['contact.phone'] }),
         }));
         const decideHeaders = { authorization: `Bearer ${pipa.token}` };
-        const decideSpec = (): LoadSpec => ({
+        const decideSpec: LoadSpec = {
           method: 'POST',
           path: `/v1/apps/${APP}/decisions`,
           headers: decideHeaders,
           sequence: decisions.map((d) => ({ path: `/v1/apps/${APP}/decisions`, body: d.body })),
-        });
+        };
         const bareDecisions: LoadSpec = {
           method: 'POST',
           path: '/c',

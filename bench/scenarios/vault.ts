@@ -192,8 +192,8 @@ async function measureWriteRead(store: Store, quick: boolean, log: (l: string) =
   // acknowledged row. Informational: what a write costs against the store's raw batched insert rate.
   let queued: { id: string; i: number; done: () => void; fail: (e: unknown) => void }[] = [];
   let flushing = false;
+  // Scheduled by the first caller of a batch (which sets `flushing`), runs until the queue is empty.
   const flushPlain = async () => {
-    flushing = true;
     while (queued.length > 0) {
       const batch = queued;
       queued = [];

@@ -137,8 +137,10 @@ export function createSubjectIdGenerator(random: (n: number) => Buffer = systemR
   return (now = Date.now()) => {
     const bytes = Buffer.allocUnsafe(16);
     const lastTime = last === null ? -1 : last.readUIntBE(0, 6);
-    if (last === null || now > lastTime || !addRandomStep(last, bytes)) {
-      bytes.writeUIntBE(now > lastTime ? now : lastTime + 1, 0, 6);
+    const stepped = last !== null && now <= lastTime && addRandomStep(last, bytes);
+    if (!stepped) {
+      // A new millisecond (or the step overflowed): the later of now and the last time + 1, fresh random part.
+      bytes.writeUIntBE(Math.max(now, lastTime + 1), 0, 6);
       random(10).copy(bytes, 6);
     }
     last = bytes;

@@ -7,9 +7,9 @@
  * Rows are read in pages (keyset on subject id, using the `data_keys_kek_version` index), re-wrapped,
  * and written back per page in one transaction with a compare-and-set on the old wrapped value (the
  * page loop every wrapped table shares, keys/rewrap.ts): a key erased (crypto-shredded) or re-wrapped
- * by another process in between is left alone. Failures (a version the provider no longer holds, a tampered record) are reported with the
- * subject and the reason, never thrown; run it again until `remaining` is 0. One audit event
- * (`keys.rewrap`) records each run.
+ * by another process in between is left alone. Failures (a version the provider no longer holds, a
+ * tampered record) are reported with the subject and the reason, never thrown; run it again until
+ * `remaining` is 0. One audit event (`keys.rewrap`) records each run.
  */
 import { rewrapDataKeyRows } from '../keys/rewrap.js';
 import type { ServiceContext } from '../service/context.js';
