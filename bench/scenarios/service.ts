@@ -20,6 +20,12 @@
  * every subject written) while their baseline sends one constant request: those ratios are lower
  * bounds.
  *
+ * Beside each ratio, without a target: the CPU time per successful request of the server process
+ * (from /proc on Linux; on PostgreSQL the database's own processes are not in it) and of the load
+ * generator, for the row and for its baseline (medians over the rounds). On this shared machine they
+ * vary less than the rates, and they show what bounds a row: the server's cost per request against
+ * the bare route's, and how much more the generator spends on the row's requests.
+ *
  * A row is measured only when the server has its route (OpenAPI), so the harness runs whatever
  * areas exist. The machine is shared and its load drifts, so each row alternates with its baseline
  * in short rounds and the figure is the median of the per-round ratios. Every request of a measured
@@ -27,7 +33,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -181,6 +187,7 @@ interface Paired {
   /** Median of the per-round ratios (row / baseline measured just before it). */
   ratio: number;
   failed: number;
+  cpu: CpuPerRequest;
 }
 
 /**
@@ -192,7 +199,47 @@ interface Paired {
 interface Side {
   url: string;
   spec: LoadSpec | ((round: number) => LoadSpec);
+  /** The server's process, whose CPU time per request is reported (Linux). */
+  pid: number | undefined;
 }
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat (Linux; fields 14
+ * and 15, in clock ticks of 1/100 s, the USER_HZ of every Linux ABI); undefined elsewhere.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of this process (the load generator), ms. */
+const generatorCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** A load run with the CPU time per successful request of the server and of the generator, µs. */
+async function measuredLoad(side: Side, spec: LoadSpec, seconds: number): Promise<LoadResult & { serverUs?: number; generatorUs: number }> {
+  const s0 = processCpuMs(side.pid);
+  const g0 = generatorCpuMs();
+  const r = await load(side.url, spec, seconds);
+  const g1 = generatorCpuMs();
+  const s1 = processCpuMs(side.pid);
+  const n = Math.max(1, r.ok);
+  return {
+    ...r,
+    generatorUs: ((g1 - g0) * 1000) / n,
+    ...(s0 !== undefined && s1 !== undefined ? { serverUs: ((s1 - s0) * 1000) / n } : {}),
+  };
+}
+
+const sideOf = (server: Server, spec: Side['spec']): Side => ({ url: server.url, spec, pid: server.child.pid });
 
 const specAt = (side: Side, round: number): LoadSpec => (typeof side.spec === 'function' ? side.spec(round) : side.spec);
 
@@ -202,21 +249,49 @@ async function paired(label: string, row: Side, base: Side, rounds: number, seco
   const rates: number[] = [];
   const bases: number[] = [];
   const ratios: number[] = [];
+  const cpu = { server: [] as number[], baseServer: [] as number[], generator: [] as number[], baseGenerator: [] as number[] };
   let failed = 0;
   for (let r = 0; r < rounds; r++) {
-    const b = await load(base.url, specAt(base, r), seconds);
-    const v = await load(row.url, specAt(row, r), seconds);
+    const b = await measuredLoad(base, specAt(base, r), seconds);
+    const v = await measuredLoad(row, specAt(row, r), seconds);
     bases.push(b.rate);
     rates.push(v.rate);
     ratios.push(v.rate / b.rate);
     failed += v.failed + b.failed;
+    if (v.serverUs !== undefined && b.serverUs !== undefined) {
+      cpu.server.push(v.serverUs);
+      cpu.baseServer.push(b.serverUs);
+    }
+    cpu.generator.push(v.generatorUs);
+    cpu.baseGenerator.push(b.generatorUs);
   }
-  const out = { ratios, value: median(rates), baseline: median(bases), ratio: median(ratios), failed };
+  const perRequest: CpuPerRequest = {
+    ...(cpu.server.length > 0 ? { server: median(cpu.server), baseServer: median(cpu.baseServer) } : {}),
+    generator: median(cpu.generator),
+    baseGenerator: median(cpu.baseGenerator),
+  };
+  const out = { ratios, value: median(rates), baseline: median(bases), ratio: median(ratios), failed, cpu: perRequest };
   log(
     `${label}: ${round(out.value)} req/s vs ${round(out.baseline)} req/s, ratio ${round(out.ratio, 3)} ` +
-      `(rounds: ${ratios.map((x) => round(x, 2)).join(', ')}; ${failed} failed)`,
+      `(rounds: ${ratios.map((x) => round(x, 2)).join(', ')}; ${failed} failed); ${describeCpu(perRequest)}`,
   );
   return out;
+}
+
+/** Median CPU time per successful request, µs: the servers' processes and the load generator's. */
+interface CpuPerRequest {
+  server?: number;
+  baseServer?: number;
+  generator: number;
+  baseGenerator: number;
+}
+
+function describeCpu(c: CpuPerRequest): string {
+  const server =
+    c.server !== undefined && c.baseServer !== undefined
+      ? `server CPU per request ${round(c.server)} µs vs ${round(c.baseServer)} µs for the bare route (its ratio ${round(c.baseServer / c.server, 3)}), `
+      : '';
+  return `${server}load generator CPU per request ${round(c.generator)} µs vs ${round(c.baseGenerator)} µs`;
 }
 
 async function routesOf(server: Server): Promise<Set<string>> {
@@ -299,7 +374,7 @@ function vaultWriteSpec(server: Server, subjects: readonly string[], offset: num
 async function measureVaultWrite(
   label: string,
   server: Server,
-  bareUrl: string,
+  bare: Server,
   barePost: LoadSpec,
   perRound: number,
   runs: { rounds: number; seconds: number; log: (l: string) => void },
@@ -307,7 +382,7 @@ async function measureVaultWrite(
   const slices: string[][] = [];
   for (let r = 0; r <= runs.rounds; r++) slices.push(await createSubjects(server, perRound));
   const spec = (r: number) => vaultWriteSpec(server, slices[r + 1] as string[], (r + 1) * perRound);
-  const p = await paired(label, { url: server.url, spec }, { url: bareUrl, spec: barePost }, runs.rounds, runs.seconds, runs.log);
+  const p = await paired(label, sideOf(server, spec), sideOf(bare, barePost), runs.rounds, runs.seconds, runs.log);
   return { paired: p, written: slices.flat() };
 }
 
@@ -325,7 +400,7 @@ const BOUNDS: Record<string, string> = {
 
 function figure(name: string, p: Paired, min: number, baseline: 'GET' | 'POST', bound: string): Figure {
   const ok = p.ratio >= min && p.failed === 0;
-  const spread = `rounds ${round(Math.min(...p.ratios), 2)}–${round(Math.max(...p.ratios), 2)} on a shared 2-core machine`;
+  const spread = `rounds ${round(Math.min(...p.ratios), 2)}–${round(Math.max(...p.ratios), 2)} on a shared 2-core machine; ${describeCpu(p.cpu)}`;
   return {
     name,
     value: round(p.value),
@@ -388,7 +463,7 @@ export const serviceScenario: Scenario = {
 
       let written: string[] = [];
       if (has('POST /v1/apps/{app}/subjects') && has('PUT /v1/apps/{app}/subjects/{subject}/pi')) {
-        const m = await measureVaultWrite('vault write over HTTP, SQLite', pipa, bare.url, barePost, perRound, { rounds, seconds, log });
+        const m = await measureVaultWrite('vault write over HTTP, SQLite', pipa, bare, barePost, perRound, { rounds, seconds, log });
         written = m.written;
         figures.push(figure('vault write over HTTP (10-field profile, new subject), SQLite', m.paired, 0.15, 'POST', 'vault write'));
       } else log('vault write over HTTP: route not present, not measured');
@@ -401,14 +476,7 @@ export const serviceScenario: Scenario = {
           headers: { authorization: `Bearer ${pipa.token}` },
           next: () => ({ path: `/v1/apps/${APP}/subjects/${written[(i++ * 7919) % written.length]}/pi` }),
         };
-        const p = await paired(
-          'masked read over HTTP',
-          { url: pipa.url, spec: readSpec },
-          { url: bare.url, spec: bareGet },
-          rounds,
-          seconds,
-          log,
-        );
+        const p = await paired('masked read over HTTP', sideOf(pipa, readSpec), sideOf(bare, bareGet), rounds, seconds, log);
         figures.push(figure('masked read over HTTP (10 fields)', p, 0.3, 'GET', 'masked read'));
       } else log('masked read over HTTP: route not present, not measured');
 
@@ -450,14 +518,7 @@ export const serviceScenario: Scenario = {
           headers: decideHeaders,
           sequence: decisions.map((d) => ({ path: '/c', body: d.body })),
         };
-        const p = await paired(
-          'decisions over HTTP',
-          { url: pipa.url, spec: decideSpec },
-          { url: bare.url, spec: bareDecisions },
-          rounds,
-          seconds,
-          log,
-        );
+        const p = await paired('decisions over HTTP', sideOf(pipa, decideSpec), sideOf(bare, bareDecisions), rounds, seconds, log);
         figures.push(figure('decisions over HTTP', p, 0.6, 'POST', 'decisions'));
       } else log('decisions over HTTP: route not present, not measured');
       await pipa.stop();
@@ -472,7 +533,7 @@ export const serviceScenario: Scenario = {
         servers.push(onPg);
         await setUpApp(onPg);
         if ((await routesOf(onPg)).has('PUT /v1/apps/{app}/subjects/{subject}/pi')) {
-          const m = await measureVaultWrite('vault write over HTTP, PostgreSQL', onPg, bare.url, barePost, Math.round(perRound / 3), {
+          const m = await measureVaultWrite('vault write over HTTP, PostgreSQL', onPg, bare, barePost, Math.round(perRound / 3), {
             rounds,
             seconds,
             log,
