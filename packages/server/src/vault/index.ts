@@ -28,10 +28,12 @@ export {
   type ReadOptions,
   type ReadView,
   type VaultActor,
+  type VaultCategory,
   type VaultField,
   type VaultRecord,
   type VaultService,
   type VaultServiceDeps,
   type VaultServiceOptions,
   type VaultSubjects,
+  vaultCategories,
 } from './service.js';

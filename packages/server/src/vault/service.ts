@@ -190,7 +190,7 @@ export interface VaultService {
   flush(): Promise<void>;
 }
 
-interface VaultCategory {
+export interface VaultCategory {
   readonly id: string;
   readonly rule: CategoryRule;
   readonly sensitive: boolean;
@@ -206,9 +206,8 @@ interface VaultPolicy {
 
 const policies = new WeakMap<AppPolicy, VaultPolicy>();
 
-function vaultPolicy(policy: AppPolicy): VaultPolicy {
-  let vp = policies.get(policy);
-  if (vp !== undefined) return vp;
+/** The categories an app declares, each with the vault's rule for it (value check, mask), by id. */
+export function vaultCategories(policy: AppPolicy): Map<string, VaultCategory> {
   const categories = new Map<string, VaultCategory>();
   policy.declaration.categories.forEach((c, k) => {
     const idx = policy.compiled.categoryById.get(c.id);
@@ -216,6 +215,13 @@ function vaultPolicy(policy: AppPolicy): VaultPolicy {
     const sensitive = compiled?.sensitive ?? c.sensitive === true;
     categories.set(c.id, { id: c.id, rule: categoryRule(c.id, sensitive, c.masked), sensitive, path: `$.categories[${k}]` });
   });
+  return categories;
+}
+
+function vaultPolicy(policy: AppPolicy): VaultPolicy {
+  let vp = policies.get(policy);
+  if (vp !== undefined) return vp;
+  const categories = vaultCategories(policy);
   vp = { policy, categories, ids: [...categories.keys()] };
   policies.set(policy, vp);
   return vp;
