@@ -10,6 +10,7 @@
 import type { DataKey } from '../crypto/data-key.js';
 import type { SuiteName } from '../crypto/suites.js';
 import type { ServiceContext } from '../service/context.js';
+import { param, preparedIn } from './prepared.js';
 
 export interface SubjectKey {
   readonly appId: string;
@@ -46,6 +47,8 @@ export interface KeyStore {
 
 /** Entries of the suite map before it is cleared (the keys themselves live in `ctx.dataKeys`). */
 const MAX_SUITES = 50_000;
+/** Subjects per key query (a power of two: the prepared statements' sizes). */
+const LOAD_CHUNK = 256;
 
 export function createKeyStore(ctx: ServiceContext): KeyStore {
   const suites = new Map<string, SuiteName>();
@@ -99,7 +102,21 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
     return key;
   };
 
-  /** Every request queued in this turn: one query per app for all of them. */
+  /** The wrapped keys of some of an app's subjects: one of a few prepared statements (per power of two of ids). */
+  const selectKeys = preparedIn<{ subject_id: string; wrapped_dek: Buffer; suite: string }, 'app'>(
+    (ids) =>
+      ctx.db
+        .selectFrom('data_keys')
+        .select(['subject_id', 'wrapped_dek', 'suite'])
+        .where('app_id', '=', param('app'))
+        .where('subject_id', 'in', ids),
+    ['app'],
+  );
+
+  /**
+   * Every request queued in this turn of the event loop (requests that arrived together over HTTP
+   * included): one query per app and up to LOAD_CHUNK subjects for all of them.
+   */
   const load = async (requests: Request[]): Promise<void> => {
     const byApp = new Map<string, Request[]>();
     for (const r of requests) {
@@ -109,12 +126,10 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
     }
     for (const [appId, list] of byApp) {
       try {
-        const rows = await ctx.db
-          .selectFrom('data_keys')
-          .select(['subject_id', 'wrapped_dek', 'suite'])
-          .where('app_id', '=', appId)
-          .where('subject_id', 'in', [...new Set(list.map((r) => r.subjectId))])
-          .execute();
+        const ids = [...new Set(list.map((r) => r.subjectId))];
+        const rows: { subject_id: string; wrapped_dek: Buffer; suite: string }[] = [];
+        for (let i = 0; i < ids.length; i += LOAD_CHUNK)
+          rows.push(...(await selectKeys(ctx.db, ids.slice(i, i + LOAD_CHUNK), { app: appId })));
         const found = new Map(rows.map((row) => [row.subject_id, row]));
         await Promise.all(
           list.map(async (r) => {
@@ -142,7 +157,9 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
       queue.push({ appId, subjectId, create, resolve, reject });
       if (!scheduled) {
         scheduled = true;
-        queueMicrotask(() => {
+        // The next turn, not the next microtask: requests parsed in the same turn (concurrent HTTP
+        // requests) share the query.
+        setImmediate(() => {
           scheduled = false;
           const batch = queue;
           queue = [];

@@ -5,8 +5,9 @@
  * compiled parameter list is then mapped back to names, so binding is an array copy. On PostgreSQL
  * such a statement also runs as a named prepared statement (store/hot-statements.ts).
  */
-import type { CompiledQuery } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import { markHot } from '../store/hot-statements.js';
+import type { Schema } from '../store/schema.js';
 
 const SENTINEL = '\u0001pipa-param:';
 
@@ -36,5 +37,29 @@ export function prepare<K extends string>(compiled: CompiledQuery, names: readon
       for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as K];
       return { ...compiled, parameters };
     },
+  };
+}
+
+/**
+ * `… where <column> in (n ids)` compiled once per n, a power of two (the ids padded by repeating the
+ * last), so that batches of any size run one of a few prepared statements. `build` receives the ids
+ * as sentinels and may use `param(name)` for each of `extra` (bound from the call's `values`).
+ */
+export function preparedIn<R, E extends string = never>(
+  build: (ids: string[]) => Compilable,
+  extra: readonly E[] = [],
+): (db: Kysely<Schema>, ids: readonly string[], values?: Readonly<Record<E, unknown>>) => Promise<R[]> {
+  const queries = new Map<number, Prepared<string>>();
+  return async (db, ids, values) => {
+    const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
+    let q = queries.get(n);
+    if (q === undefined) {
+      const names = Array.from({ length: n }, (_, i) => `s${i}`);
+      q = prepare(build(names.map(param)).compile(), [...names, ...extra]);
+      queries.set(n, q);
+    }
+    const bound: Record<string, unknown> = { ...values };
+    for (let i = 0; i < n; i++) bound[`s${i}`] = ids[Math.min(i, ids.length - 1)];
+    return (await db.executeQuery<R>(q.bind(bound))).rows;
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import type { AuditEvent } from '../audit/types.js';
 import { DataKey } from '../crypto/data-key.js';
@@ -252,6 +252,58 @@ forEachDialect('vault service', (dctx) => {
       expect(await counts(ctx)).toEqual(before);
       await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);
       expect((await vault.read(SST, sub, KEY)).fields['basic.name']?.value).toBe('张*');
+    });
+  });
+
+  describe('data keys of writes arriving together', () => {
+    /** Count the data-key queries `fn` runs (the key store's loads go through ctx.db). */
+    const keyQueries = async (fn: () => Promise<unknown>): Promise<number> => {
+      const spy = vi.spyOn(ctx.db, 'executeQuery');
+      try {
+        await fn();
+        return spy.mock.calls.filter(([q]) => /from "data_keys"/.test('sql' in q ? q.sql : q.compile().sql)).length;
+      } finally {
+        spy.mockRestore();
+      }
+    };
+
+    it('writes to new subjects from separate callbacks of one event-loop turn (concurrent HTTP requests) share one key query', async () => {
+      const subs = await Promise.all(Array.from({ length: 5 }, () => account()));
+      const n = await keyQueries(async () => {
+        const writes = await new Promise<Promise<unknown>[]>((resolve) => {
+          const started: Promise<unknown>[] = [];
+          for (const [i, sub] of subs.entries()) {
+            setImmediate(() => {
+              started.push(vault.put(SST, sub, { 'contact.phone': `1381234${String(i).padStart(4, '0')}` }, KEY));
+              if (started.length === subs.length) resolve(started);
+            });
+          }
+        });
+        await Promise.all(writes);
+      });
+      expect(n).toBe(1);
+      for (const [i, sub] of subs.entries()) {
+        expect((await vault.read(SST, sub, KEY)).fields['contact.phone']?.value).toBe(`138****${String(i).padStart(4, '0')}`);
+      }
+    });
+
+    it('loads keys of more subjects than one query takes in chunks, new and stored ones alike', async () => {
+      const subs = await Promise.all(Array.from({ length: 300 }, () => account()));
+      const phone = (i: number, v: number) => `13${v}${String(i).padStart(8, '0')}`;
+      expect(await keyQueries(() => Promise.all(subs.map((sub, i) => vault.put(SST, sub, { 'contact.phone': phone(i, 5) }, KEY))))).toBe(2);
+      // Without the unwrapped keys in memory, the stored ones are loaded (2 queries) and used again.
+      ctx.dataKeys.clear();
+      expect(
+        await keyQueries(() =>
+          Promise.all(subs.map((sub, i) => vault.put(SST, sub, { 'contact.phone': phone(i, 6) }, KEY, { mode: 'merge' }))),
+        ),
+      ).toBe(2);
+      const keys = await ctx.db.selectFrom('data_keys').select('subject_id').where('subject_id', 'in', subs).execute();
+      expect(keys).toHaveLength(300);
+      for (const i of [0, 137, 255, 256, 299]) {
+        const masked = await vault.read(SST, subs[i] as string, KEY);
+        expect(masked.fields['contact.phone']?.value).toBe(`136****${phone(i, 6).slice(-4)}`);
+      }
     });
   });
 

@@ -22,7 +22,7 @@ import { forUpdate } from '../store/capabilities.js';
 import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectKey } from './data-keys.js';
-import { type Prepared, param, prepare } from './prepared.js';
+import { type Prepared, param, prepare, preparedIn } from './prepared.js';
 import { manifestOf, openRecord, type RecordFields, sealRecord } from './record.js';
 
 /** A value to store: the category, the value (checked by the caller), its blind index when the category has one. */
@@ -179,31 +179,12 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       .onConflict((oc) => oc.column('subject_id').doNothing())
       .returning('subject_id'),
   );
-  /**
-   * `select … where <column> in (n ids)` compiled once per n, a power of two (ids padded by repeating
-   * the last), so that a batch runs one of a few prepared statements.
-   */
-  const inIds = <R>(build: (ids: string[]) => Compilable) => {
-    const queries = new Map<number, Prepared<string>>();
-    return async (trx: Kysely<Schema>, ids: string[]): Promise<R[]> => {
-      const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
-      let q = queries.get(n);
-      if (q === undefined) {
-        const names = Array.from({ length: n }, (_, i) => `s${i}`);
-        q = prepare(build(names.map(param)).compile(), names);
-        queries.set(n, q);
-      }
-      const values: Record<string, string> = {};
-      for (let i = 0; i < n; i++) values[`s${i}`] = ids[Math.min(i, ids.length - 1)] as string;
-      return (await trx.executeQuery<R>(q.bind(values))).rows;
-    };
-  };
   /** The subjects of a batch, locked on PostgreSQL (an erasure or another node's write waits). */
-  const selectSubjects = inIds<{ id: string; app_id: string; status: string }>((ids) =>
+  const selectSubjects = preparedIn<{ id: string; app_id: string; status: string }>((ids) =>
     forUpdate(ctx.db.selectFrom('subjects').select(['id', 'app_id', 'status']).where('id', 'in', ids), caps),
   );
   /** The current records of subjects that have one (merges read them, in the batch's transaction). */
-  const selectRecords = inIds<{ subject_id: string; envelope: Buffer }>((ids) =>
+  const selectRecords = preparedIn<{ subject_id: string; envelope: Buffer }>((ids) =>
     ctx.db.selectFrom('vault_records').select(['subject_id', 'envelope']).where('subject_id', 'in', ids),
   );
 
