@@ -76,6 +76,8 @@ export interface PolicyRegistry {
 export interface ServiceOptions {
   /** Database URL or configuration. Default: SQLite in `<dataDir>/pipa.db`. */
   db?: string | DatabaseConfig;
+  /** Failures in the background (the database's: a lost connection, a failed checkpoint). */
+  onError?: (error: Error, context: string) => void;
   /** Where the embedded database and the master key file live. Default `./.pipa`. */
   dataDir?: string;
   /** Master key provider. Default: `PIPA_MASTER_KEY` when set, else the key file in `dataDir` (created on first start). */
@@ -135,12 +137,13 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
   let database: Database;
   if (options.database !== undefined) database = options.database;
   else {
+    const onError = options.onError !== undefined ? { onError: options.onError } : {};
     const dbConfig: DatabaseConfig =
       options.db === undefined
-        ? { url: `sqlite:${resolve(dataDir, 'pipa.db')}` }
+        ? { url: `sqlite:${resolve(dataDir, 'pipa.db')}`, ...onError }
         : typeof options.db === 'string'
-          ? { url: options.db }
-          : options.db;
+          ? { url: options.db, ...onError }
+          : { ...onError, ...options.db };
     if (dbConfig.url === undefined || dbConfig.url.startsWith('sqlite:')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     database = await createDatabase(dbConfig);
   }

@@ -24,6 +24,8 @@ describe('database configuration', () => {
       durability: 'process',
       busyTimeoutMs: 5000,
       statementCacheSize: 500,
+      checkpoint: 'background',
+      checkpointIntervalMs: 1000,
     });
     expect(resolveDatabaseConfig({ cwd, dataDir: '/var/lib/pipa' })).toMatchObject({ file: '/var/lib/pipa/pipa.db' });
   });
@@ -51,6 +53,18 @@ describe('database configuration', () => {
     expect(resolveDatabaseConfig({ url: 'sqlite:x.db?durability=power', cwd, durability: 'process' })).toMatchObject({
       durability: 'process',
     });
+  });
+
+  it('checkpoints a SQLite file in the background unless told inline; in memory there is no log', () => {
+    expect(resolveDatabaseConfig({ url: 'sqlite:x.db?checkpoint=inline', cwd })).toMatchObject({ checkpoint: 'inline' });
+    expect(resolveDatabaseConfig({ url: 'sqlite:x.db?checkpoint=inline', cwd, checkpoint: 'background' })).toMatchObject({
+      checkpoint: 'background',
+    });
+    expect(resolveDatabaseConfig({ url: ':memory:', cwd })).toMatchObject({ checkpoint: 'inline' });
+    expect(invalid({ url: 'sqlite:x.db?checkpoint=sometimes', cwd })).toMatch(
+      /checkpoint must be one of background, inline \(got sometimes\)/,
+    );
+    expect(invalid({ url: 'sqlite:x.db', cwd, checkpointIntervalMs: 0 })).toMatch(/checkpointIntervalMs must be an integer >= 10/);
   });
 
   it('rejects what it does not understand, saying what', () => {

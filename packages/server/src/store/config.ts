@@ -8,7 +8,7 @@
  *   postgres://… | postgresql://…    PostgreSQL (libpq-style URL, handled by `pg`)
  *
  * Query parameters pipa reads (and removes before handing a PostgreSQL URL to `pg`):
- *   SQLite:     durability=process|power, busy_timeout=<ms>
+ *   SQLite:     durability=process|power, busy_timeout=<ms>, checkpoint=background|inline
  *   PostgreSQL: schema=<name>, pool_size=<n>
  * Options passed in code override the URL.
  */
@@ -30,6 +30,9 @@ export const DEFAULT_SQLITE_FILE = 'pipa.db';
  *   every commit, so each write transaction costs one fsync.
  */
 export const DURABILITIES = ['process', 'power'] as const;
+
+export const CHECKPOINT_MODES = ['background', 'inline'] as const;
+export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
 export type Durability = (typeof DURABILITIES)[number];
 
 export interface DatabaseConfig {
@@ -45,6 +48,14 @@ export interface DatabaseConfig {
   busyTimeoutMs?: number;
   /** SQLite: prepared statements kept per connection. Default 500. */
   statementCacheSize?: number;
+  /**
+   * SQLite file: who copies the write-ahead log back into the database file. `background` (default):
+   * a worker thread, so that no commit stops the service for a checkpoint's fsync; `inline`: the
+   * committing connection only (SQLite's default behaviour). See store/checkpointer.ts.
+   */
+  checkpoint?: CheckpointMode;
+  /** SQLite, background checkpoints: time between two, ms. Default 1000. */
+  checkpointIntervalMs?: number;
   /** PostgreSQL: connections in the pool. Default 10. */
   poolSize?: number;
   /** PostgreSQL: schema to work in (`search_path`). Default: the server's default (`public`). */
@@ -57,7 +68,7 @@ export interface DatabaseConfig {
   statementTimeoutMs?: number;
   /**
    * Errors that happen in the background (an idle pooled connection dropped, the LISTEN connection
-   * lost and being re-established). Default: ignored; the next query or the reconnect surfaces them.
+   * lost and being re-established, a SQLite background checkpoint failed). Default: ignored; the next query or the reconnect surfaces them.
    */
   onError?: (error: Error, context: string) => void;
 }
@@ -69,6 +80,9 @@ export interface SqliteResolved {
   durability: Durability;
   busyTimeoutMs: number;
   statementCacheSize: number;
+  /** `inline` for `:memory:` (no log to copy). */
+  checkpoint: CheckpointMode;
+  checkpointIntervalMs: number;
 }
 
 export interface PostgresResolved {
@@ -196,13 +210,22 @@ export function resolveDatabaseConfig(input: DatabaseConfig | string = {}): Reso
     if (rest === '') throw invalid('the SQLite URL names no file (expected sqlite:<path>)', 'SQLite 地址未指定文件（应为 sqlite:<路径>）');
     file = rest === ':memory:' ? rest : isAbsolute(rest) ? rest : resolve(cwd, rest);
   }
-  checkKnown(params, ['durability', 'busy_timeout'], 'SQLite');
+  checkKnown(params, ['durability', 'busy_timeout', 'checkpoint'], 'SQLite');
+  const checkpoint = config.checkpoint ?? params.get('checkpoint') ?? 'background';
+  if (!(CHECKPOINT_MODES as readonly string[]).includes(checkpoint)) {
+    throw invalid(
+      `checkpoint must be one of ${CHECKPOINT_MODES.join(', ')} (got ${checkpoint})`,
+      `checkpoint 只能是 ${CHECKPOINT_MODES.join('、')}（实际为 ${checkpoint}）`,
+    );
+  }
   return {
     dialect: 'sqlite',
     file,
     durability: durabilityOf(config.durability ?? params.get('durability') ?? undefined, 'process'),
     busyTimeoutMs: positiveInt('busy_timeout', config.busyTimeoutMs ?? params.get('busy_timeout') ?? undefined, 5000, 0),
     statementCacheSize: positiveInt('statementCacheSize', config.statementCacheSize, 500, 0),
+    checkpoint: file === ':memory:' ? 'inline' : (checkpoint as CheckpointMode),
+    checkpointIntervalMs: positiveInt('checkpointIntervalMs', config.checkpointIntervalMs, 1000, 10),
   };
 }
 

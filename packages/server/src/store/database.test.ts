@@ -1,6 +1,10 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { forUpdate } from './capabilities.js';
+import { startCheckpointer } from './checkpointer.js';
 import { createDatabase, type ListenEvent } from './database.js';
 import { isStoreError } from './errors.js';
 import { MIGRATION_TABLE, migrate, migrationStatus } from './migrate.js';
@@ -349,6 +353,65 @@ forEachDialect('sqlite settings', (ctx) => {
     expect(await pragma(ctx.db, 'busy_timeout')).toBe(5000);
     const power = await ctx.connect({ durability: 'power' });
     expect(await pragma(power.db, 'synchronous')).toBe(2);
+  });
+});
+
+describe('SQLite checkpoints', () => {
+  const filled = async (db: Kysely<Schema>) => {
+    await sql`create table filler (id integer primary key, body text not null)`.execute(db);
+    await withTransaction(db, async (trx) => {
+      for (let i = 0; i < 400; i++) await sql`insert into filler (body) values (${'x'.repeat(1000)})`.execute(trx);
+    });
+  };
+
+  it('copies the log back in a worker thread while the service keeps its connection, and leaves no log behind on close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipa-ckpt-'));
+    try {
+      const file = join(dir, 'pipa.db');
+      const database = await createDatabase({ url: `sqlite:${file}`, checkpointIntervalMs: 50 });
+      expect(database.config).toMatchObject({ checkpoint: 'background' });
+      const before = statSync(file).size;
+      await filled(database.db);
+      // ~100 pages are in the log; the service's own backstop is 50,000 pages away, so only the
+      // worker can have copied them into the database file.
+      const deadline = Date.now() + 5000;
+      while (statSync(file).size < before + 300_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(statSync(file).size).toBeGreaterThan(before + 300_000);
+      expect(Number((await sql<{ n: number }>`select count(*) as n from filler`.execute(database.db)).rows[0]?.n)).toBe(400);
+      await database.close();
+      expect(existsSync(`${file}-wal`)).toBe(false);
+      const again = await createDatabase({ url: `sqlite:${file}?checkpoint=inline` });
+      expect(Number((await sql<{ n: number }>`select count(*) as n from filler`.execute(again.db)).rows[0]?.n)).toBe(400);
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with checkpoint=inline leaves the log to the committing connection (nothing copied before its threshold)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipa-ckpt-'));
+    try {
+      const file = join(dir, 'pipa.db');
+      const database = await createDatabase({ url: `sqlite:${file}?checkpoint=inline`, checkpointIntervalMs: 50 });
+      const before = statSync(file).size;
+      await filled(database.db);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(statSync(file).size).toBe(before);
+      await database.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says why when the worker cannot open the file', async () => {
+    await expect(
+      startCheckpointer({
+        file: join(tmpdir(), `pipa-missing-${process.pid}.db`),
+        busyTimeoutMs: 100,
+        synchronous: 'NORMAL',
+        intervalMs: 50,
+      }),
+    ).rejects.toThrow(/unable to open database file|does not exist/);
   });
 });
 
