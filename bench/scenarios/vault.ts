@@ -481,6 +481,11 @@ export const vaultScenario: Scenario = {
         const bigN = quick ? 20_000 : 100_000;
         const smallIds = await fill(small, 1000, log);
         const largeIds = await fill(large, bigN, log);
+        if (kind === 'sqlite') {
+          // The log the fixtures left is copied back now, not by the background checkpointer during
+          // the measurement: the CPU clock is the process's, which counts that worker thread too.
+          for (const s of [small, large]) await sql`pragma wal_checkpoint(TRUNCATE)`.execute(s.ctx.db);
+        }
         clock = kind === 'sqlite' ? 'cpu' : 'wall';
         const { small: tSmall, large: tLarge } = await measureErasure(small, smallIds, large, largeIds, samples);
         clock = 'wall';
