@@ -30,10 +30,11 @@ export const DEFAULT_SQLITE_FILE = 'pipa.db';
  *   every commit, so each write transaction costs one fsync.
  */
 export const DURABILITIES = ['process', 'power'] as const;
+export type Durability = (typeof DURABILITIES)[number];
 
+/** Who copies a SQLite file's write-ahead log back into it (store/checkpointer.ts). */
 export const CHECKPOINT_MODES = ['background', 'inline'] as const;
 export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
-export type Durability = (typeof DURABILITIES)[number];
 
 export interface DatabaseConfig {
   /** See the module comment. Default: SQLite file in `dataDir`. */
@@ -68,7 +69,8 @@ export interface DatabaseConfig {
   statementTimeoutMs?: number;
   /**
    * Errors that happen in the background (an idle pooled connection dropped, the LISTEN connection
-   * lost and being re-established, a SQLite background checkpoint failed). Default: ignored; the next query or the reconnect surfaces them.
+   * lost and being re-established, a SQLite background checkpoint failed). Default: ignored; the
+   * next query or the reconnect surfaces them.
    */
   onError?: (error: Error, context: string) => void;
 }
@@ -116,13 +118,11 @@ function positiveInt(name: string, value: string | number | undefined, fallback:
   return n;
 }
 
-function durabilityOf(value: string | undefined, fallback: Durability): Durability {
+/** `value` when it is one of `allowed`, `fallback` when absent; otherwise an error naming `name`. */
+function oneOf<T extends string>(name: string, allowed: readonly T[], value: string | undefined, fallback: T): T {
   if (value === undefined) return fallback;
-  if ((DURABILITIES as readonly string[]).includes(value)) return value as Durability;
-  throw invalid(
-    `durability must be one of ${DURABILITIES.join(', ')} (got ${value})`,
-    `durability 只能是 ${DURABILITIES.join('、')}（实际为 ${value}）`,
-  );
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw invalid(`${name} must be one of ${allowed.join(', ')} (got ${value})`, `${name} 只能是 ${allowed.join('、')}（实际为 ${value}）`);
 }
 
 function splitQuery(spec: string): { path: string; params: URLSearchParams } {
@@ -211,20 +211,14 @@ export function resolveDatabaseConfig(input: DatabaseConfig | string = {}): Reso
     file = rest === ':memory:' ? rest : isAbsolute(rest) ? rest : resolve(cwd, rest);
   }
   checkKnown(params, ['durability', 'busy_timeout', 'checkpoint'], 'SQLite');
-  const checkpoint = config.checkpoint ?? params.get('checkpoint') ?? 'background';
-  if (!(CHECKPOINT_MODES as readonly string[]).includes(checkpoint)) {
-    throw invalid(
-      `checkpoint must be one of ${CHECKPOINT_MODES.join(', ')} (got ${checkpoint})`,
-      `checkpoint 只能是 ${CHECKPOINT_MODES.join('、')}（实际为 ${checkpoint}）`,
-    );
-  }
+  const checkpoint = oneOf('checkpoint', CHECKPOINT_MODES, config.checkpoint ?? params.get('checkpoint') ?? undefined, 'background');
   return {
     dialect: 'sqlite',
     file,
-    durability: durabilityOf(config.durability ?? params.get('durability') ?? undefined, 'process'),
+    durability: oneOf('durability', DURABILITIES, config.durability ?? params.get('durability') ?? undefined, 'process'),
     busyTimeoutMs: positiveInt('busy_timeout', config.busyTimeoutMs ?? params.get('busy_timeout') ?? undefined, 5000, 0),
     statementCacheSize: positiveInt('statementCacheSize', config.statementCacheSize, 500, 0),
-    checkpoint: file === ':memory:' ? 'inline' : (checkpoint as CheckpointMode),
+    checkpoint: file === ':memory:' ? 'inline' : checkpoint,
     checkpointIntervalMs: positiveInt('checkpointIntervalMs', config.checkpointIntervalMs, 1000, 10),
   };
 }

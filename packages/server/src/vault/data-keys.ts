@@ -47,8 +47,6 @@ export interface KeyStore {
 
 /** Entries of the suite map before it is cleared (the keys themselves live in `ctx.dataKeys`). */
 const MAX_SUITES = 50_000;
-/** Subjects per key query (a power of two: the prepared statements' sizes). */
-const LOAD_CHUNK = 256;
 
 export function createKeyStore(ctx: ServiceContext): KeyStore {
   const suites = new Map<string, SuiteName>();
@@ -102,7 +100,7 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
     return key;
   };
 
-  /** The wrapped keys of some of an app's subjects: one of a few prepared statements (per power of two of ids). */
+  /** The wrapped keys of some of an app's subjects: a few prepared statements (preparedIn). */
   const selectKeys = preparedIn<{ subject_id: string; wrapped_dek: Buffer; suite: string }, 'app'>(
     (ids) =>
       ctx.db
@@ -115,7 +113,7 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
 
   /**
    * Every request queued in this turn of the event loop (requests that arrived together over HTTP
-   * included): one query per app and up to LOAD_CHUNK subjects for all of them.
+   * included): one query per app (and up to 256 subjects) for all of them.
    */
   const load = async (requests: Request[]): Promise<void> => {
     const byApp = new Map<string, Request[]>();
@@ -126,10 +124,7 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
     }
     for (const [appId, list] of byApp) {
       try {
-        const ids = [...new Set(list.map((r) => r.subjectId))];
-        const rows: { subject_id: string; wrapped_dek: Buffer; suite: string }[] = [];
-        for (let i = 0; i < ids.length; i += LOAD_CHUNK)
-          rows.push(...(await selectKeys(ctx.db, ids.slice(i, i + LOAD_CHUNK), { app: appId })));
+        const rows = await selectKeys(ctx.db, [...new Set(list.map((r) => r.subjectId))], { app: appId });
         const found = new Map(rows.map((row) => [row.subject_id, row]));
         await Promise.all(
           list.map(async (r) => {

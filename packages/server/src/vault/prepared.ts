@@ -40,17 +40,21 @@ export function prepare<K extends string>(compiled: CompiledQuery, names: readon
   };
 }
 
+/** Ids in one statement of `preparedIn` (more are run in several). */
+const IN_CHUNK = 256;
+
 /**
- * `… where <column> in (n ids)` compiled once per n, a power of two (the ids padded by repeating the
- * last), so that batches of any size run one of a few prepared statements. `build` receives the ids
- * as sentinels and may use `param(name)` for each of `extra` (bound from the call's `values`).
+ * `… where <column> in (n ids)` compiled once per n, a power of two up to IN_CHUNK (the ids padded by
+ * repeating the last; more ids run in chunks), so that batches of any size run one of a few prepared
+ * statements. `build` receives the ids as sentinels and may use `param(name)` for each of `extra`
+ * (bound from the call's `values`).
  */
 export function preparedIn<R, E extends string = never>(
   build: (ids: string[]) => Compilable,
   extra: readonly E[] = [],
 ): (db: Kysely<Schema>, ids: readonly string[], values?: Readonly<Record<E, unknown>>) => Promise<R[]> {
   const queries = new Map<number, Prepared<string>>();
-  return async (db, ids, values) => {
+  const run = async (db: Kysely<Schema>, ids: readonly string[], values: Readonly<Record<E, unknown>> | undefined): Promise<R[]> => {
     const n = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
     let q = queries.get(n);
     if (q === undefined) {
@@ -61,5 +65,11 @@ export function preparedIn<R, E extends string = never>(
     const bound: Record<string, unknown> = { ...values };
     for (let i = 0; i < n; i++) bound[`s${i}`] = ids[Math.min(i, ids.length - 1)];
     return (await db.executeQuery<R>(q.bind(bound))).rows;
+  };
+  return async (db, ids, values) => {
+    if (ids.length <= IN_CHUNK) return run(db, ids, values);
+    const out: R[] = [];
+    for (let i = 0; i < ids.length; i += IN_CHUNK) out.push(...(await run(db, ids.slice(i, i + IN_CHUNK), values)));
+    return out;
   };
 }
