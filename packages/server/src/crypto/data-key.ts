@@ -109,6 +109,11 @@ export interface DataKeyCache {
    * so requests still holding it fail with `key_destroyed`. The store deletes the wrapped key.
    */
   shred(app: string, subject: string): boolean;
+  /**
+   * Drop the subject's key from the cache without destroying it, as an eviction does: later
+   * requests load it again (or find it gone), requests holding it finish. Returns the key dropped.
+   */
+  drop(app: string, subject: string): DataKey | undefined;
   /** Destroy every cached key (shutdown). */
   clear(): void;
   readonly size: number;
@@ -161,6 +166,12 @@ export function createDataKeyCache(options: DataKeyCacheOptions = {}): DataKeyCa
       entries.delete(k);
       entry?.key.destroy();
       return entry !== undefined;
+    },
+    drop(app, subject) {
+      const k = id(app, subject);
+      const entry = entries.get(k);
+      entries.delete(k);
+      return entry?.key;
     },
     clear() {
       for (const entry of entries.values()) entry.key.destroy();

@@ -179,6 +179,16 @@ describe('data key cache', () => {
     expect(cache.size).toBe(1);
   });
 
+  it('drop takes a key out of the cache without destroying it, and returns it', () => {
+    const cache = createDataKeyCache();
+    const key = DataKey.generate(1, random);
+    cache.set('a', '1', key);
+    expect(cache.drop('a', '1')).toBe(key);
+    expect(key.destroyed).toBe(false);
+    expect(cache.get('a', '1')).toBeUndefined();
+    expect(cache.drop('a', '1')).toBeUndefined();
+  });
+
   it('clear destroys the keys', () => {
     const cache = createDataKeyCache();
     const key = DataKey.generate(1, random);

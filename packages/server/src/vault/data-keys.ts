@@ -41,8 +41,14 @@ export interface KeyStore {
   committed(key: SubjectKey): void;
   /** The fresh key will not be stored (its write failed or was refused). */
   discard(key: SubjectKey): void;
-  /** Drop and destroy the in-memory key (crypto-shredding; also on another node's change notice). */
+  /** Drop and destroy the in-memory key (crypto-shredding of an erasure here). */
   shred(appId: string, subjectId: string): void;
+  /**
+   * Drop the in-memory key without destroying it (a change notified by any node, this one included:
+   * the next request loads the key again, or finds it gone; requests holding it finish). Returns the
+   * key dropped, for the caller to destroy once it knows the subject was erased.
+   */
+  drop(appId: string, subjectId: string): DataKey | undefined;
 }
 
 /** Entries of the suite map before it is cleared (the keys themselves live in `ctx.dataKeys`). */
@@ -213,6 +219,10 @@ export function createKeyStore(ctx: ServiceContext): KeyStore {
       fresh.get(k)?.dek.destroy();
       fresh.delete(k);
       ctx.dataKeys.shred(appId, subjectId);
+    },
+    drop(appId, subjectId) {
+      suites.delete(id(appId, subjectId));
+      return ctx.dataKeys.drop(appId, subjectId);
     },
   };
 }

@@ -5,7 +5,7 @@ import type { AuditEvent } from '../audit/types.js';
 import { DataKey } from '../crypto/data-key.js';
 import { createFieldCipher } from '../crypto/field-cipher.js';
 import { suiteById } from '../crypto/suites.js';
-import type { ServiceContext } from '../service/context.js';
+import { CHANNELS, type ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
@@ -613,6 +613,35 @@ forEachDialect('vault service', (dctx) => {
       expect(await vault.lookup(SST, { phone: PROFILE['contact.phone'] }, KEY)).not.toContainEqual(
         expect.objectContaining({ subjectId: sub }),
       );
+    });
+
+    it('a change notified for a subject drops its key from memory; the key is destroyed only when the subject was erased (PostgreSQL, where nodes notify each other)', async () => {
+      if (!ctx.database.caps.listenNotify) return; // SQLite: one node, nothing to notify.
+      const until = async (what: () => boolean) => {
+        const deadline = Date.now() + 5000;
+        while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(what()).toBe(true);
+      };
+      // A freeze: the key leaves the cache, a request still holding it can use it.
+      const frozen = await account();
+      await vault.put(SST, frozen, { 'basic.name': '张三' }, KEY);
+      const held = ctx.dataKeys.get(SST, frozen);
+      expect(held).toBeInstanceOf(DataKey);
+      await subjects.setStatus(ctx.db, SST, frozen, 'frozen');
+      await until(() => ctx.dataKeys.get(SST, frozen) === undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(held?.destroyed).toBe(false);
+      expect((await vault.read(SST, frozen, KEY)).fields['basic.name']?.value).toBe('张*');
+      // An erasure by another node (its rows changed and its notice sent): the key is destroyed here too.
+      const erased = await account();
+      await vault.put(SST, erased, { 'basic.name': '李四' }, KEY);
+      const key = ctx.dataKeys.get(SST, erased);
+      expect(key).toBeInstanceOf(DataKey);
+      await ctx.db.deleteFrom('data_keys').where('subject_id', '=', erased).execute();
+      await ctx.db.updateTable('subjects').set({ status: 'erased', erased_at: Date.now() }).where('id', '=', erased).execute();
+      await ctx.database.notify(CHANNELS.subject, `${SST}\t${erased}`);
+      await until(() => key?.destroyed === true);
+      expect(ctx.dataKeys.get(SST, erased)).toBeUndefined();
     });
 
     it('frozen subjects keep their data but take no writes and release no plain values', async () => {

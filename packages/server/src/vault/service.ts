@@ -284,18 +284,37 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     await counter.close();
     await readAudit.close();
   });
-  /** Forget everything held in memory for a subject (erasure here, or a change notified by another node). */
+  /** Forget everything held in memory for a subject erased here: its key is destroyed. */
   const forget = (appId: string, subjectId: string) => {
     keys.shred(appId, subjectId);
     masks.drop(appId, subjectId);
   };
 
-  // Another node changed a subject (erased it, say): drop our unwrapped copy of its key.
+  // A node changed a subject (erased it, froze it, linked a device; this node's own changes come back
+  // too): drop our unwrapped copy of its key and its masked values, so that the next request reads
+  // the store again. A request already holding the key (a read that started before a freeze)
+  // finishes; only when the change was an erasure is the dropped key destroyed (crypto-shredding in
+  // this node's memory too), which fails such requests with key_destroyed as an erasure here does.
   if (caps.listenNotify) {
     const stop = ctx.database.listen(CHANNELS.subject, (e) => {
       if (e.kind !== 'notify') return;
       const [app, subject] = e.payload.split('\t');
-      if (app !== undefined && subject !== undefined && subject !== '') forget(app, subject);
+      if (app === undefined || subject === undefined || subject === '') return;
+      masks.drop(app, subject);
+      const dropped = keys.drop(app, subject);
+      if (dropped === undefined) return;
+      void ctx.db
+        .selectFrom('subjects')
+        .select('status')
+        .where('id', '=', subject)
+        .executeTakeFirst()
+        .then(
+          (row) => {
+            if (row === undefined || row.status === 'erased') dropped.destroy();
+          },
+          // Unknown: destroy (the key is out of the cache already; a request holding it may fail).
+          () => dropped.destroy(),
+        );
     });
     ctx.onClose(async () => {
       await (await stop)();
