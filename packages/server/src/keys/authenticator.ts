@@ -2,8 +2,11 @@
  * The `Authenticator` of the HTTP app: API keys and subject tokens, with the database off the hot path.
  *
  * API keys: a verified key row is cached by key id; each request checks the secret against the cached
- * hash (SHA-256, constant-time), the expiry against the clock and the revocation flag. The cache is
- * kept honest three ways:
+ * hash (SHA-256, constant-time), the expiry against the clock and the revocation flag. Once a secret
+ * has matched, the entry keeps it and the next requests compare with it in constant time instead of
+ * hashing again (a SHA-256 call cost as much as validating the request's body; the process holds no
+ * less already: every request carries the secret, and the master key is in memory); it is zeroed when
+ * the entry is dropped or re-read. The cache is kept honest three ways:
  *   - revocation NOTIFYs `CHANNELS.apiKey` (payload: the key id): every node drops the entry at once
  *     (PostgreSQL LISTEN/NOTIFY; on SQLite the notification is in-process);
  *   - after the LISTEN connection was lost (`resync`) the whole cache is dropped;
@@ -19,6 +22,7 @@
  * with a subject token is the person's activity (retention's `last-activity` trigger): the time is kept
  * in memory per subject and written with the last-used times (`subjects.last_active_at`, forward only).
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { bearer, parseApiKey, secretMatches } from '../auth/api-key.js';
 import { SubjectTokenError, verifySubjectToken } from '../auth/subject-token.js';
@@ -52,6 +56,28 @@ interface KeyEntry {
   expiresAt: number | null;
   revoked: boolean;
   loadedAt: number;
+  /** The secret (bytes of its base64url text) that last matched `hash`. */
+  verified: Buffer | undefined;
+}
+
+/** Zero the secret an entry remembers (the entry is being dropped or replaced). */
+function forget(entry: KeyEntry | undefined): void {
+  entry?.verified?.fill(0);
+  if (entry !== undefined) entry.verified = undefined;
+}
+
+/**
+ * Whether `secret` is the entry's key's: compared in constant time with the secret the entry last
+ * verified, else hashed and compared with the stored hash (then remembered).
+ */
+function secretVerified(entry: KeyEntry & { hash: Buffer }, secret: string): boolean {
+  const given = Buffer.from(secret, 'latin1');
+  const known = entry.verified;
+  if (known !== undefined && known.length === given.length && timingSafeEqual(given, known)) return true;
+  if (!secretMatches(secret, entry.hash)) return false;
+  forget(entry);
+  entry.verified = given;
+  return true;
 }
 
 interface TokenKeysEntry {
@@ -83,6 +109,17 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
   const activity = new Map<string, SeenActivity>();
   const report = (err: unknown, context: string) => options.onError?.(err instanceof Error ? err : new Error(String(err)), context);
 
+  /** Drop one cached key entry (or all), zeroing the secrets they remember. */
+  const dropKeys = (id?: string): void => {
+    if (id === undefined) {
+      for (const entry of keys.values()) forget(entry);
+      keys.clear();
+    } else {
+      forget(keys.get(id));
+      keys.delete(id);
+    }
+  };
+
   // Bumped by every invalidation: a read that started before it must not cache what it read.
   let generation = 0;
   const loadKey = (id: string): Promise<KeyEntry> => {
@@ -98,15 +135,19 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
       const at = ctx.clock();
       const entry: KeyEntry =
         row === undefined
-          ? { hash: null, principal: null, expiresAt: null, revoked: false, loadedAt: at }
+          ? { hash: null, principal: null, expiresAt: null, revoked: false, loadedAt: at, verified: undefined }
           : {
               hash: Buffer.from(row.hash),
               principal: { kind: 'api-key', keyId: row.id, appId: row.app_id, scopes: new Set<Scope>(toKeyRecord(row).scopes) },
               expiresAt: row.expires_at,
               revoked: row.revoked_at !== null,
               loadedAt: at,
+              verified: undefined,
             };
-      if (generation === started) keys.set(id, entry);
+      if (generation === started) {
+        forget(keys.get(id));
+        keys.set(id, entry);
+      }
       return entry;
     })().finally(() => loading.delete(id));
     loading.set(id, p);
@@ -148,7 +189,7 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
     let entry = keys.get(parsed.id);
     if (entry === undefined || now - entry.loadedAt >= ttl) entry = await loadKey(parsed.id);
     if (entry.hash === null || entry.principal === null || entry.revoked) return null;
-    if (!secretMatches(parsed.secret, entry.hash)) return null;
+    if (!secretVerified(entry as KeyEntry & { hash: Buffer }, parsed.secret)) return null;
     if (entry.expiresAt !== null && entry.expiresAt <= now) return null;
     lastUsed.set(parsed.id, now);
     return entry.principal;
@@ -208,12 +249,12 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
   const unlisten = await ctx.database.listen(CHANNELS.apiKey, (event) => {
     generation++;
     if (event.kind === 'resync') {
-      keys.clear();
+      dropKeys();
       tokenKeys.clear();
     } else if (event.payload.startsWith(SUBJECT_TOKEN_PREFIX)) {
       tokenKeys.delete(event.payload.slice(SUBJECT_TOKEN_PREFIX.length));
     } else {
-      keys.delete(event.payload);
+      dropKeys(event.payload);
     }
   });
   const timer = setInterval(() => {
@@ -238,10 +279,10 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
     invalidate(keyId) {
       generation++;
       if (keyId === undefined) {
-        keys.clear();
+        dropKeys();
         tokenKeys.clear();
       } else if (keyId.startsWith(SUBJECT_TOKEN_PREFIX)) tokenKeys.delete(keyId.slice(SUBJECT_TOKEN_PREFIX.length));
-      else keys.delete(keyId);
+      else dropKeys(keyId);
     },
     flushLastUsed,
     async stop() {
@@ -250,6 +291,7 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
       clearInterval(timer);
       await unlisten();
       await flushLastUsed();
+      dropKeys();
     },
     get cached() {
       return keys.size;

@@ -75,6 +75,15 @@ forEachDialect('api keys', (dctx) => {
     expect(p?.kind === 'api-key' && [...p.scopes]).toEqual(['vault:read']);
     const [prefix, id] = token.split('_');
     expect(await authenticate(`${prefix}_${id}_${'A'.repeat(43)}`)).toBeNull();
+    // The entry now remembers the verified secret: a secret differing in its last character (the
+    // comparison with the remembered one runs to the end) is refused, and the right one still passes.
+    const last = token.at(-1) === 'A' ? 'B' : 'A';
+    expect(await authenticate(`${token.slice(0, -1)}${last}`)).toBeNull();
+    expect(await authenticate(token)).toMatchObject({ keyId: key.id });
+    // Another key's secret under this key's id is refused.
+    const other = await keys.create({ appId: APP, name: 'other', scopes: ['vault:read'], creator: null, actor: 'cli' });
+    expect(await authenticate(`${prefix}_${id}_${other.token.slice(-43)}`)).toBeNull();
+    expect(await authenticate(other.token)).toMatchObject({ keyId: other.key.id });
     expect(await authenticate(`pipa_aaaaaaaaaaaa_${'A'.repeat(43)}`)).toBeNull();
     expect(await authenticate('pipa_short')).toBeNull();
     expect(await authenticate(undefined)).toBeNull();
