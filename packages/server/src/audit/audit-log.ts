@@ -16,7 +16,8 @@
  * the transaction already holds the database's single write lock (`BEGIN IMMEDIATE`).
  */
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
-import { type Capabilities, capabilitiesOfKysely } from '../store/capabilities.js';
+import { type Capabilities, capabilitiesOfKysely, forUpdate } from '../store/capabilities.js';
+import { param, prepare as prepareQuery } from '../store/prepared.js';
 import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { auditHashInputOf, canonicalCategories, canonicalJson, sha256Hex } from './chain.js';
@@ -332,8 +333,25 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     first: AuditRecord;
   }
 
+  // The head's read (locked on PostgreSQL) and update, compiled once: every append runs both, and
+  // building them with Kysely cost a batch of vault writes more than running them.
+  const lockHead = prepareQuery(
+    forUpdate(db.selectFrom('chain_heads').select(['seq', 'hash']).where('chain', '=', param('chain')), caps).compile(),
+    ['chain'],
+  );
+  const updateHead = prepareQuery(
+    db
+      .updateTable('chain_heads')
+      .set({ seq: param('seq') as unknown as number, hash: param('hash'), updated_at: param('at') as unknown as number })
+      .where('chain', '=', param('chain'))
+      .compile(),
+    ['seq', 'hash', 'at', 'chain'],
+  );
+
   const appendPrepared = async (trx: Kysely<Schema>, prepared: Prepared[]): Promise<Appended> => {
-    const head = await readHead(trx, caps, AUDIT_CHAIN, true);
+    const row = (await trx.executeQuery<{ seq: number | string; hash: string }>(lockHead.bind({ chain: AUDIT_CHAIN }))).rows[0];
+    if (row === undefined) throw new Error(`chain head "${AUDIT_CHAIN}" is missing: run the migrations`);
+    const head: ChainHead = { seq: Number(row.seq), hash: row.hash };
     let seq = head.seq;
     let prev = head.hash;
     let at = 0;
@@ -367,7 +385,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       prev = hash;
     }
     await insertRows(trx, values, prepared.length);
-    await trx.updateTable('chain_heads').set({ seq, hash: prev, updated_at: at }).where('chain', '=', AUDIT_CHAIN).execute();
+    await trx.executeQuery(updateHead.bind({ seq, hash: prev, at, chain: AUDIT_CHAIN }));
     const first = Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, values[i]])) as unknown as AuditRecord;
     return { firstSeq: head.seq + 1, lastSeq: seq, lastAt: at, hash: prev, first };
   };

@@ -1,6 +1,6 @@
 /**
  * Statements run over and over on the hot paths (the vault's read and write, compiled once by
- * vault/prepared.ts) are registered here. On PostgreSQL each pooled connection then runs them as
+ * store/prepared.ts) are registered here. On PostgreSQL each pooled connection then runs them as
  * named prepared statements: parsed and planned once per connection instead of on every execution.
  * For the vault's read (a union of two primary-key joins) planning cost more than executing; a plain
  * statement sent by text is planned every time.

@@ -10,7 +10,7 @@
 import type { DataKey } from '../crypto/data-key.js';
 import type { SuiteName } from '../crypto/suites.js';
 import type { ServiceContext } from '../service/context.js';
-import { param, preparedIn } from './prepared.js';
+import { param, preparedIn } from '../store/prepared.js';
 
 export interface SubjectKey {
   readonly appId: string;

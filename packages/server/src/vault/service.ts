@@ -19,13 +19,13 @@ import type { SuiteName } from '../crypto/suites.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
+import { param, prepare } from '../store/prepared.js';
 import type { SubjectKind, SubjectStatusValue } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectService } from '../subjects/service.js';
 import { type CategoryRule, categoryRule, checkValue, LOOKUP_KINDS, type LookupKind, maskFor } from './categories.js';
 import { createKeyStore } from './data-keys.js';
 import { convertLegacyFields } from './legacy.js';
-import { param, prepare } from './prepared.js';
 import { openRecord, parseManifest, type RecordFields } from './record.js';
 import { createVaultWriter, type FieldValue, KeyRaceError, unknownSubject, type VaultWriterOptions } from './writer.js';
 

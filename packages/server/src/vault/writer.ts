@@ -19,10 +19,10 @@ import type { AuditEventInput } from '../audit/types.js';
 import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
+import { type Prepared, param, prepare, preparedIn } from '../store/prepared.js';
 import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectKey } from './data-keys.js';
-import { type Prepared, param, prepare, preparedIn } from './prepared.js';
 import { manifestOf, openRecord, type RecordFields, sealRecord } from './record.js';
 
 /** A value to store: the category, the value (checked by the caller), its blind index when the category has one. */
