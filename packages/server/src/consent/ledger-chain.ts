@@ -21,6 +21,7 @@
 import type { Kysely } from 'kysely';
 import { canonicalJson, GENESIS_HASH, sha256Hex } from '../audit/chain.js';
 import { type Capabilities, forUpdate } from '../store/capabilities.js';
+import { type Prepared, param, prepare } from '../store/prepared.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 
@@ -69,11 +70,32 @@ export interface ConsentHead {
   hash: string;
 }
 
-export async function readConsentHead(db: Kysely<Schema>, caps: Capabilities, lock: boolean): Promise<ConsentHead> {
-  const q = db.selectFrom('chain_heads').select(['seq', 'hash']).where('chain', '=', CONSENT_CHAIN);
-  const row = await (lock ? forUpdate(q, caps) : q).executeTakeFirst();
-  if (row === undefined) throw new Error(`chain head "${CONSENT_CHAIN}" is missing: run the migrations`);
-  return { seq: Number(row.seq), hash: row.hash };
+/**
+ * The head's locked read and its update, compiled once per engine (one capability set each; the SQL
+ * depends on nothing else, a PostgreSQL schema being the connection's search_path): every consent
+ * change runs both.
+ */
+const headStatements = new WeakMap<Capabilities, { lock: Prepared<'chain'>; update: Prepared<'seq' | 'hash' | 'at' | 'chain'> }>();
+
+function headStatementsFor(db: Kysely<Schema>, caps: Capabilities) {
+  let s = headStatements.get(caps);
+  if (s === undefined) {
+    s = {
+      lock: prepare(forUpdate(db.selectFrom('chain_heads').select(['seq', 'hash']).where('chain', '=', param('chain')), caps).compile(), [
+        'chain',
+      ]),
+      update: prepare(
+        db
+          .updateTable('chain_heads')
+          .set({ seq: param('seq') as unknown as number, hash: param('hash'), updated_at: param('at') as unknown as number })
+          .where('chain', '=', param('chain'))
+          .compile(),
+        ['seq', 'hash', 'at', 'chain'],
+      ),
+    };
+    headStatements.set(caps, s);
+  }
+  return s;
 }
 
 /**
@@ -87,7 +109,10 @@ export async function appendConsentRows(
   rows: readonly Omit<ConsentRow, 'seq' | 'prev_hash' | 'hash'>[],
   now: number,
 ): Promise<ConsentRow[]> {
-  const head = await readConsentHead(trx, caps, true);
+  const statements = headStatementsFor(trx, caps);
+  const row = (await trx.executeQuery<{ seq: number | string; hash: string }>(statements.lock.bind({ chain: CONSENT_CHAIN }))).rows[0];
+  if (row === undefined) throw new Error(`chain head "${CONSENT_CHAIN}" is missing: run the migrations`);
+  const head: ConsentHead = { seq: Number(row.seq), hash: row.hash };
   let seq = head.seq;
   let prev = head.hash;
   const out: ConsentRow[] = [];
@@ -101,7 +126,7 @@ export async function appendConsentRows(
   }
   if (out.length > 0) {
     await trx.insertInto('consent_events').values(out).execute();
-    await trx.updateTable('chain_heads').set({ seq, hash: prev, updated_at: now }).where('chain', '=', CONSENT_CHAIN).execute();
+    await trx.executeQuery(statements.update.bind({ seq, hash: prev, at: now, chain: CONSENT_CHAIN }));
   }
   return out;
 }
