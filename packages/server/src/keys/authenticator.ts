@@ -76,7 +76,11 @@ function secretVerified(entry: KeyEntry & { hash: Buffer }, secret: string): boo
   if (known !== undefined && known.length === given.length && timingSafeEqual(given, known)) return true;
   if (!secretMatches(secret, entry.hash)) return false;
   forget(entry);
-  entry.verified = given;
+  // A buffer of its own: a small Buffer.from is a slice of a shared pool, which keeping would keep.
+  const kept = Buffer.allocUnsafeSlow(given.length);
+  given.copy(kept);
+  given.fill(0);
+  entry.verified = kept;
   return true;
 }
 
