@@ -16,15 +16,14 @@
  * the transaction already holds the database's single write lock (`BEGIN IMMEDIATE`).
  */
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
-import { type Capabilities, capabilitiesOfKysely, forUpdate } from '../store/capabilities.js';
-import { param, prepare as prepareQuery } from '../store/prepared.js';
+import { type Capabilities, capabilitiesOfKysely } from '../store/capabilities.js';
 import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { auditHashInputOf, canonicalCategories, canonicalJson, sha256Hex } from './chain.js';
 import type { Checkpoint, CheckpointSigner } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { type AuditExportOptions, exportAuditRange } from './export.js';
-import { AUDIT_CHAIN, AUDIT_COLUMNS, type ChainHead, readHead, recordToEvent } from './records.js';
+import { AUDIT_CHAIN, AUDIT_COLUMNS, type ChainHead, moveHead, readHead, recordToEvent } from './records.js';
 import { AUDIT_OUTCOMES, type AuditEvent, type AuditEventInput, type AuditRecord, type Clock } from './types.js';
 import { type VerifyOptions, type VerifyResult, verifyAuditChain } from './verify.js';
 
@@ -333,25 +332,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     first: AuditRecord;
   }
 
-  // The head's read (locked on PostgreSQL) and update, compiled once: every append runs both, and
-  // building them with Kysely cost a batch of vault writes more than running them.
-  const lockHead = prepareQuery(
-    forUpdate(db.selectFrom('chain_heads').select(['seq', 'hash']).where('chain', '=', param('chain')), caps).compile(),
-    ['chain'],
-  );
-  const updateHead = prepareQuery(
-    db
-      .updateTable('chain_heads')
-      .set({ seq: param('seq') as unknown as number, hash: param('hash'), updated_at: param('at') as unknown as number })
-      .where('chain', '=', param('chain'))
-      .compile(),
-    ['seq', 'hash', 'at', 'chain'],
-  );
-
   const appendPrepared = async (trx: Kysely<Schema>, prepared: Prepared[]): Promise<Appended> => {
-    const row = (await trx.executeQuery<{ seq: number | string; hash: string }>(lockHead.bind({ chain: AUDIT_CHAIN }))).rows[0];
-    if (row === undefined) throw new Error(`chain head "${AUDIT_CHAIN}" is missing: run the migrations`);
-    const head: ChainHead = { seq: Number(row.seq), hash: row.hash };
+    const head = await readHead(trx, caps, AUDIT_CHAIN, true);
     let seq = head.seq;
     let prev = head.hash;
     let at = 0;
@@ -385,7 +367,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       prev = hash;
     }
     await insertRows(trx, values, prepared.length);
-    await trx.executeQuery(updateHead.bind({ seq, hash: prev, at, chain: AUDIT_CHAIN }));
+    await moveHead(trx, caps, AUDIT_CHAIN, { seq, hash: prev }, at);
     const first = Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, values[i]])) as unknown as AuditRecord;
     return { firstSeq: head.seq + 1, lastSeq: seq, lastAt: at, hash: prev, first };
   };

@@ -26,7 +26,7 @@ import { withTransaction } from '../store/transaction.js';
 import { AUDIT_HASH_FORMAT, GENESIS_HASH } from './chain.js';
 import { CHECKPOINT_FORMAT, type Checkpoint } from './checkpoint.js';
 import { AuditError } from './errors.js';
-import { AUDIT_CHAIN, AUDIT_COLUMNS, type ChainHead, readHead } from './records.js';
+import { AUDIT_CHAIN, AUDIT_COLUMNS, type ChainHead, moveHead, readHead } from './records.js';
 import type { AuditRecord } from './types.js';
 import { ChainChecker, type VerifyProblem } from './verify.js';
 
@@ -386,11 +386,7 @@ export async function importAuditExport(db: Kysely<Schema>, input: ExportInput, 
     const last = await trx.selectFrom('audit_events').select(['seq', 'hash', 'at']).where('seq', '=', header.to).executeTakeFirst();
     const newHead: ChainHead = last === undefined ? head : { seq: Number(last.seq), hash: last.hash };
     if (last !== undefined) {
-      await trx
-        .updateTable('chain_heads')
-        .set({ seq: newHead.seq, hash: newHead.hash, updated_at: Number(last.at) })
-        .where('chain', '=', AUDIT_CHAIN)
-        .execute();
+      await moveHead(trx, caps, AUDIT_CHAIN, newHead, Number(last.at));
     }
     for (const cp of checkpoints) {
       await trx

@@ -20,8 +20,8 @@
  */
 import type { Kysely } from 'kysely';
 import { canonicalJson, GENESIS_HASH, sha256Hex } from '../audit/chain.js';
-import { type Capabilities, forUpdate } from '../store/capabilities.js';
-import { type Prepared, param, prepare } from '../store/prepared.js';
+import { moveHead, readHead } from '../audit/records.js';
+import type { Capabilities } from '../store/capabilities.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 
@@ -71,34 +71,6 @@ export interface ConsentHead {
 }
 
 /**
- * The head's locked read and its update, compiled once per engine (one capability set each; the SQL
- * depends on nothing else, a PostgreSQL schema being the connection's search_path): every consent
- * change runs both.
- */
-const headStatements = new WeakMap<Capabilities, { lock: Prepared<'chain'>; update: Prepared<'seq' | 'hash' | 'at' | 'chain'> }>();
-
-function headStatementsFor(db: Kysely<Schema>, caps: Capabilities) {
-  let s = headStatements.get(caps);
-  if (s === undefined) {
-    s = {
-      lock: prepare(forUpdate(db.selectFrom('chain_heads').select(['seq', 'hash']).where('chain', '=', param('chain')), caps).compile(), [
-        'chain',
-      ]),
-      update: prepare(
-        db
-          .updateTable('chain_heads')
-          .set({ seq: param('seq') as unknown as number, hash: param('hash'), updated_at: param('at') as unknown as number })
-          .where('chain', '=', param('chain'))
-          .compile(),
-        ['seq', 'hash', 'at', 'chain'],
-      ),
-    };
-    headStatements.set(caps, s);
-  }
-  return s;
-}
-
-/**
  * Number, hash and insert rows at the end of the chain, and move the head. Must run inside the
  * caller's transaction; on PostgreSQL the head row stays locked until it ends, so appends from any
  * number of processes form one chain and commit in sequence order.
@@ -109,10 +81,7 @@ export async function appendConsentRows(
   rows: readonly Omit<ConsentRow, 'seq' | 'prev_hash' | 'hash'>[],
   now: number,
 ): Promise<ConsentRow[]> {
-  const statements = headStatementsFor(trx, caps);
-  const row = (await trx.executeQuery<{ seq: number | string; hash: string }>(statements.lock.bind({ chain: CONSENT_CHAIN }))).rows[0];
-  if (row === undefined) throw new Error(`chain head "${CONSENT_CHAIN}" is missing: run the migrations`);
-  const head: ConsentHead = { seq: Number(row.seq), hash: row.hash };
+  const head: ConsentHead = await readHead(trx, caps, CONSENT_CHAIN, true);
   let seq = head.seq;
   let prev = head.hash;
   const out: ConsentRow[] = [];
@@ -126,7 +95,7 @@ export async function appendConsentRows(
   }
   if (out.length > 0) {
     await trx.insertInto('consent_events').values(out).execute();
-    await trx.executeQuery(statements.update.bind({ seq, hash: prev, at: now, chain: CONSENT_CHAIN }));
+    await moveHead(trx, caps, CONSENT_CHAIN, { seq, hash: prev }, now);
   }
   return out;
 }
