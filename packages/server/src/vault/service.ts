@@ -30,7 +30,7 @@ import { openRecord, parseManifest, type RecordFields } from './record.js';
 import { createVaultWriter, type FieldValue, KeyRaceError, unknownSubject, type VaultWriterOptions } from './writer.js';
 
 /** The part of the subjects service the vault uses (erasure marks the subject erased). */
-export type VaultSubjects = Pick<SubjectService, 'setStatus'>;
+export type VaultSubjects = Pick<SubjectService, 'setStatus' | 'get'>;
 
 /** Who acts, for authorisation and the audit log. */
 export interface VaultActor {
@@ -303,18 +303,13 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       masks.drop(app, subject);
       const dropped = keys.drop(app, subject);
       if (dropped === undefined) return;
-      void ctx.db
-        .selectFrom('subjects')
-        .select('status')
-        .where('id', '=', subject)
-        .executeTakeFirst()
-        .then(
-          (row) => {
-            if (row === undefined || row.status === 'erased') dropped.destroy();
-          },
-          // Unknown: destroy (the key is out of the cache already; a request holding it may fail).
-          () => dropped.destroy(),
-        );
+      void deps.subjects.get(ctx.db, app, subject).then(
+        (row) => {
+          if (row === undefined || row.status === 'erased') dropped.destroy();
+        },
+        // Unknown: destroy (the key is out of the cache already; a request holding it may fail).
+        () => dropped.destroy(),
+      );
     });
     ctx.onClose(async () => {
       await (await stop)();
