@@ -71,6 +71,8 @@ const BACKSTOP_CHECKPOINT_PAGES = 50_000;
 
 async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onError']): Promise<Database> {
   const memory = config.file === ':memory:';
+  // The same on the worker's connection: a checkpoint's fsync depends on it.
+  const synchronous = config.durability === 'power' ? 'FULL' : 'NORMAL';
   let raw: BetterSqlite3.Database;
   try {
     if (!memory) mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
@@ -92,7 +94,7 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
         throw new Error(`the file system refused WAL mode (journal_mode is ${String(mode)})`);
       }
     }
-    raw.pragma(`synchronous = ${config.durability === 'power' ? 'FULL' : 'NORMAL'}`);
+    raw.pragma(`synchronous = ${synchronous}`);
     raw.pragma('foreign_keys = ON');
     raw.pragma('temp_store = MEMORY');
     // 16 MiB page cache (negative = KiB).
@@ -119,7 +121,7 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
       checkpointer = await startCheckpointer({
         file: config.file,
         busyTimeoutMs: config.busyTimeoutMs,
-        synchronous: config.durability === 'power' ? 'FULL' : 'NORMAL',
+        synchronous,
         intervalMs: config.checkpointIntervalMs,
         ...(onError !== undefined ? { onError } : {}),
       });
