@@ -1,9 +1,10 @@
 /**
  * Queries compiled once and run many times with new parameters: building and compiling a Kysely
  * query costs more than running a small SQLite statement, and the hot paths (the vault's reads and
- * writes, the audit chain's head) run the same few statements over and over. A query is built with sentinel parameter values; the
- * compiled parameter list is then mapped back to names, so binding is an array copy. On PostgreSQL
- * such a statement also runs as a named prepared statement (store/hot-statements.ts).
+ * writes, the audit and consent chains' heads) run the same few statements over and over. A query is
+ * built with sentinel parameter values; the compiled parameter list is then mapped back to names, so
+ * binding is an array copy. On PostgreSQL such a statement also runs as a named prepared statement
+ * (store/hot-statements.ts).
  */
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import { markHot } from './hot-statements.js';
