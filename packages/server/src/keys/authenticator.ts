@@ -68,13 +68,13 @@ function forget(entry: KeyEntry | undefined): void {
 
 /**
  * Whether `secret` is the entry's key's: compared in constant time with the secret the entry last
- * verified, else hashed and compared with the stored hash (then remembered).
+ * verified, else hashed and compared with the entry's stored `hash` (then remembered).
  */
-function secretVerified(entry: KeyEntry & { hash: Buffer }, secret: string): boolean {
+function secretVerified(entry: KeyEntry, hash: Buffer, secret: string): boolean {
   const given = Buffer.from(secret, 'latin1');
   const known = entry.verified;
   if (known !== undefined && known.length === given.length && timingSafeEqual(given, known)) return true;
-  if (!secretMatches(secret, entry.hash)) return false;
+  if (!secretMatches(secret, hash)) return false;
   forget(entry);
   // A buffer of its own: a small Buffer.from is a slice of a shared pool, which keeping would keep.
   const kept = Buffer.allocUnsafeSlow(given.length);
@@ -193,7 +193,7 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
     let entry = keys.get(parsed.id);
     if (entry === undefined || now - entry.loadedAt >= ttl) entry = await loadKey(parsed.id);
     if (entry.hash === null || entry.principal === null || entry.revoked) return null;
-    if (!secretVerified(entry as KeyEntry & { hash: Buffer }, parsed.secret)) return null;
+    if (!secretVerified(entry, entry.hash, parsed.secret)) return null;
     if (entry.expiresAt !== null && entry.expiresAt <= now) return null;
     lastUsed.set(parsed.id, now);
     return entry.principal;
