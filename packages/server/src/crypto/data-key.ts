@@ -137,7 +137,7 @@ export function createDataKeyCache(options: DataKeyCacheOptions = {}): DataKeyCa
   }
   const entries = new Map<string, { key: DataKey; expires: number }>();
   const id = (app: string, subject: string) => `${app}\u0000${subject}`;
-  return {
+  const cache: DataKeyCache = {
     get(app, subject) {
       const k = id(app, subject);
       const entry = entries.get(k);
@@ -161,11 +161,9 @@ export function createDataKeyCache(options: DataKeyCacheOptions = {}): DataKeyCa
       }
     },
     shred(app, subject) {
-      const k = id(app, subject);
-      const entry = entries.get(k);
-      entries.delete(k);
-      entry?.key.destroy();
-      return entry !== undefined;
+      const key = cache.drop(app, subject);
+      key?.destroy();
+      return key !== undefined;
     },
     drop(app, subject) {
       const k = id(app, subject);
@@ -181,4 +179,5 @@ export function createDataKeyCache(options: DataKeyCacheOptions = {}): DataKeyCa
       return entries.size;
     },
   };
+  return cache;
 }
