@@ -5,7 +5,9 @@
  *   node --import tsx bench/service-server.ts '{"mode":"bare"}'
  *   node --import tsx bench/service-server.ts '{"mode":"pipa","dataDir":"/tmp/x","db":"postgres://…?schema=s","masterKey":"…"}'
  *
- * `bare`: Fastify 5 with a constant GET and POST route (the baseline). `pipa`: the whole service as
+ * `bare`: Fastify 5 with a constant GET and POST route (the baseline) and, when the spec has `reply`,
+ * a GET route `/r` that answers exactly those bytes (body and headers: the same answer as a pipa
+ * route, without the work behind it). `pipa`: the whole service as
  * `pipa serve` runs it (built packages), without rate limit and logs, without the job runner. Prints
  * one JSON line `{ "url", "token"? }` when listening; exits on SIGTERM.
  */
@@ -17,6 +19,8 @@ interface Spec {
   dataDir?: string;
   db?: string;
   masterKey?: string;
+  /** bare: what GET /r answers, byte for byte. */
+  reply?: { body: string; headers: Record<string, string> };
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec;
@@ -26,6 +30,8 @@ if (spec.mode === 'bare') {
   const constant = { ok: true, service: 'bare' };
   app.get('/c', async () => constant);
   app.post('/c', async () => constant);
+  const fixed = spec.reply;
+  if (fixed !== undefined) app.get('/r', (_request, reply) => reply.headers(fixed.headers).send(fixed.body));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
