@@ -62,10 +62,11 @@ async function readAfter(ctx: ServiceContext, state: SyncState): Promise<number>
       .orderBy('seq')
       .limit(PAGE)
       .execute();
-    for (const row of rows) {
-      ctx.consent.apply(ledgerEventToConsentEvent(rowToLedgerEvent(row)));
-      state.highWater = Number(row.seq);
-    }
+    // One page folded in as a bulk load (projection.applyAll). Applying is idempotent, so if it
+    // stops partway the high-water mark stays at the previous page and the page is read again.
+    ctx.consent.applyAll(rows.map((row) => ledgerEventToConsentEvent(rowToLedgerEvent(row))));
+    const last = rows[rows.length - 1];
+    if (last !== undefined) state.highWater = Number(last.seq);
     count += rows.length;
     if (rows.length < PAGE) return count;
   }

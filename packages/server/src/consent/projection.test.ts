@@ -101,6 +101,43 @@ describe('consent projection', () => {
     expect(errorOf(() => p.setSubject(APP, 's', { status: 'active' })).code).toBe('conflict');
   });
 
+  it('applyAll (a rebuild) gives the state of applying the events one by one, in the same layout', () => {
+    const events: ConsentEvent[] = [];
+    const purposes = ['marketing', 'push', 'survey', 'analytics'];
+    for (let k = 0; k < 200; k++) {
+      const purpose = purposes[k % 4] as string;
+      events.push(
+        ev(`s${k % 7}`, purpose, {
+          at: NOW - (k % 13) * DAY,
+          action: k % 5 === 0 ? 'withdraw' : 'grant',
+          ...(k % 3 === 0 ? { recipient: `sdk-${k % 2}` } : {}),
+          policyVersion: String(1 + (k % 2)),
+        }),
+      );
+    }
+    const one = createConsentProjection();
+    for (const e of events) one.apply(e);
+    const all = createConsentProjection();
+    all.applyAll(events);
+    for (let s = 0; s < 7; s++) expect(all.consents(APP, `s${s}`)).toEqual(one.consents(APP, `s${s}`));
+    expect(all.stats()).toEqual(one.stats());
+    for (const entry of all.appState(APP)?.subjects.values() ?? []) expect(entry.data.length).toBe(entry.n * 6);
+    // After the bulk load, single events append as before.
+    all.apply(ev('s0', 'new-purpose', { at: NOW }));
+    expect(all.state(APP, 's0', 'new-purpose')?.action).toBe('grant');
+  });
+
+  it('applyAll stopped by an invalid event keeps what came before it and names the field', () => {
+    const p = createConsentProjection();
+    const events = [ev('s', 'marketing'), ev('s', 'push'), { ...ev('s', 'survey'), method: 'sms' } as unknown as ConsentEvent, ev('s', 'late')];
+    expect(errorOf(() => p.applyAll(events)).message).toBe('event.method: must be one of user, guardian, api');
+    expect(p.consents(APP, 's').map((c) => c.purpose)).toEqual(['marketing', 'push']);
+    const entry = p.appState(APP)?.subjects.get('s');
+    expect(entry?.data.length).toBe(2 * 6);
+    p.apply(ev('s', 'late'));
+    expect(p.consents(APP, 's').map((c) => c.purpose)).toEqual(['marketing', 'push', 'late']);
+  });
+
   it('refuses a date of birth that is not a real date', () => {
     const p = createConsentProjection();
     expect(errorOf(() => p.setSubject(APP, 's', { status: 'active', birthDate: '2013-02-29' }))).toMatchObject({
