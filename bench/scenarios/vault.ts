@@ -25,6 +25,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DeclarationInput, validateDeclaration } from '@pipa/policy';
+import BetterSqlite3 from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import type { DataKey } from '../../packages/server/dist/crypto/data-key.js';
@@ -348,24 +349,46 @@ async function firstReadParts(ctx: ServiceContext, ids: readonly string[]): Prom
  * SQLite: how many pages a vault write adds to the write-ahead log, and which b-trees they belong to
  * (the frames' page numbers mapped through the dbstat table). Each page is two writes to the log file
  * at commit, which is most of a commit's cost; a plaintext insert adds about one.
+ *
+ * The log must hold exactly the sample's frames. It is emptied first (a TRUNCATE checkpoint, retried
+ * while the background checkpointer holds the lock), and a second connection keeps a read
+ * transaction open on the empty log during the sample: while it does, no checkpoint copies a frame
+ * back, so the writer never starts the log again from its beginning (which would overwrite the
+ * sample's first frames). Only frames carrying the log header's salts are counted.
  */
 async function walPagesPerWrite(store: Store, ids: string[], concurrency: number): Promise<{ total: number; byTree: [string, number][] }> {
   const { ctx, vault } = store;
+  const file = store.file as string;
   await vault.flush();
-  await sql`pragma wal_checkpoint(TRUNCATE)`.execute(ctx.db);
-  await rate(ids.length, concurrency, (i) => vault.put(APP, ids[i] as string, profile(900_000 + i), ACTOR));
-  await vault.flush();
-  const wal = readFileSync(`${store.file}-wal`);
-  const pageSize = wal.readUInt32BE(8);
-  const stat = (await sql<{ name: string; pageno: number }>`select name, pageno from dbstat`.execute(ctx.db)).rows;
-  const owner = new Map(stat.map((r) => [r.pageno, r.name]));
-  const counts = new Map<string, number>();
-  let frames = 0;
-  for (let off = 32; off + 24 + pageSize <= wal.length; off += 24 + pageSize) {
-    const name = owner.get(wal.readUInt32BE(off)) ?? '(freed)';
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-    frames++;
+  for (let attempt = 0; ; attempt++) {
+    const r = (await sql<{ busy: number; log: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(ctx.db)).rows[0];
+    if (r !== undefined && r.busy === 0 && r.log <= 0) break;
+    if (attempt === 50) throw new Error('WAL sample: the log could not be emptied (checkpoint busy)');
+    await new Promise((done) => setTimeout(done, 20));
   }
+  const pin = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  let frames = 0;
+  const counts = new Map<string, number>();
+  try {
+    pin.exec('begin');
+    pin.prepare('select count(*) from sqlite_schema').get();
+    await rate(ids.length, concurrency, (i) => vault.put(APP, ids[i] as string, profile(900_000 + i), ACTOR));
+    await vault.flush();
+    const wal = readFileSync(`${file}-wal`);
+    const pageSize = wal.readUInt32BE(8);
+    const salts = [wal.readUInt32BE(16), wal.readUInt32BE(20)];
+    const stat = (await sql<{ name: string; pageno: number }>`select name, pageno from dbstat`.execute(ctx.db)).rows;
+    const owner = new Map(stat.map((r) => [r.pageno, r.name]));
+    for (let off = 32; off + 24 + pageSize <= wal.length; off += 24 + pageSize) {
+      if (wal.readUInt32BE(off + 8) !== salts[0] || wal.readUInt32BE(off + 12) !== salts[1]) break;
+      const name = owner.get(wal.readUInt32BE(off)) ?? '(freed)';
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      frames++;
+    }
+  } finally {
+    pin.close();
+  }
+  if (frames === 0) throw new Error('WAL sample: no frame of the sample found in the log');
   const byTree = [...counts]
     .map(([name, n]): [string, number] => [name, n / ids.length])
     .filter(([, n]) => n >= 0.01)
