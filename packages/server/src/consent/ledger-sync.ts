@@ -62,9 +62,15 @@ async function readAfter(ctx: ServiceContext, state: SyncState): Promise<number>
       .orderBy('seq')
       .limit(PAGE)
       .execute();
-    // One page folded in as a bulk load (projection.applyAll). Applying is idempotent, so if it
-    // stops partway the high-water mark stays at the previous page and the page is read again.
-    ctx.consent.applyAll(rows.map((row) => ledgerEventToConsentEvent(rowToLedgerEvent(row))));
+    // One page folded in as a bulk load (projection.applyAll), converted row by row as it goes, so
+    // that a row that cannot be read or applied stops the load with every event before it applied.
+    // The high-water mark then stays at the previous page, whose events are applied again by the next
+    // read (applying is idempotent).
+    ctx.consent.applyAll(
+      (function* () {
+        for (const row of rows) yield ledgerEventToConsentEvent(rowToLedgerEvent(row));
+      })(),
+    );
     const last = rows[rows.length - 1];
     if (last !== undefined) state.highWater = Number(last.seq);
     count += rows.length;

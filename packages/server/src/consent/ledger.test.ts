@@ -516,6 +516,26 @@ forEachDialect('consent ledger', (dctx) => {
     }
   });
 
+  it('loading stops at a ledger row the projection refuses, with everything before it applied', async () => {
+    const s = await subjects.ensure(ctx.db, { appId: XPP, kind: 'account', externalId: 'refused-row' });
+    await ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'payment' }] }));
+    const second = await ledger.record(XPP, grant(s.id, { consents: [{ purpose: 'push-notifications' }] }));
+    const seq = second[0]?.seq as number;
+    const version = second[0]?.policyVersion as string;
+    // The row's policy version emptied (the projection refuses it), then put back.
+    await ctx.db.updateTable('consent_events').set({ policy_version: '' }).where('seq', '=', seq).execute();
+    const other = await dctx.connect();
+    const ctx2 = await openTestContext(other, { examples: [] });
+    try {
+      await expect(loadConsentProjection(ctx2)).rejects.toThrow('event.policyVersion: must be a non-empty string');
+      expect(ctx2.consent.state(XPP, s.id, 'payment')?.action).toBe('grant');
+      expect(ctx2.consent.state(XPP, s.id, 'push-notifications')).toBeUndefined();
+    } finally {
+      await ctx.db.updateTable('consent_events').set({ policy_version: version }).where('seq', '=', seq).execute();
+      await ctx2.close();
+    }
+  });
+
   describe('two nodes', () => {
     it('a grant through one node is seen by decisions on the other within a second', async () => {
       const other = await dctx.connect();
