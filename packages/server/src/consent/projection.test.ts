@@ -129,7 +129,12 @@ describe('consent projection', () => {
 
   it('applyAll stopped by an invalid event keeps what came before it and names the field', () => {
     const p = createConsentProjection();
-    const events = [ev('s', 'marketing'), ev('s', 'push'), { ...ev('s', 'survey'), method: 'sms' } as unknown as ConsentEvent, ev('s', 'late')];
+    const events = [
+      ev('s', 'marketing'),
+      ev('s', 'push'),
+      { ...ev('s', 'survey'), method: 'sms' } as unknown as ConsentEvent,
+      ev('s', 'late'),
+    ];
     expect(errorOf(() => p.applyAll(events)).message).toBe('event.method: must be one of user, guardian, api');
     expect(p.consents(APP, 's').map((c) => c.purpose)).toEqual(['marketing', 'push']);
     const entry = p.appState(APP)?.subjects.get('s');
