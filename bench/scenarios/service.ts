@@ -445,13 +445,18 @@ async function sameBytes(
     ratio: round(p.ratio, 3),
     target: 'none (informational: the answer replayed by a bare route, to separate its size from the work behind it)',
     ok: p.failed === 0,
-    note: `answer ${Buffer.byteLength(body)} bytes of JSON and ${Object.keys(headers).length} headers; rounds ${round(Math.min(...p.ratios), 2)}–${round(Math.max(...p.ratios), 2)}; ${describeCpu(p.cpu)}`,
+    note: `answer ${Buffer.byteLength(body)} bytes of JSON and ${Object.keys(headers).length} headers; ${spreadOf(p)}`,
   };
+}
+
+/** The spread of a pair's rounds and the CPU per request, for a figure's note. */
+function spreadOf(p: Paired): string {
+  return `rounds ${round(Math.min(...p.ratios), 2)}–${round(Math.max(...p.ratios), 2)} on a shared 2-core machine; ${describeCpu(p.cpu)}`;
 }
 
 function figure(name: string, p: Paired, min: number, baseline: 'GET' | 'POST', bound: string): Figure {
   const ok = p.ratio >= min && p.failed === 0;
-  const spread = `rounds ${round(Math.min(...p.ratios), 2)}–${round(Math.max(...p.ratios), 2)} on a shared 2-core machine; ${describeCpu(p.cpu)}`;
+  const spread = spreadOf(p);
   return {
     name,
     value: round(p.value),

@@ -20,7 +20,7 @@
  */
 import type { Kysely } from 'kysely';
 import { canonicalJson, GENESIS_HASH, sha256Hex } from '../audit/chain.js';
-import { moveHead, readHead } from '../audit/records.js';
+import { type ChainHead, moveHead, readHead } from '../audit/records.js';
 import type { Capabilities } from '../store/capabilities.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
@@ -65,10 +65,8 @@ export function computeConsentHash(r: Omit<ConsentRow, 'hash'>): string {
   return sha256Hex(consentHashInput(r));
 }
 
-export interface ConsentHead {
-  seq: number;
-  hash: string;
-}
+/** The consent chain's head: a chain head like the audit log's (`chain_heads`, audit/records.ts). */
+export type ConsentHead = ChainHead;
 
 /**
  * Number, hash and insert rows at the end of the chain, and move the head. Must run inside the
@@ -81,7 +79,7 @@ export async function appendConsentRows(
   rows: readonly Omit<ConsentRow, 'seq' | 'prev_hash' | 'hash'>[],
   now: number,
 ): Promise<ConsentRow[]> {
-  const head: ConsentHead = await readHead(trx, caps, CONSENT_CHAIN, true);
+  const head = await readHead(trx, caps, CONSENT_CHAIN, true);
   let seq = head.seq;
   let prev = head.hash;
   const out: ConsentRow[] = [];

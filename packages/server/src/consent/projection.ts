@@ -299,11 +299,9 @@ export function createConsentProjection(): ConsentProjection {
       if (at >= recordAt(e, i)) writeRecord(e, i, flags, intern(ev.policyVersion), at);
       return;
     }
-    if (grown === null) addRecord(e, intern(purpose), intern(recipient), flags, intern(ev.policyVersion), at);
-    else {
-      addRecordInPlace(e, intern(purpose), intern(recipient), flags, intern(ev.policyVersion), at);
-      grown.add(e);
-    }
+    const add = grown === null ? addRecord : addRecordInPlace;
+    add(e, intern(purpose), intern(recipient), flags, intern(ev.policyVersion), at);
+    grown?.add(e);
   };
 
   return {
