@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -162,6 +163,89 @@ describe('http app', () => {
     expect(docs.body).not.toMatch(/<script|https?:\/\/(?!json-schema)/);
     expect((await a.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await a.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+});
+
+describe('reply coalescing', () => {
+  /**
+   * 20 keep-alive connections each send a GET in the same tick, so that the server's next poll phase
+   * reads all of them; the order of handler runs (h) and of replies released to the socket (s: an
+   * onSend hook added after the app's own) shows whether the turn's replies left together.
+   */
+  async function order(coalesceReplies: boolean): Promise<{ order: string; bodies: string[] }> {
+    const events: string[] = [];
+    const a = await createHttpApp({
+      routes: [
+        defineRoute({
+          method: 'GET',
+          url: '/v1/n/:n',
+          operationId: 'n',
+          summary: 'n',
+          tags: ['test'],
+          auth: 'none',
+          params: z.object({ n: z.string() }),
+          response: z.object({ n: z.string() }),
+          handler: async ({ params }) => {
+            events.push('h');
+            return { n: params.n };
+          },
+        }),
+      ],
+      auth,
+      version: 'test',
+      rateLimit: false,
+      coalesceReplies,
+    });
+    a.addHook('onSend', (_request, _reply, payload, done) => {
+      events.push('s');
+      done(null, payload);
+    });
+    await a.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = a.server.address() as { port: number };
+    const accepted = new Promise<void>((resolve) => {
+      let n = 0;
+      a.server.on('connection', () => {
+        if (++n === 20) resolve();
+      });
+    });
+    const sockets: Socket[] = await Promise.all(
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const c = connect(port, '127.0.0.1', () => resolve(c));
+          }),
+      ),
+    );
+    await accepted;
+    const bodies = sockets.map(
+      (c) =>
+        new Promise<string>((resolve) => {
+          let got = '';
+          c.on('data', (d: Buffer) => {
+            got += d.toString('utf8');
+            if (got.includes('}')) resolve(got.slice(got.indexOf('\r\n\r\n') + 4));
+          });
+        }),
+    );
+    for (const [i, c] of sockets.entries()) c.write(`GET /v1/n/${i} HTTP/1.1\r\nhost: x\r\n\r\n`);
+    const out = await Promise.all(bodies);
+    for (const c of sockets) c.destroy();
+    await a.close();
+    return { order: events.join(''), bodies: out };
+  }
+
+  it('releases the replies of requests read in one turn together, each to its own connection', async () => {
+    const r = await order(true);
+    expect(r.bodies).toEqual(Array.from({ length: 20 }, (_, i) => JSON.stringify({ n: String(i) })));
+    // Every request of the turn was handled before the first reply left.
+    expect(r.order).toBe(`${'h'.repeat(20)}${'s'.repeat(20)}`);
+  });
+
+  it('without coalescing, each reply leaves as soon as it is computed', async () => {
+    const r = await order(false);
+    expect(r.bodies).toEqual(Array.from({ length: 20 }, (_, i) => JSON.stringify({ n: String(i) })));
+    expect(r.order).toBe('hs'.repeat(20));
   });
 });
 

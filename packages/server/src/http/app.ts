@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ERROR_STATUS, PipaError } from '../errors.js';
+import { createReplyCoalescer } from './coalesce.js';
 import { buildOpenApi, renderDocsPage } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
 import { type AnyRoute, type Authenticator, registerRoute } from './route.js';
@@ -24,6 +25,8 @@ export interface HttpOptions {
   /** Readiness probe for /readyz (database reachable, projection loaded). */
   ready?: () => Promise<{ ok: boolean; detail?: string }>;
   requestTimeoutMs?: number;
+  /** Hold replies computed in the turn that read their requests until that turn ends (default true; see coalesce.ts). */
+  coalesceReplies?: boolean;
 }
 
 /**
@@ -53,9 +56,12 @@ const pathOnly = (url: string) => {
 
 export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
   const newRequestId = requestIds();
+  const coalescer = opts.coalesceReplies === false ? undefined : createReplyCoalescer();
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    // Called once per request as it is read: the place to mark the turn for reply coalescing.
     genReqId: (req) => {
+      coalescer?.mark();
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(given) ? given : newRequestId();
     },
@@ -108,7 +114,8 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
       const html = String(reply.getHeader('content-type') ?? '').startsWith('text/html');
       reply.header('content-security-policy', html ? HTML_CSP : "default-src 'none'");
     }
-    done(null, payload);
+    if (coalescer === undefined) done(null, payload);
+    else coalescer.release(done, null, payload);
   });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
