@@ -27,6 +27,7 @@ export interface VaultLike {
     subjectId: string,
     fields: Readonly<Record<string, string | null>>,
     actor: { id: string; scopes?: ReadonlySet<string>; requestId?: string | null },
+    options?: { path?: string },
   ): Promise<unknown>;
   readForRequest(
     appId: string,
@@ -78,7 +79,14 @@ export function rightsVault(vault: VaultLike): RightsVault {
     },
 
     async put(appId: string, subjectId: string, values: Readonly<Record<string, string>>, actor: RightsActor): Promise<void> {
-      await vault.put(appId, subjectId, values, { id: actor.id, scopes: RIGHTS_SCOPES, requestId: actor.httpRequestId ?? null });
+      // The values are the request's corrections: errors name them there.
+      await vault.put(
+        appId,
+        subjectId,
+        values,
+        { id: actor.id, scopes: RIGHTS_SCOPES, requestId: actor.httpRequestId ?? null },
+        { path: '$.body.corrections' },
+      );
     },
 
     async erase(appId: string, subjectId: string, actor: RightsActor): Promise<VaultErasure> {

@@ -47,6 +47,11 @@ export type FieldValues = Readonly<Record<string, string | null>>;
 export interface PutOptions {
   /** `merge` (default): the given categories are set, `null` deletes one, the others stay. `replace`: the given categories become the whole record. */
   mode?: 'merge' | 'replace';
+  /**
+   * Where `fields` sits in the caller's input, for the paths of errors about one category
+   * (default `$.body.fields`, the HTTP routes' body: `$.body.fields.contact.phone`).
+   */
+  path?: string;
 }
 
 export interface PutResult {
@@ -237,7 +242,7 @@ function unknownCategory(vp: VaultPolicy, id: string, path: string): ErrorDetail
   };
 }
 
-/** JSON path of a category key (`$.fields.contact.phone`, or bracketed when it is not a plain id). */
+/** JSON path of a category key (`$.body.fields.contact.phone`, or bracketed when it is not a plain id). */
 function fieldPath(root: string, id: string): string {
   return /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(id)}]`;
 }
@@ -349,6 +354,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     vp: VaultPolicy,
     fields: FieldValues,
     mode: 'merge' | 'replace',
+    root: string,
   ): { values: [VaultCategory, string][]; removed: string[] } => {
     const problems: ErrorDetail[] = [];
     const unknown: ErrorDetail[] = [];
@@ -357,10 +363,10 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     const now = ctx.clock();
     const entries = typeof fields === 'object' && fields !== null ? Object.entries(fields) : [];
     if (entries.length === 0) {
-      throw new PipaError('validation_failed', 'no fields given', [{ path: '$.fields', message: 'give at least one category and value' }]);
+      throw new PipaError('validation_failed', 'no fields given', [{ path: root, message: 'give at least one category and value' }]);
     }
     for (const [id, value] of entries) {
-      const path = fieldPath('$.fields', id);
+      const path = fieldPath(root, id);
       const cat = vp.categories.get(id);
       if (cat === undefined) {
         unknown.push(unknownCategory(vp, id, path));
@@ -408,7 +414,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     if (!converted) await ready();
     const mode = putOptions.mode ?? 'merge';
     const vp = requirePolicy(appId);
-    const { values, removed } = prepareFields(vp, fields, mode);
+    const { values, removed } = prepareFields(vp, fields, mode, putOptions.path ?? '$.body.fields');
     const written = values.map(([c]) => c.id).sort();
     const audit = {
       actor: actor.id,
