@@ -83,6 +83,18 @@ describe('http app', () => {
     ['malformed JSON', { payload: '{"phone": ', headers: { ...K1, 'content-type': 'application/json' } }, 400, 'invalid_json'],
     ['wrong types', { payload: { phone: 1, count: 'x' }, headers: K1 }, 400, 'validation_failed'],
     ['unknown field', { payload: { phone: '1', count: 1, extra: true }, headers: K1 }, 400, 'validation_failed'],
+    [
+      'JSON sent as text/plain',
+      { payload: '{"phone":"1","count":1}', headers: { ...K1, 'content-type': 'text/plain' } },
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'a form',
+      { payload: 'phone=1&count=1', headers: { ...K1, 'content-type': 'application/x-www-form-urlencoded' } },
+      415,
+      'unsupported_media_type',
+    ],
     ['oversized body', { payload: { phone: 'x'.repeat(2000), count: 1 }, headers: K1 }, 413, 'payload_too_large'],
     ['missing key', { payload: { phone: '1', count: 1 }, headers: {} }, 401, 'unauthenticated'],
     ['wrong key', { payload: { phone: '1', count: 1 }, headers: { authorization: 'Bearer pipa_k9_nope' } }, 401, 'unauthenticated'],

@@ -86,6 +86,10 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
     ajv: { customOptions: { removeAdditional: false } },
   });
 
+  // JSON only: Fastify also parses text/plain by default, which turned a JSON body sent as text into a
+  // confusing "expected object, received string"; now every other media type is 415 (send JSON).
+  app.removeContentTypeParser('text/plain');
+
   const limiter = createRateLimiter();
   const limit = opts.rateLimit === undefined ? { perMinute: 6000 } : opts.rateLimit;
 
