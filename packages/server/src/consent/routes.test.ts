@@ -838,6 +838,8 @@ forEachDialect('subjects, consent and decisions over HTTP', (dctx) => {
         expect(body.error.requestId).toBe(r.headers['x-request-id']);
         expect(r.body).not.toMatch(/at .+\.ts:\d+/);
         if (c.path !== undefined) expect(body.error.details.map((d: { path: string }) => d.path)).toContain(c.path);
+        // A message that names a path names it as the request has it.
+        if (String(body.error.message).startsWith('$.')) expect(body.error.message).toMatch(/^\$\.(body|params|query)\b/);
         expect(await snapshot(ctx)).toEqual(before);
       });
     }

@@ -70,7 +70,8 @@ export function subjectOut(s: SubjectRecord): z.input<typeof Subject> {
 
 /**
  * Run a service call and rewrite the paths of its validation errors to where the value was in the
- * request (`externalId` → `$.body.externalId`, `$.consents[0]` → `$.body.consents[0]`).
+ * request (`externalId` → `$.body.externalId`, `$.consents[0]` → `$.body.consents[0]`), in the
+ * details and at the start of the message.
  */
 export async function inRequest<T>(fn: () => Promise<T>, map: (path: string) => string): Promise<T> {
   try {
@@ -78,7 +79,11 @@ export async function inRequest<T>(fn: () => Promise<T>, map: (path: string) => 
   } catch (err) {
     if (err instanceof PipaError && err.details !== undefined) {
       const details: ErrorDetail[] = err.details.map((d) => (d.path === undefined ? d : { ...d, path: map(d.path) }));
-      const moved = new PipaError(err.code, err.message, details);
+      // A message that starts with the path it is about names it as the request has it, too.
+      const first = err.details.find((d) => d.path !== undefined)?.path;
+      const message =
+        first !== undefined && err.message.startsWith(`${first}: `) ? `${map(first)}${err.message.slice(first.length)}` : err.message;
+      const moved = new PipaError(err.code, message, details);
       moved.stack = err.stack;
       throw moved;
     }

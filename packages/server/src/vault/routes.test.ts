@@ -273,7 +273,7 @@ forEachDialect('vault routes', (dctx) => {
         payload: { phone: 'call me' },
         status: 400,
         code: 'validation_failed',
-        path: '$.phone',
+        path: '$.body.phone',
       },
       {
         name: 'DELETE confirm a string',

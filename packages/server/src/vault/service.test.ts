@@ -551,10 +551,10 @@ forEachDialect('vault service', (dctx) => {
     });
 
     it('refuses bad lookups', async () => {
-      await expectPipaError(vault.lookup(SST, { phone: 'abc' }, KEY), 'validation_failed', '$.phone');
+      await expectPipaError(vault.lookup(SST, { phone: 'abc' }, KEY), 'validation_failed', '$.body.phone');
       await expectPipaError(vault.lookup(SST, {}, KEY), 'validation_failed');
       await expectPipaError(vault.lookup(SST, { phone: '13712345678', email: 'a@b.cn' }, KEY), 'validation_failed');
-      await expectPipaError(vault.lookup(XPP, { email: 'a@b.cn' }, KEY), 'unknown_category', '$.email');
+      await expectPipaError(vault.lookup(XPP, { email: 'a@b.cn' }, KEY), 'unknown_category', '$.body.email');
     });
   });
 

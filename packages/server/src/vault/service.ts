@@ -745,7 +745,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     const given = (Object.keys(LOOKUP_KINDS) as LookupKind[]).filter((k) => query[k] !== undefined);
     if (given.length !== 1) {
       throw new PipaError('validation_failed', 'give exactly one of phone, idNumber, email', [
-        { path: '$', message: `give exactly one of ${Object.keys(LOOKUP_KINDS).join(', ')}` },
+        { path: '$.body', message: `give exactly one of ${Object.keys(LOOKUP_KINDS).join(', ')}` },
       ]);
     }
     const kind = given[0] as LookupKind;
@@ -753,7 +753,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     const cat = vp.categories.get(category);
     if (cat === undefined || cat.rule.index === undefined) {
       throw new PipaError('unknown_category', `app ${appId} declares no category ${category}, so nothing can be looked up by ${kind}`, [
-        { path: `$.${kind}`, message: `category ${category} is not declared by ${appId}` },
+        { path: `$.body.${kind}`, message: `category ${category} is not declared by ${appId}` },
       ]);
     }
     let index: Buffer;
@@ -761,7 +761,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       index = ctx.blindIndex.index(appId, category, cat.rule.index, query[kind] as string);
     } catch (err) {
       if (isCryptoError(err) && err.code === 'invalid_value') {
-        throw new PipaError('validation_failed', `${kind}: ${err.message}`, [{ path: `$.${kind}`, message: err.message }]);
+        throw new PipaError('validation_failed', `${kind}: ${err.message}`, [{ path: `$.body.${kind}`, message: err.message }]);
       }
       throw err;
     }
