@@ -124,3 +124,22 @@ describe('pipa keys status / rotate / retire', () => {
     ]);
   });
 });
+
+describe('pipa keys create / revoke: errors name the option given', () => {
+  it('an unknown app names --app, a long name --name, an unknown key <id>: exit 2, nothing created', async () => {
+    const app = await runCli(['keys', 'create', '--app', 'no-such-app', '--scopes', 'vault:read'], { cwd: dir });
+    expect(app.code).toBe(2);
+    expect(app.stderr).toContain('unknown app no-such-app');
+    expect(app.stderr).toContain('--app');
+    expect(app.stderr).not.toContain('$.body');
+    const name = await runCli(['keys', 'create', '--app', APP, '--scopes', 'vault:read', '--name', 'n'.repeat(500)], { cwd: dir });
+    expect(name.code).toBe(2);
+    expect(name.stderr).toContain('--name');
+    expect(name.stderr).not.toContain('$.body');
+    const revoke = await runCli(['keys', 'revoke', 'key_aaaaaaaaaaaa'], { cwd: dir });
+    expect(revoke.code).toBe(2);
+    expect(revoke.stderr).toContain('<id>');
+    expect(revoke.stderr).not.toContain('$.params');
+    expect((await runCli(['keys', 'list', '--json'], { cwd: dir })).stdout.trim()).toBe('[]');
+  });
+});

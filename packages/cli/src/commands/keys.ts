@@ -53,8 +53,17 @@ export function parseExpiry(raw: string, now: number): number {
   throw new CliExit(EXIT.invalid, `--expires must be a duration (90d, 12h, 30m) or a date (2026-12-31) (got "${raw}")`);
 }
 
+/** The options and argument of `pipa keys` by the path the key service names them with. */
+const KEY_FLAGS = {
+  '$.body.app': '--app',
+  '$.body.scopes': '--scopes',
+  '$.body.name': '--name',
+  '$.body.expiresAt': '--expires',
+  '$.params.id': '<id>',
+};
+
 function withContext<T>(io: CliIo, opts: DbCommandOptions, fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
-  return withServiceContext(io, opts, 'pipa keys', fn);
+  return withServiceContext(io, opts, 'pipa keys', fn, { flags: KEY_FLAGS });
 }
 
 const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());

@@ -33,7 +33,9 @@ import { addDbOptions, type DbCommandOptions, withServiceContext } from './servi
 const ACTOR = 'cli';
 
 function withRights<T>(io: CliIo, opts: DbCommandOptions, fn: (ctx: ServiceContext, area: RightsArea) => Promise<T>): Promise<T> {
-  return withServiceContext(io, opts, 'pipa requests', (ctx) => fn(ctx, createRightsArea(ctx, { env: io.env })));
+  return withServiceContext(io, opts, 'pipa requests', (ctx) => fn(ctx, createRightsArea(ctx, { env: io.env })), {
+    flags: { app: '--app', '$.params.app': '--app' },
+  });
 }
 
 const time = (ms: number | null) => (ms === null ? '-' : new Date(ms + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' '));

@@ -80,7 +80,14 @@ export async function withServiceContext<T>(
   opts: DbCommandOptions,
   command: string,
   fn: (ctx: ServiceContext) => Promise<T>,
-  options: { details?: boolean } = {},
+  options: {
+    details?: boolean;
+    /**
+     * The option each input the service names by its path came from (`$.body.app` → `--app`): a
+     * detail about it names the option the user typed, not a field of an HTTP body they never sent.
+     */
+    flags?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<T> {
   requireExistingDatabase(io, opts);
   let ctx: ServiceContext;
@@ -97,7 +104,10 @@ export async function withServiceContext<T>(
       const details = options.details === false ? [] : ((err as { details?: { path?: string; message: string }[] }).details ?? []);
       throw new CliExit(
         EXIT.invalid,
-        [`${command}: ${describeError(err)}`, ...details.map((d) => `  ${d.path ?? ''} ${d.message}`)].join('\n'),
+        [
+          `${command}: ${describeError(err)}`,
+          ...details.map((d) => `  ${(d.path !== undefined ? options.flags?.[d.path] : undefined) ?? d.path ?? ''} ${d.message}`),
+        ].join('\n'),
       );
     }
     throw err;
