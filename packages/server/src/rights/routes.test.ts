@@ -117,9 +117,12 @@ forEachDialect('rights routes', (dialect) => {
       [{ type: 'everything' }, '$.body.type'],
       [{ type: 'access', extra: 1 }, '$.body'],
       [{ type: 'correction', corrections: { 'contact.phone': '' } }, '$.body.corrections.contact.phone'],
+      // A value the vault would refuse when the request runs is refused at submission.
+      [{ type: 'correction', corrections: { 'contact.phone': '12' } }, '$.body.corrections.contact.phone'],
       [{ type: 'access', exportFirst: true }, '$.body.exportFirst'],
       [{ type: 'consent_withdrawal', withdraw: [{ purpose: 7 }] }, '$.body.withdraw[0].purpose'],
     ];
+    const before = (await call('GET', `/v1/apps/${XPP}/subjects/${bob}/rights/requests`, tokens.staff)).body;
     for (const [payload, path] of cases) {
       const r = await call('POST', `/v1/apps/${XPP}/subjects/${bob}/rights/requests`, t, payload);
       expect(r.statusCode, JSON.stringify(payload)).toBe(400);
@@ -130,6 +133,7 @@ forEachDialect('rights routes', (dialect) => {
           .join(' '),
       ).toContain(path);
     }
+    expect((await call('GET', `/v1/apps/${XPP}/subjects/${bob}/rights/requests`, tokens.staff)).body).toBe(before);
     const bad = await app.inject({
       method: 'POST',
       url: `/v1/apps/${XPP}/subjects/${bob}/rights/requests`,

@@ -23,6 +23,8 @@ import type { ServiceContext } from '../service/context.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { applySubjectRow } from '../subjects/index.js';
+import { checkValue } from '../vault/categories.js';
+import { vaultCategories } from '../vault/service.js';
 import type { ReminderSpec } from './calendar.js';
 import { deadlineOf, scheduleOf } from './deadline.js';
 import { createTaskExecutor, type DryRunResult } from './executor.js';
@@ -289,6 +291,10 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
           { path: '$.body.corrections', message: '至少更正一项 / correct at least one category' },
         ]);
       }
+      // The vault's rule for each category (a mobile number, an ID number with its check character …):
+      // a value the vault would refuse is refused now, not when the request runs.
+      const rules = vaultCategories(ctx.policies.require(input.appId));
+      const problems: { path: string; message: string; messageZh: string }[] = [];
       for (const [category, value] of entries) {
         const path = `$.body.corrections.${category}`;
         requireDeclaredCategory(declaration, category, path);
@@ -300,6 +306,17 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
             },
           ]);
         }
+        const rule = rules.get(category)?.rule;
+        const problem = rule === undefined ? undefined : checkValue(rule.value, value, ctx.clock());
+        if (problem !== undefined) problems.push({ path, message: `${category} ${problem.en}`, messageZh: `${category}${problem.zh}` });
+      }
+      if (problems.length > 0) {
+        const first = problems[0] as { path: string; message: string };
+        throw new PipaError(
+          'validation_failed',
+          problems.length === 1 ? `${first.path}: ${first.message}` : `${problems.length} corrections are not valid values`,
+          problems,
+        );
       }
       corrections = Object.fromEntries(entries);
       payload.corrections = entries.map(([c]) => c).sort();
