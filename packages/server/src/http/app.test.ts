@@ -109,6 +109,21 @@ describe('http app', () => {
     expect(writes).toHaveLength(0);
   });
 
+  it('refuses a query parameter the route does not declare instead of ignoring it', async () => {
+    const a = await app();
+    const known = await a.inject({ method: 'GET', url: '/v1/ping?q=1' });
+    expect(known.statusCode).toBe(200);
+    const unknown = await a.inject({ method: 'GET', url: '/v1/ping?q=1&filter=x' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.details[0]).toMatchObject({ path: '$.query', code: 'unrecognized_keys' });
+    expect(unknown.json().error.details[0].message).toContain('filter');
+    const none = await a.inject({ method: 'POST', url: '/v1/things/t_abc?dryRun=1', headers: K1, payload: { phone: '1', count: 1 } });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().error.details[0]).toMatchObject({ path: '$.query', code: 'unrecognized_keys' });
+    expect(none.json().error.details[0].message).toContain('dryRun');
+    expect(writes).toHaveLength(0);
+  });
+
   it('names the JSON path of each invalid field', async () => {
     const a = await app();
     const r = await a.inject({ method: 'POST', url: '/v1/things/BAD', headers: K1, payload: { phone: 1, count: 1 } });

@@ -125,8 +125,29 @@ export function hasScope(principal: Principal | null, scopes: readonly Scope[] |
   return scopes.some((s) => principal.scopes.has(s));
 }
 
+/**
+ * A query parameter the route does not declare is an error, never silently ignored: a filter the
+ * route does not have (`?action=…`) would otherwise answer as if it had been applied.
+ */
+function strictQuery(schema: Schema | undefined): (value: unknown) => unknown {
+  if (schema === undefined) {
+    return (value) => {
+      const given = Object.keys((value ?? {}) as object);
+      if (given.length > 0) {
+        throw new PipaError('validation_failed', 'request query is invalid', [
+          { path: '$.query', message: `this route takes no query parameters (got ${given.join(', ')})`, code: 'unrecognized_keys' },
+        ]);
+      }
+      return undefined;
+    };
+  }
+  const strict = schema instanceof z.ZodObject ? schema.strict() : schema;
+  return (value) => parsePart(strict, value, '$.query');
+}
+
 export function registerRoute(app: FastifyInstance, route: AnyRoute, auth: Authenticator): void {
   const status = route.status ?? 200;
+  const parseQuery = strictQuery(route.query);
   app.route({
     method: route.method,
     url: route.url,
@@ -149,7 +170,7 @@ export function registerRoute(app: FastifyInstance, route: AnyRoute, auth: Authe
       }
       const ctx: RouteContext<unknown, unknown, unknown> = {
         params: parsePart(route.params, request.params, '$.params'),
-        query: parsePart(route.query, request.query, '$.query'),
+        query: parseQuery(request.query),
         body: parsePart(route.body, request.body, '$.body'),
         principal,
         requestId: request.id,
