@@ -70,6 +70,8 @@ forEachDialect('rights routes', (dialect) => {
     const dup = await call('POST', `/v1/apps/${XPP}/subjects/${alice}/rights/requests`, t, { type: 'access' });
     expect(dup.statusCode).toBe(409);
     expect(dup.json().error.details[0].existingId).toBe(id);
+    // What the conflict is about, named where the request has it.
+    expect(dup.json().error.details[0].path).toBe('$.body.type');
 
     await h.drain();
     const status = await call('GET', `/v1/apps/${XPP}/subjects/${alice}/rights/requests/${id}`, t);
@@ -219,9 +221,9 @@ forEachDialect('rights routes', (dialect) => {
       code: 'legal-hold',
       reason: { zh: '该账户涉及未结清的交易纠纷', en: 'The account has an unsettled transaction dispute' },
     });
-    expect((await call('POST', `/v1/apps/${XPP}/rights/requests/${id}/approve`, tokens.staff, { reason: 'too late now' })).statusCode).toBe(
-      409,
-    );
+    const late = await call('POST', `/v1/apps/${XPP}/rights/requests/${id}/approve`, tokens.staff, { reason: 'too late now' });
+    expect(late.statusCode).toBe(409);
+    expect(late.json().error.details[0].path).toBe('$.params.request');
     expect((await call('POST', '/v1/rights/sweep', tokens.staff)).statusCode).toBe(403);
     expect((await call('POST', '/v1/rights/sweep', tokens.admin)).statusCode).toBe(200);
   });

@@ -15,6 +15,7 @@ import { PipaError } from '../errors.js';
 import { type AnyRoute, defineRoute, type Principal } from '../http/route.js';
 import { APP_ID } from '../policies/routes.js';
 import type { ServiceContext } from '../service/context.js';
+import { inRequest } from '../subjects/routes.js';
 import type { RightsActor } from './ports.js';
 import type { ListQuery } from './repo.js';
 import type { RequestDetail, RightsService } from './service.js';
@@ -210,7 +211,7 @@ export function rightsRoutes(_ctx: ServiceContext, services: { rights: RightsSer
     return d;
   };
 
-  return [
+  const routes: AnyRoute[] = [
     // ------------------------------------------------------------------ the person
     defineRoute({
       method: 'POST',
@@ -619,4 +620,22 @@ export function rightsRoutes(_ctx: ServiceContext, services: { rights: RightsSer
       handler: async () => rights.sweep(),
     }),
   ];
+  return routes.map((r) => ({ ...r, handler: (ctx: Parameters<AnyRoute['handler']>[0]) => inRequest(() => r.handler(ctx), httpPath) }));
 }
+
+/**
+ * The rights service names what a conflict or a lookup is about by a bare field (`state`, `request`,
+ * `code` …), which `pipa requests` prints as is; over HTTP each becomes the place in the request that
+ * names it (the request whose state conflicts is `$.params.request`).
+ */
+const HTTP_PATHS: Readonly<Record<string, string>> = {
+  request: '$.params.request',
+  state: '$.params.request',
+  code: '$.params.request',
+  subject: '$.params.subject',
+  token: '$.params.token',
+  type: '$.body.type',
+  webhook: '$.params.app',
+  app: '$.params.app',
+};
+const httpPath = (path: string): string => HTTP_PATHS[path] ?? path;
