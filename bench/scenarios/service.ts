@@ -462,7 +462,7 @@ function budgetOf(replayRate: number, target: { ratio: number; bareRate: number 
   return (
     `at the target (${target.ratio} × the bare GET's ${round(target.bareRate)} req/s = ${round(atTarget)} req/s) the server has ${round(perRequest, 1)} µs per read; ` +
     `answering the same bytes from a bare route takes ${round(replay, 1)} µs (${round(replayRate)} req/s, ${round(replayRate / target.bareRate, 3)} of the bare GET), ` +
-    (left > 0 ? `which leaves ${round(left, 1)} µs for the read's own work` : 'which leaves nothing for the read’s own work')
+    (left > 0 ? `which leaves ${round(left, 1)} µs for the read's own work` : "which leaves nothing for the read's own work")
   );
 }
 

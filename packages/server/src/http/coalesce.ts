@@ -9,7 +9,7 @@
  * the small reply itself. Held until the turn ends (`setImmediate`, the check phase right after the
  * poll phase), the turn's replies are written back to back, and a client waiting on several
  * connections wakes once for the burst. `npm run bench -- service` measures the masked read over
- * HTTP, where this matters most (docs/decisions.md, "Reply coalescing").
+ * HTTP, where this matters most (docs/api.md, "Replies under load").
  *
  * A reply completed in a later turn (a group commit acknowledged in the check phase, a PostgreSQL
  * round trip) goes out at once: holding it would only delay the batch after it. The cost when idle

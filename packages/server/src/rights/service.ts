@@ -16,15 +16,14 @@
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Declaration } from '@pipa/policy';
 import type { Kysely } from 'kysely';
-import { PipaError } from '../errors.js';
+import { type ErrorDetail, PipaError } from '../errors.js';
 import { isJobError } from '../jobs/errors.js';
 import type { JobHandlers } from '../jobs/runner.js';
 import type { ServiceContext } from '../service/context.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { applySubjectRow } from '../subjects/index.js';
-import { checkValue } from '../vault/categories.js';
-import { vaultCategories } from '../vault/service.js';
+import { vaultValueProblem } from '../vault/service.js';
 import type { ReminderSpec } from './calendar.js';
 import { deadlineOf, scheduleOf } from './deadline.js';
 import { createTaskExecutor, type DryRunResult } from './executor.js';
@@ -293,8 +292,9 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
       }
       // The vault's rule for each category (a mobile number, an ID number with its check character …):
       // a value the vault would refuse is refused now, not when the request runs.
-      const rules = vaultCategories(ctx.policies.require(input.appId));
-      const problems: { path: string; message: string; messageZh: string }[] = [];
+      const policy = ctx.policies.require(input.appId);
+      const now = ctx.clock();
+      const problems: ErrorDetail[] = [];
       for (const [category, value] of entries) {
         const path = `$.body.corrections.${category}`;
         requireDeclaredCategory(declaration, category, path);
@@ -306,12 +306,11 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
             },
           ]);
         }
-        const rule = rules.get(category)?.rule;
-        const problem = rule === undefined ? undefined : checkValue(rule.value, value, ctx.clock());
-        if (problem !== undefined) problems.push({ path, message: `${category} ${problem.en}`, messageZh: `${category}${problem.zh}` });
+        const problem = vaultValueProblem(policy, category, value, path, now);
+        if (problem !== undefined) problems.push(problem);
       }
       if (problems.length > 0) {
-        const first = problems[0] as { path: string; message: string };
+        const first = problems[0] as ErrorDetail;
         throw new PipaError(
           'validation_failed',
           problems.length === 1 ? `${first.path}: ${first.message}` : `${problems.length} corrections are not valid values`,

@@ -242,6 +242,22 @@ function unknownCategory(vp: VaultPolicy, id: string, path: string): ErrorDetail
   };
 }
 
+/** Why `value` is refused by `cat`'s value rule, as an error detail at `path` (never the value); undefined when acceptable. */
+function valueProblem(cat: VaultCategory, value: string, path: string, now: number): ErrorDetail | undefined {
+  const problem = checkValue(cat.rule.value, value, now);
+  return problem === undefined ? undefined : { path, message: `${cat.id} ${problem.en}`, messageZh: `${cat.id}${problem.zh}` };
+}
+
+/**
+ * The vault's value check for a caller outside it (a rights correction, checked when submitted):
+ * the detail a write of `value` to `category` would be refused with; undefined when the value is
+ * acceptable or the app declares no such category (the caller checks that itself).
+ */
+export function vaultValueProblem(policy: AppPolicy, category: string, value: string, path: string, now: number): ErrorDetail | undefined {
+  const cat = vaultPolicy(policy).categories.get(category);
+  return cat === undefined ? undefined : valueProblem(cat, value, path, now);
+}
+
 /** JSON path of a category key (`$.body.fields.contact.phone`, or bracketed when it is not a plain id). */
 function fieldPath(root: string, id: string): string {
   return /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(id)}]`;
@@ -382,8 +398,8 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
         problems.push({ path, message: 'must be a string' });
         continue;
       }
-      const problem = checkValue(cat.rule.value, value, now);
-      if (problem !== undefined) problems.push({ path, message: `${id} ${problem.en}`, messageZh: `${id}${problem.zh}` });
+      const problem = valueProblem(cat, value, path, now);
+      if (problem !== undefined) problems.push(problem);
       else values.push([cat, value]);
     }
     if (unknown.length > 0) {
