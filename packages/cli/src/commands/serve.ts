@@ -163,7 +163,8 @@ export function registerServe(program: Command, io: CliIo): void {
     )
     .addHelpText(
       'after',
-      '\n环境变量 / environment: PIPA_DB_URL, PIPA_MASTER_KEY (base64, 32 bytes; else the key file in --data-dir)\n' +
+      '\n环境变量 / environment: PIPA_DB_URL, PIPA_MASTER_KEY (base64, 32 bytes; else the key file in --data-dir),\n' +
+        '  PIPA_WEBHOOK_ALLOW_NETWORKS (private networks webhooks may reach, e.g. 10.20.0.0/16,127.0.0.1; default none)\n' +
         '退出码 / exit codes: 0 正常停止 / stopped; 2 配置无效或无法监听 / invalid configuration or cannot listen\n',
     )
     .action((opts: ServeCommandOptions) => runServe(io, opts));

@@ -71,6 +71,6 @@ export interface RightsDeps {
   connectors: ConnectorFactory;
   queue: JobQueue;
   calendar: DeadlineCalendar;
-  /** For webhooks (tests inject). Default `globalThis.fetch`. */
+  /** For webhooks (tests inject). Default: a fetch that connects only where webhooks may (egress.ts). */
   fetch?: typeof fetch;
 }

@@ -178,6 +178,16 @@ forEachDialect('rights routes', (dialect) => {
         (await call('PUT', `/v1/apps/${XPP}/rights/webhooks/recipient`, tokens.staff, { url: receiver.url, recipient: 'nobody' }))
           .statusCode,
       ).toBe(422);
+      // The cloud metadata service, a private network: refused, the configured endpoint unchanged.
+      for (const url of ['https://169.254.169.254/latest/meta-data', 'https://10.0.0.8/hook', 'https://[fd00::1]/hook']) {
+        const refused = await call('PUT', `/v1/apps/${XPP}/rights/webhooks/verification`, tokens.staff, { url });
+        expect(refused.statusCode, url).toBe(400);
+        expect(refused.json().error.code).toBe('validation_failed');
+        expect(refused.json().error.details[0].path).toBe('$.body.url');
+        expect(refused.json().error.message).toContain('PIPA_WEBHOOK_ALLOW_NETWORKS');
+      }
+      const kept = await call('GET', `/v1/apps/${XPP}/rights/webhooks`, tokens.reader);
+      expect(JSON.stringify(kept.json())).toContain(receiver.url);
       const listed = await call('GET', `/v1/apps/${XPP}/rights/webhooks`, tokens.reader);
       expect(JSON.stringify(listed.json())).not.toContain('secret');
 

@@ -26,6 +26,7 @@ import { applySubjectRow } from '../subjects/index.js';
 import { vaultValueProblem } from '../vault/service.js';
 import type { ReminderSpec } from './calendar.js';
 import { deadlineOf, scheduleOf } from './deadline.js';
+import { createEgressPolicy, createGuardedFetch, WEBHOOK_ALLOW_ENV } from './egress.js';
 import { createTaskExecutor, type DryRunResult } from './executor.js';
 import {
   consentsOf,
@@ -85,6 +86,11 @@ export interface RightsOptions {
   taskTimeoutMs?: number;
   /** Per webhook attempt. Default 10 s. */
   webhookTimeoutMs?: number;
+  /**
+   * Networks beyond the public internet that webhooks may reach (CIDRs or addresses, egress.ts).
+   * Default: the environment's `PIPA_WEBHOOK_ALLOW_NETWORKS`, else none.
+   */
+  webhookAllowNetworks?: string | readonly string[];
   /** The scheduled sweep (reminders, overdue flags, package shredding) runs this often. Default 15 minutes. */
   sweepIntervalMs?: number;
   /** Environment the connectors read their connection variables from. Default `process.env`. */
@@ -208,7 +214,8 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
   const taskTimeoutMs = options.taskTimeoutMs ?? 10 * 60_000;
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 10_000;
   const sweepIntervalMs = options.sweepIntervalMs ?? 15 * 60_000;
-  const doFetch = deps.fetch ?? globalThis.fetch;
+  const egress = createEgressPolicy(options.webhookAllowNetworks ?? (options.env ?? process.env)[WEBHOOK_ALLOW_ENV] ?? []);
+  const doFetch = deps.fetch ?? createGuardedFetch(egress);
 
   const detail = async (conn: Kysely<Schema>, row: Row<'rights_requests'>): Promise<RequestDetail> => ({
     request: requestFromRow(row, ctx.clock()),
@@ -1054,7 +1061,7 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     actor: RightsActor,
   ): Promise<WebhookInfo & { secret: string }> {
     const declaration = declarationOf(appId);
-    const target = checkWebhookUrl(url, '$.body.url');
+    const target = checkWebhookUrl(url, '$.body.url', egress);
     if (kind === 'recipient') {
       if (recipient === null || !(declaration.recipients ?? []).some((r) => r.id === recipient)) {
         throw new PipaError('unknown_recipient', `app ${appId} declares no recipient ${recipient ?? '(none)'}`, [

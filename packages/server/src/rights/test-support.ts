@@ -24,6 +24,7 @@ import { createSubjectService, type SubjectService } from '../subjects/index.js'
 import { createVaultService, type VaultService } from '../vault/index.js';
 import { createRightsDeps } from './adapters.js';
 import { chinaCalendar } from './calendar.js';
+import { WEBHOOK_ALLOW_ENV } from './egress.js';
 import type { RightsDeps } from './ports.js';
 import { createRightsService, type RightsOptions, type RightsService } from './service.js';
 
@@ -218,7 +219,8 @@ export async function openRightsHarness(database: Database, options: HarnessOpti
   const vault = createVaultService(ctx, { subjects });
   const ledger = createConsentLedger(ctx, { subjects });
   const queue = createJobQueue({ database: ctx.database, clock: { now: clock } });
-  const env: Record<string, string | undefined> = { [DEMO_ENV]: demo.url };
+  // The tests' webhook receivers listen on this machine, which webhooks may reach only when allowed.
+  const env: Record<string, string | undefined> = { [DEMO_ENV]: demo.url, [WEBHOOK_ALLOW_ENV]: '127.0.0.0/8, ::1' };
   const deps = createRightsDeps(ctx, {
     vault,
     ledger,

@@ -20,6 +20,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { PipaError } from '../errors.js';
 import { JobHandlerError } from '../jobs/errors.js';
+import { type EgressPolicy, EgressRefusedError, literalAddress, WEBHOOK_ALLOW_ENV } from './egress.js';
 
 export const SIGNATURE_HEADER = 'x-pipa-signature';
 export const DELIVERY_HEADER = 'x-pipa-delivery';
@@ -51,8 +52,12 @@ export function verifyWebhookSignature(secret: Uint8Array, header: string | unde
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-/** An endpoint URL: https, or http to a loopback host (development, tests). */
-export function checkWebhookUrl(url: string, path = 'url'): string {
+/**
+ * An endpoint URL: https, or http to a loopback host (development, tests). With a policy, a host
+ * written as an address (or `localhost`) must be one the policy lets webhooks reach (egress.ts);
+ * names are checked when a delivery connects.
+ */
+export function checkWebhookUrl(url: string, path = 'url', policy?: EgressPolicy): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -68,6 +73,16 @@ export function checkWebhookUrl(url: string, path = 'url'): string {
   if (parsed.username !== '' || parsed.password !== '') {
     throw new PipaError('validation_failed', `${path}: must not carry credentials`, [
       { path, message: 'URL 不得包含用户名或密码 / the URL must not carry a user name or password' },
+    ]);
+  }
+  const literal = policy === undefined ? undefined : literalAddress(parsed.hostname);
+  const refusal = literal === undefined ? undefined : policy?.refusal(literal);
+  if (refusal !== undefined) {
+    throw new PipaError('validation_failed', `${path}: the host ${parsed.hostname} is not reachable for webhooks: ${refusal}`, [
+      {
+        path,
+        message: `webhook 不能指向内网、本机或保留地址，除非运营者在 ${WEBHOOK_ALLOW_ENV} 中允许 / ${refusal}`,
+      },
     ]);
   }
   return parsed.toString();
@@ -123,6 +138,11 @@ export async function deliverWebhook(
     // Read (and drop) the body so the connection can be reused.
     await response.arrayBuffer().catch(() => undefined);
   } catch (err) {
+    const refused = err instanceof EgressRefusedError ? err : (err as { cause?: unknown }).cause;
+    if (refused instanceof EgressRefusedError) {
+      // Not retried: the same address would be refused again (the operator allows it, or the URL changes).
+      throw new JobHandlerError(`webhook ${host} refused: ${refused.reason}`, { where, retryable: false, cause: err });
+    }
     const timedOut = timeout.aborted;
     const code = (err as { cause?: { code?: unknown } }).cause?.code;
     throw new JobHandlerError(
