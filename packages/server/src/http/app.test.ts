@@ -47,6 +47,17 @@ const routes: AnyRoute[] = [
     rateLimit: { bucket: 'ping', perMinute: 3 },
     handler: async () => ({ pong: true as const }),
   }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/pages',
+    operationId: 'pages',
+    summary: 'A page of something',
+    tags: ['test'],
+    auth: 'none',
+    query: z.object({ limit: z.coerce.number().int().min(1).optional(), order: z.enum(['asc', 'desc']) }),
+    response: z.object({ ok: z.literal(true) }),
+    handler: async () => ({ ok: true as const }),
+  }),
 ];
 
 let logs = '';
@@ -133,6 +144,45 @@ describe('http app', () => {
     expect((r2.json() as { error: { details: { path: string }[] } }).error.details.map((d) => d.path)).toEqual(['$.body.phone']);
   });
 
+  it('says what is wrong in words a caller understands, the first problem in the message', async () => {
+    const a = await app();
+    const err = async (url: string, payload?: Record<string, unknown>) => {
+      const r = await a.inject({
+        method: payload === undefined ? 'GET' : 'POST',
+        url,
+        headers: K1,
+        ...(payload === undefined ? {} : { payload }),
+      });
+      expect(r.statusCode, url).toBe(400);
+      return (r.json() as { error: { message: string; details: { path: string; message: string; code: string }[] } }).error;
+    };
+    const missing = await err('/v1/things/t_a', {});
+    expect(missing.details).toEqual([
+      { path: '$.body.phone', message: 'required (a string)', code: 'invalid_type' },
+      { path: '$.body.count', message: 'required (a number)', code: 'invalid_type' },
+    ]);
+    expect(missing.message).toBe('request body is invalid: $.body.phone: required (a string); 1 more problem in details');
+    const order = await err('/v1/pages');
+    expect(order.details).toEqual([{ path: '$.query.order', message: 'required (one of "asc", "desc")', code: 'invalid_value' }]);
+    expect(order.message).toBe('request query is invalid: $.query.order: required (one of "asc", "desc")');
+    expect((await err('/v1/pages?order=asc&limit=ten')).details[0]).toMatchObject({ path: '$.query.limit', message: 'must be a number' });
+    expect((await err('/v1/pages?order=asc&limit=1.5')).details[0]).toMatchObject({
+      path: '$.query.limit',
+      message: 'must be a whole number',
+    });
+    // A repeated parameter is named as such, not as a wrong type.
+    const twice = await err('/v1/pages?order=asc&limit=1&limit=2&order=desc');
+    expect(twice.details).toEqual([
+      { path: '$.query.order', message: 'given 2 times; give it once', code: 'repeated_parameter' },
+      { path: '$.query.limit', message: 'given 2 times; give it once', code: 'repeated_parameter' },
+    ]);
+    expect(twice.message).toBe('request query is invalid: $.query.order: given 2 times; give it once; 1 more problem in details');
+    // Other problems keep their own message.
+    expect((await err('/v1/things/t_a', { phone: 1, count: 1 })).details[0]?.message).toMatch(/expected string, received number/);
+    const ok = await a.inject({ method: 'GET', url: '/v1/pages?order=asc&limit=2' });
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('maps domain errors and hides unknown ones behind a 500', async () => {
     const a = await app();
     const r = await a.inject({ method: 'POST', url: '/v1/things/t_missing', headers: K1, payload: { phone: '1', count: 1 } });
@@ -183,7 +233,7 @@ describe('http app', () => {
     const a = await app();
     const doc = (await a.inject({ method: 'GET', url: '/openapi.json' })).json() as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(['/v1/things/{id}', '/v1/ping']);
+    expect(Object.keys(doc.paths)).toEqual(['/v1/things/{id}', '/v1/ping', '/v1/pages']);
     const docs = await a.inject({ method: 'GET', url: '/docs' });
     expect(docs.headers['content-type']).toContain('text/html');
     expect(docs.body).toContain('putThing');

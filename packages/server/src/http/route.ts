@@ -99,12 +99,39 @@ export function zodDetails(error: z.ZodError, root: string): ErrorDetail[] {
   });
 }
 
+/**
+ * Messages for the mistakes callers make most, instead of zod's defaults ("Invalid input: expected
+ * string, received undefined", "expected number, received NaN"); every other issue keeps zod's.
+ */
+function requestIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.input === undefined && issue.code === 'invalid_type')
+    return `required (${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected})`;
+  if (issue.input === undefined && issue.code === 'invalid_value') {
+    return `required (one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')})`;
+  }
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && Number.isNaN(issue.input)) return 'must be a number';
+  if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number') return 'must be a whole number';
+  return undefined;
+}
+
+/** The error of a request part: the first problem in the message (the CLI and logs show only it), all in details. */
+function invalidPart(root: string, details: ErrorDetail[]): PipaError {
+  const first = details[0];
+  const more =
+    details.length > 2 ? `; ${details.length - 1} more problems in details` : details.length > 1 ? '; 1 more problem in details' : '';
+  return new PipaError(
+    'validation_failed',
+    first === undefined
+      ? `request ${root.slice(2)} is invalid`
+      : `request ${root.slice(2)} is invalid: ${first.path}: ${first.message}${more}`,
+    details,
+  );
+}
+
 function parsePart<S extends Schema>(schema: S | undefined, value: unknown, root: string): z.output<S> | undefined {
   if (!schema) return undefined;
-  const r = schema.safeParse(value ?? (root === '$.body' ? undefined : {}));
-  if (!r.success) {
-    throw new PipaError('validation_failed', `request ${root.slice(2)} is invalid`, zodDetails(r.error, root));
-  }
+  const r = schema.safeParse(value ?? (root === '$.body' ? undefined : {}), { error: requestIssueMessage });
+  if (!r.success) throw invalidPart(root, zodDetails(r.error, root));
   return r.data;
 }
 
@@ -134,7 +161,7 @@ function strictQuery(schema: Schema | undefined): (value: unknown) => unknown {
     return (value) => {
       const given = Object.keys((value ?? {}) as object);
       if (given.length > 0) {
-        throw new PipaError('validation_failed', 'request query is invalid', [
+        throw invalidPart('$.query', [
           { path: '$.query', message: `this route takes no query parameters (got ${given.join(', ')})`, code: 'unrecognized_keys' },
         ]);
       }
@@ -142,7 +169,21 @@ function strictQuery(schema: Schema | undefined): (value: unknown) => unknown {
     };
   }
   const strict = schema instanceof z.ZodObject ? schema.strict() : schema;
-  return (value) => parsePart(strict, value, '$.query');
+  return (value) => {
+    // `?limit=1&limit=2` arrives as an array: say so, rather than "must be a number".
+    const repeated = Object.entries((value ?? {}) as Record<string, unknown>).filter(([, v]) => Array.isArray(v));
+    if (repeated.length > 0) {
+      throw invalidPart(
+        '$.query',
+        repeated.map(([k, v]) => ({
+          path: `$.query.${k}`,
+          message: `given ${(v as unknown[]).length} times; give it once`,
+          code: 'repeated_parameter',
+        })),
+      );
+    }
+    return parsePart(strict, value, '$.query');
+  };
 }
 
 export function registerRoute(app: FastifyInstance, route: AnyRoute, auth: Authenticator): void {

@@ -152,6 +152,11 @@ forEachDialect('rights routes', (dialect) => {
     expect((await call('GET', `/v1/apps/${XPP}/rights/requests/rrq_aaaaaaaaaaaaaaaaaaaaaaaa`, tokens.staff)).statusCode).toBe(404);
     expect((await call('GET', `/v1/apps/${XPP}/rights/requests/nope`, tokens.staff)).statusCode).toBe(400);
     expect((await call('GET', `/v1/apps/${XPP}/rights/requests?state=bogus`, tokens.staff)).statusCode).toBe(400);
+    // An empty filter is a mistake, not "match nothing".
+    const empty = await call('GET', `/v1/apps/${XPP}/rights/requests?state=`, tokens.staff);
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().error.details[0]).toMatchObject({ path: '$.query.state' });
+    expect(empty.json().error.details[0].message).toContain('give at least one of received');
     expect((await call('GET', `/v1/apps/${XPP}/rights/requests?overdue=maybe`, tokens.staff)).statusCode).toBe(400);
     const cancel = await call('POST', `/v1/apps/${XPP}/subjects/${bob}/rights/requests`, t, { type: 'account_cancellation' });
     expect(cancel.statusCode).toBe(412);

@@ -194,7 +194,8 @@ const csv = <T extends string>(values: readonly T[]) =>
   z
     .string()
     .transform((s) => s.split(',').filter((x) => x !== ''))
-    .pipe(z.array(z.enum(values as [T, ...T[]])));
+    // `state=` would otherwise filter on nothing and answer an empty list.
+    .pipe(z.array(z.enum(values as [T, ...T[]])).min(1, `give at least one of ${values.join(', ')}, or leave the parameter out`));
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 

@@ -383,6 +383,14 @@ forEachDialect('vault routes', (dctx) => {
       },
       { name: 'GET unknown category', method: 'GET', url: () => `${pi(live)}?categories=basic.nam`, status: 422, code: 'unknown_category' },
       {
+        name: 'GET with an empty categories filter',
+        method: 'GET',
+        url: () => `${pi(live)}?categories=,`,
+        status: 400,
+        code: 'validation_failed',
+        path: '$.query.categories',
+      },
+      {
         name: 'lookup undeclared category',
         method: 'POST',
         url: () => lookupUrl(XPP),

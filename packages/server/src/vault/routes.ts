@@ -68,6 +68,8 @@ const ReadQuery = z.strictObject({
     .string()
     .max(4096)
     .optional()
+    // `categories=` would otherwise answer an empty record, as if the subject held nothing.
+    .refine((s) => s === undefined || s.split(',').some((c) => c !== ''), 'give at least one category id, or leave categories out for all')
     .transform((s) => (s === undefined ? undefined : s.split(',').filter((c) => c !== '')))
     .meta({ description: 'Comma-separated category ids; default all stored (plain: those the purpose uses, others masked).' }),
 });
