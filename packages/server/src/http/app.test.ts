@@ -24,7 +24,7 @@ const routes: AnyRoute[] = [
     auth: 'api-key',
     scopes: ['vault:write'],
     params: z.object({ id: z.string().regex(/^t_[a-z]+$/) }),
-    body: z.strictObject({ phone: z.string(), count: z.number().int() }),
+    body: z.strictObject({ phone: z.string().min(1).max(20), count: z.number().int() }),
     status: 201,
     response: z.object({ id: z.string(), stored: z.boolean() }),
     handler: async ({ params, body }) => {
@@ -54,7 +54,7 @@ const routes: AnyRoute[] = [
     summary: 'A page of something',
     tags: ['test'],
     auth: 'none',
-    query: z.object({ limit: z.coerce.number().int().min(1).optional(), order: z.enum(['asc', 'desc']) }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(100).optional(), order: z.enum(['asc', 'desc']) }),
     response: z.object({ ok: z.literal(true) }),
     handler: async () => ({ ok: true as const }),
   }),
@@ -169,6 +169,19 @@ describe('http app', () => {
     expect((await err('/v1/pages?order=asc&limit=1.5')).details[0]).toMatchObject({
       path: '$.query.limit',
       message: 'must be a whole number',
+    });
+    expect((await err('/v1/pages?order=asc&limit=0')).details[0]).toMatchObject({ path: '$.query.limit', message: 'must be at least 1' });
+    expect((await err('/v1/pages?order=asc&limit=101')).details[0]).toMatchObject({
+      path: '$.query.limit',
+      message: 'must be at most 100',
+    });
+    expect((await err('/v1/things/t_a', { phone: '', count: 1 })).details[0]).toMatchObject({
+      path: '$.body.phone',
+      message: 'must not be empty',
+    });
+    expect((await err('/v1/things/t_a', { phone: '1'.repeat(21), count: 1 })).details[0]).toMatchObject({
+      path: '$.body.phone',
+      message: 'must be at most 20 characters long',
     });
     // A repeated parameter is named as such, not as a wrong type.
     const twice = await err('/v1/pages?order=asc&limit=1&limit=2&order=desc');

@@ -111,6 +111,17 @@ function requestIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
   }
   if (issue.code === 'invalid_type' && issue.expected === 'number' && Number.isNaN(issue.input)) return 'must be a number';
   if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number') return 'must be a whole number';
+  if (issue.code === 'too_small' || issue.code === 'too_big') {
+    const small = issue.code === 'too_small';
+    const limit = Number(small ? issue.minimum : issue.maximum);
+    const bound = small ? (issue.inclusive === false ? 'more than' : 'at least') : issue.inclusive === false ? 'less than' : 'at most';
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    if (issue.origin === 'number' || issue.origin === 'int') return `must be ${bound} ${limit}`;
+    if (issue.origin === 'array') return small && limit === 1 ? 'must not be empty' : `must have ${bound} ${plural(limit, 'item')}`;
+    if (issue.origin === 'string') {
+      return small && limit === 1 ? 'must not be empty' : `must be ${bound} ${plural(limit, 'character')} long`;
+    }
+  }
   return undefined;
 }
 
