@@ -132,7 +132,12 @@ describe('createGuardedFetch (a real server on this machine)', () => {
       });
       req.on('end', () => {
         calls.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-        if (req.url === '/redirect') {
+        if (req.url === '/cut') {
+          // Headers, part of the body, then the connection drops.
+          res.writeHead(200, { 'content-length': '100' });
+          res.write('{"partial":');
+          setTimeout(() => res.socket?.destroy(), 20);
+        } else if (req.url === '/redirect') {
           res.writeHead(302, { location: 'http://169.254.169.254/' }).end();
         } else if (req.url === '/hang') {
           // never answers
@@ -190,6 +195,13 @@ describe('createGuardedFetch (a real server on this machine)', () => {
     const res = await f(`http://127.0.0.1:${port}/redirect`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(302);
     expect(calls.length).toBe(before + 1);
+  });
+
+  it('fails, not hangs, when the answer is cut off', async () => {
+    const f = createGuardedFetch(createEgressPolicy('127.0.0.1'));
+    const started = Date.now();
+    await expect(f(`http://127.0.0.1:${port}/cut`, { method: 'POST', body: '{}' })).rejects.toThrow('fetch failed');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('stops at the abort signal', async () => {

@@ -181,7 +181,8 @@ function guardedLookup(policy: EgressPolicy) {
 /**
  * A `fetch` for webhook deliveries that connects only where the policy allows. It implements what a
  * delivery uses: method, headers, a string body, an abort signal; redirects are never followed (a
- * 3xx is answered as is); the answer's body is read and dropped (at most 64 KiB are kept waiting).
+ * 3xx is answered as is); the answer's body is read and dropped, and the answer is settled when it
+ * ends (a receiver that stops sending is cut off by the caller's signal, its timeout).
  */
 export function createGuardedFetch(policy: EgressPolicy): typeof fetch {
   const lookup = guardedLookup(policy);
@@ -218,6 +219,10 @@ export function createGuardedFetch(policy: EgressPolicy): typeof fetch {
         },
         (res) => {
           res.on('error', (err) => reject(new TypeError('fetch failed', { cause: err })));
+          // Closed before its end (aborted, connection reset): a failed attempt, never a hang.
+          res.on('close', () => {
+            if (!res.complete) reject(new TypeError('fetch failed', { cause: new Error('the answer was cut off') }));
+          });
           res.resume();
           res.on('end', () => {
             const status = res.statusCode ?? 502;
