@@ -190,8 +190,14 @@ describe('http app', () => {
       { path: '$.query.limit', message: 'given 2 times; give it once', code: 'repeated_parameter' },
     ]);
     expect(twice.message).toBe('request query is invalid: $.query.order: given 2 times; give it once; 1 more problem in details');
-    // Other problems keep their own message.
-    expect((await err('/v1/things/t_a', { phone: 1, count: 1 })).details[0]?.message).toMatch(/expected string, received number/);
+    // A wrong type names what was given, as a type only.
+    expect((await err('/v1/things/t_a', { phone: 1, count: 1 })).details[0]?.message).toBe('must be a string (got a number)');
+    expect((await err('/v1/things/t_a', { phone: ['1'], count: 1 })).details[0]?.message).toBe('must be a string (got an array)');
+    expect((await err('/v1/things/t_a', { phone: '1', count: null })).details[0]?.message).toBe('must be a number (got null)');
+    // A wrong enum value: the allowed ones, never the value given (it may be personal information).
+    const sideways = await err('/v1/pages?order=13812345678');
+    expect(sideways.details[0]).toMatchObject({ path: '$.query.order', message: 'must be one of "asc", "desc"' });
+    expect(JSON.stringify(sideways)).not.toContain('13812345678');
     const ok = await a.inject({ method: 'GET', url: '/v1/pages?order=asc&limit=2' });
     expect(ok.statusCode).toBe(200);
   });

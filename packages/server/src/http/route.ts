@@ -104,13 +104,21 @@ export function zodDetails(error: z.ZodError, root: string): ErrorDetail[] {
  * string, received undefined", "expected number, received NaN"); every other issue keeps zod's.
  */
 function requestIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.input === undefined && issue.code === 'invalid_type')
-    return `required (${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected})`;
-  if (issue.input === undefined && issue.code === 'invalid_value') {
-    return `required (one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')})`;
+  const a = (what: string) => `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`;
+  if (issue.code === 'invalid_value') {
+    // The value given is never repeated: it may be personal information sent in the wrong field.
+    const values = issue.values.map((v) => JSON.stringify(v)).join(', ');
+    return issue.input === undefined ? `required (one of ${values})` : `must be one of ${values}`;
   }
-  if (issue.code === 'invalid_type' && issue.expected === 'number' && Number.isNaN(issue.input)) return 'must be a number';
-  if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number') return 'must be a whole number';
+  if (issue.code !== 'invalid_type') return rangeMessage(issue);
+  if (issue.input === undefined) return `required (${a(issue.expected)})`;
+  if (issue.expected === 'number' && Number.isNaN(issue.input)) return 'must be a number';
+  if (issue.expected === 'int' && typeof issue.input === 'number') return 'must be a whole number';
+  const given = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'an array' : a(typeof issue.input);
+  return `must be ${a(issue.expected)} (got ${given})`;
+}
+
+function rangeMessage(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code === 'too_small' || issue.code === 'too_big') {
     const small = issue.code === 'too_small';
     const limit = Number(small ? issue.minimum : issue.maximum);
