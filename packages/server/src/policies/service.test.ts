@@ -120,12 +120,17 @@ forEachDialect('policy service', (dctx) => {
     const yaml = await failure(policies.publish({ appId: APP, source: 'pipa: 1\napp: [unclosed', actor: 'k' }));
     expect(yaml.code).toBe('validation_failed');
     expect(yaml.details?.[0]).toMatchObject({ path: '$.body.source', line: 2 });
+    // The message says where the first problem is, so a CLI or a log line alone is enough to fix it.
+    expect(yaml.message).toMatch(/^the declaration is invalid: \$\.body\.source:2:\d+( \(.*\))?: \S/);
     const schema = await failure(policies.publish({ appId: APP, source: V1.replace('basis: contract', 'basis: contrakt'), actor: 'k' }));
     expect(schema.code).toBe('validation_failed');
     expect(schema.details?.some((d) => String(d.declarationPath).startsWith('$.purposes[') && typeof d.line === 'number')).toBe(true);
     const json = await failure(policies.publish({ appId: APP, declaration: { pipa: 1, app: { id: APP } }, actor: 'k' }));
     expect(json.code).toBe('validation_failed');
     expect(json.details?.every((d) => String(d.path).startsWith('$.body.declaration'))).toBe(true);
+    expect(json.message).toMatch(
+      /^the declaration is invalid: \$\.body\.declaration\.app\.name: required field is missing; \d+ more problems in details$/,
+    );
     const notObject = await failure(policies.publish({ appId: APP, declaration: [1, 2], actor: 'k' }));
     expect(notObject.code).toBe('validation_failed');
     const other = await failure(policies.publish({ appId: 'other-app', source: V1, actor: 'k' }));

@@ -134,6 +134,19 @@ function declarationDetails(err: DeclarationError, field: 'source' | 'declaratio
   );
 }
 
+/** The first problem, where it is (`$.body.source:5:1 ($.app.name)` or the JSON path) and how many more. */
+function firstProblem(details: readonly ErrorDetail[]): string {
+  const first = details[0];
+  if (first === undefined) return 'no details';
+  const at =
+    first.line !== undefined
+      ? `${first.path}:${String(first.line)}:${String(first.column ?? 1)}${first.declarationPath !== undefined && first.declarationPath !== '$' ? ` (${String(first.declarationPath)})` : ''}`
+      : first.path;
+  const more =
+    details.length > 2 ? `; ${details.length - 1} more problems in details` : details.length > 1 ? '; 1 more problem in details' : '';
+  return `${at}: ${first.message}${more}`;
+}
+
 function summarise(findings: readonly LintFinding[]): LintSummaryRecord {
   let errors = 0;
   let warnings = 0;
@@ -265,7 +278,8 @@ export function createPolicyService(ctx: ServiceContext): PolicyService {
         }
       } catch (err) {
         if (err instanceof DeclarationError) {
-          throw new PipaError('validation_failed', 'the declaration is invalid', declarationDetails(err, field));
+          const details = declarationDetails(err, field);
+          throw new PipaError('validation_failed', `the declaration is invalid: ${firstProblem(details)}`, details);
         }
         throw err;
       }
