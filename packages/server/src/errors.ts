@@ -50,6 +50,12 @@ export class PipaError extends Error {
   }
 }
 
+/** The tail of a message that names only the first of `details`: "; 2 more problems in details", or nothing. */
+export function moreInDetails(details: readonly unknown[]): string {
+  const more = details.length - 1;
+  return more <= 0 ? '' : `; ${more} more problem${more === 1 ? '' : 's'} in details`;
+}
+
 export function isPipaError(err: unknown): err is PipaError {
   return err instanceof PipaError;
 }

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type ErrorDetail, PipaError } from '../errors.js';
+import { type ErrorDetail, moreInDetails, PipaError } from '../errors.js';
 
 export type Scope =
   | 'admin'
@@ -136,13 +136,10 @@ function rangeMessage(issue: z.core.$ZodRawIssue): string | undefined {
 /** The error of a request part: the first problem in the message (the CLI and logs show only it), all in details. */
 function invalidPart(root: string, details: ErrorDetail[]): PipaError {
   const first = details[0];
-  const more =
-    details.length > 2 ? `; ${details.length - 1} more problems in details` : details.length > 1 ? '; 1 more problem in details' : '';
+  const what = `request ${root.slice(2)} is invalid`;
   return new PipaError(
     'validation_failed',
-    first === undefined
-      ? `request ${root.slice(2)} is invalid`
-      : `request ${root.slice(2)} is invalid: ${first.path}: ${first.message}${more}`,
+    first === undefined ? what : `${what}: ${first.path}: ${first.message}${moreInDetails(details)}`,
     details,
   );
 }

@@ -26,7 +26,7 @@ import {
   validateDeclaration,
 } from '@pipa/policy';
 import { sql } from 'kysely';
-import { type ErrorDetail, PipaError } from '../errors.js';
+import { type ErrorDetail, moreInDetails, PipaError } from '../errors.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
 import { withTransaction } from '../store/transaction.js';
@@ -138,13 +138,12 @@ function declarationDetails(err: DeclarationError, field: 'source' | 'declaratio
 function firstProblem(details: readonly ErrorDetail[]): string {
   const first = details[0];
   if (first === undefined) return 'no details';
-  const at =
-    first.line !== undefined
-      ? `${first.path}:${String(first.line)}:${String(first.column ?? 1)}${first.declarationPath !== undefined && first.declarationPath !== '$' ? ` (${String(first.declarationPath)})` : ''}`
-      : first.path;
-  const more =
-    details.length > 2 ? `; ${details.length - 1} more problems in details` : details.length > 1 ? '; 1 more problem in details' : '';
-  return `${at}: ${first.message}${more}`;
+  let at = String(first.path);
+  if (first.line !== undefined) {
+    at += `:${String(first.line)}:${String(first.column ?? 1)}`;
+    if (first.declarationPath !== undefined && first.declarationPath !== '$') at += ` (${String(first.declarationPath)})`;
+  }
+  return `${at}: ${first.message}${moreInDetails(details)}`;
 }
 
 function summarise(findings: readonly LintFinding[]): LintSummaryRecord {

@@ -73,9 +73,12 @@ const CLASSES: [Exclude<AddressClass, 'public'>, BlockList][] = [
 const MAPPED_V4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
 const MAPPED_V4_HEX = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i;
 
-/** An address as pipa checks it: IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as its IPv4 address; brackets dropped. */
+/** A URL host without the brackets of an IPv6 literal (`[::1]` -> `::1`). */
+const unbracket = (host: string): string => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host);
+
+/** An address as pipa checks it: IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as its IPv4 address; brackets dropped; undefined for a name. */
 function canonical(address: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
-  const a = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  const a = unbracket(address);
   const v = isIP(a);
   if (v === 4) return { address: a, family: 'ipv4' };
   if (v !== 6) return undefined;
@@ -113,12 +116,11 @@ export function createEgressPolicy(allow: string | readonly string[] = [], where
   const entries = (typeof allow === 'string' ? allow.split(/[\s,]+/) : allow).map((s) => s.trim()).filter((s) => s !== '');
   const list = new BlockList();
   for (const entry of entries) {
-    const slash = entry.indexOf('/');
-    const addr = slash < 0 ? entry : entry.slice(0, slash);
+    const [addr = '', prefixText, ...extra] = entry.split('/');
     const c = canonical(addr);
     const bits = c?.family === 'ipv4' ? 32 : 128;
-    const prefix = slash < 0 ? bits : Number(entry.slice(slash + 1));
-    if (c === undefined || !/^\d{1,3}$/.test(slash < 0 ? String(bits) : entry.slice(slash + 1)) || prefix > bits) {
+    const prefix = prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
+    if (c === undefined || extra.length > 0 || !(prefix <= bits)) {
       throw new PipaError(
         'validation_failed',
         `${where}: "${entry}" is not a network; give addresses or CIDR networks such as 10.0.0.0/8 or fd00::/8, separated by commas`,
@@ -143,7 +145,7 @@ export function createEgressPolicy(allow: string | readonly string[] = [], where
 export function literalAddress(hostname: string): string | undefined {
   const h = hostname.toLowerCase().replace(/\.$/, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return '127.0.0.1';
-  const bare = h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  const bare = unbracket(h);
   return isIP(bare) !== 0 ? bare : undefined;
 }
 
@@ -194,10 +196,9 @@ export function createGuardedFetch(policy: EgressPolicy): typeof fetch {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const protocol = url.protocol;
     if (protocol !== 'http:' && protocol !== 'https:') return Promise.reject(new TypeError(`unsupported protocol ${protocol}`));
-    // A literal address is never looked up: check it here.
-    const bare = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    if (isIP(bare) !== 0) {
-      const reason = policy.refusal(bare);
+    // A literal address is never looked up: check it here (`localhost` is a name: the lookup checks it).
+    if (canonical(url.hostname) !== undefined) {
+      const reason = policy.refusal(unbracket(url.hostname));
       if (reason !== undefined)
         return Promise.reject(new TypeError('fetch failed', { cause: new EgressRefusedError(url.hostname, reason) }));
     }

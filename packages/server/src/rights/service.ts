@@ -214,7 +214,8 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
   const taskTimeoutMs = options.taskTimeoutMs ?? 10 * 60_000;
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 10_000;
   const sweepIntervalMs = options.sweepIntervalMs ?? 15 * 60_000;
-  const egress = createEgressPolicy(options.webhookAllowNetworks ?? (options.env ?? process.env)[WEBHOOK_ALLOW_ENV] ?? []);
+  const env = options.env ?? process.env;
+  const egress = createEgressPolicy(options.webhookAllowNetworks ?? env[WEBHOOK_ALLOW_ENV] ?? []);
   const doFetch = deps.fetch ?? createGuardedFetch(egress);
 
   const detail = async (conn: Kysely<Schema>, row: Row<'rights_requests'>): Promise<RequestDetail> => ({
@@ -1352,7 +1353,7 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
   // ------------------------------------------------------------------ tasks
 
   const executor = createTaskExecutor(ctx, deps, {
-    env: options.env ?? process.env,
+    env,
     webhookTimeoutMs,
     fetch: doFetch,
     webhookOf,
