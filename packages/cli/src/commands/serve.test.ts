@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +102,14 @@ describe('pipa start / serve', () => {
   it('refuses bad options with exit 2', async () => {
     expect((await runCli(['serve', '--port', 'x'], { cwd: dir })).code).toBe(2);
     expect((await runCli(['serve', '--log-level', 'loud'], { cwd: dir })).code).toBe(2);
-    expect((await runCli(['serve', '--examples', 'nowhere', '--port', '0'], { cwd: dir })).code).toBe(2);
+    const missing = await runCli(['serve', '--examples', 'nowhere', '--port', '0'], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--examples: the folder ${join(dir, 'nowhere')} does not exist`);
+    expect(missing.stderr).toContain('give --examples <dir>, or run `pipa serve` (no examples)');
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const notDir = await runCli(['start', '--examples', 'a-file', '--port', '0'], { cwd: dir });
+    expect(notDir.code).toBe(2);
+    expect(notDir.stderr).toContain('is not a folder');
     const bad = await runCli(['serve', '--db', 'mysql://x@y/z', '--port', '0'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('pipa:');

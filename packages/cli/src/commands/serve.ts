@@ -44,8 +44,21 @@ export function readExampleSources(dir: string): ExampleSource[] {
   let names: string[];
   try {
     names = readdirSync(dir).sort();
-  } catch {
-    throw new CliExit(EXIT.invalid, `--examples: cannot read the folder ${dir}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'ENOTDIR'
+          ? 'is not a folder'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'cannot be read (permission denied)'
+            : `cannot be read (${code ?? 'unknown error'})`;
+    throw new CliExit(
+      EXIT.invalid,
+      `--examples: the folder ${dir} ${why}. It should hold one folder per app with a policy.yaml, as examples/ in the pipa ` +
+        'repository does: run the command there, give --examples <dir>, or run `pipa serve` (no examples).',
+    );
   }
   const out: ExampleSource[] = [];
   for (const name of names) {
