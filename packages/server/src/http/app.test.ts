@@ -162,6 +162,8 @@ describe('http app', () => {
       { path: '$.body.count', message: 'required (a number)', code: 'invalid_type' },
     ]);
     expect(missing.message).toBe('request body is invalid: $.body.phone: required (a string); 1 more problem in details');
+    const badId = await err('/v1/things/BAD', { phone: '1', count: 1 });
+    expect(badId.message).toMatch(/^request params are invalid: \$\.params\.id: /);
     const order = await err('/v1/pages');
     expect(order.details).toEqual([{ path: '$.query.order', message: 'required (one of "asc", "desc")', code: 'invalid_value' }]);
     expect(order.message).toBe('request query is invalid: $.query.order: required (one of "asc", "desc")');

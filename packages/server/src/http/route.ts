@@ -136,7 +136,9 @@ function rangeMessage(issue: z.core.$ZodRawIssue): string | undefined {
 /** The error of a request part: the first problem in the message (the CLI and logs show only it), all in details. */
 function invalidPart(root: string, details: ErrorDetail[]): PipaError {
   const first = details[0];
-  const what = `request ${root.slice(2)} is invalid`;
+  const part = root.slice(2);
+  // "request params are invalid", "request body is invalid", "request query is invalid".
+  const what = `request ${part} ${part === 'params' ? 'are' : 'is'} invalid`;
   return new PipaError(
     'validation_failed',
     first === undefined ? what : `${what}: ${first.path}: ${first.message}${moreInDetails(details)}`,
