@@ -231,7 +231,7 @@ async function measure(label: string, database: Database, sizes: Sizes, log: (li
       `(plain multi-row ${round(r(burst.plain), 0)}/s), verify ${round(r(verifyRates), 0)}/s (plain read ${round(r(readRates), 0)}/s) ` +
       `over ${head.seq} events; rounds: single ${single.audit.map((x) => round(x, 0)).join(' ')}, batcher ${burst.audit
         .map((x) => round(x, 0))
-        .join(' ')}`,
+        .join(' ')} (plain multi-row ${burst.plain.map((x) => round(x, 0)).join(' ')})`,
   );
   const figures: Figure[] = [
     ratioFigure(

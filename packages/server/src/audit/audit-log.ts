@@ -17,6 +17,8 @@
  */
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import { type Capabilities, capabilitiesOfKysely } from '../store/capabilities.js';
+import { markHot } from '../store/hot-statements.js';
+import { rowsInStatement } from '../store/prepared.js';
 import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { auditHashInputOf, canonicalCategories, canonicalJson, sha256Hex } from './chain.js';
@@ -133,7 +135,6 @@ const ACTION = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 const MAX_TEXT = 256;
 /** `count` is a 32-bit `integer` column on every dialect. */
 const MAX_COUNT = 2 ** 31 - 1;
-const CHUNK = 256;
 
 type Prepared = Omit<AuditRecord, 'seq' | 'at' | 'prev_hash' | 'hash'>;
 
@@ -288,6 +289,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       .compile();
     const same = compiled.parameters.length === sentinels.length && compiled.parameters.every((p, i) => p === sentinels[i]);
     const result = same ? compiled : null;
+    // On PostgreSQL a named prepared statement of each connection, planned once (store/hot-statements.ts).
+    if (result !== null) markHot(result.sql);
     inserts.set(n, result);
     return result;
   };
@@ -299,8 +302,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     let i = 0;
     while (i < count) {
       const left = count - i;
-      // 256-row chunks, then powers of two: few distinct statements, each prepared once.
-      const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
+      // A usual batch in one statement; few distinct statements, each prepared once.
+      const n = rowsInStatement(left);
       const params = values.slice(i * WIDTH, (i + n) * WIDTH);
       i += n;
       const compiled = insertFor(executor, n);

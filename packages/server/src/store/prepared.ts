@@ -41,6 +41,24 @@ export function prepare<K extends string>(compiled: CompiledQuery, names: readon
   };
 }
 
+/** Most rows in one multi-row statement (`rowsInStatement`). */
+export const MULTI_ROW_CHUNK = 256;
+/** Up to this many rows, a multi-row statement has exactly as many rows as are left. */
+const EXACT_ROWS = 32;
+
+/**
+ * How many of `left` rows (at least 1) the next multi-row statement takes: all of them up to 32, so that
+ * a group commit of a usual size is one statement per table (on PostgreSQL each statement is a round
+ * trip, and a batch of 23 rows split into 16 + 4 + 2 + 1 took four); above that 256-row chunks, then
+ * powers of two down to at most 32 left. So a multi-row statement has one of at most 35 shapes, each
+ * compiled and prepared once (on PostgreSQL, as a named statement of each connection).
+ */
+export function rowsInStatement(left: number): number {
+  if (left >= MULTI_ROW_CHUNK) return MULTI_ROW_CHUNK;
+  if (left <= EXACT_ROWS) return left;
+  return 2 ** Math.floor(Math.log2(left));
+}
+
 /** Ids in one statement of `preparedIn` (more are run in several). */
 const IN_CHUNK = 256;
 

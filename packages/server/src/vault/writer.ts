@@ -19,7 +19,7 @@ import type { AuditEventInput } from '../audit/types.js';
 import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
-import { type Prepared, param, prepare, preparedIn } from '../store/prepared.js';
+import { type Prepared, param, prepare, preparedIn, rowsInStatement } from '../store/prepared.js';
 import type { NewRow, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectKey } from './data-keys.js';
@@ -81,7 +81,6 @@ interface Waiting {
 const RECORD_COLUMNS = ['subject_id', 'app_id', 'envelope', 'fields', 'key_version', 'created_at', 'updated_at'] as const;
 const INDEX_COLUMNS = ['subject_id', 'category', 'app_id', 'blind_index'] as const;
 const KEY_COLUMNS = ['subject_id', 'app_id', 'kek_version', 'wrapped_dek', 'suite', 'created_at', 'rotated_at'] as const;
-const CHUNK = 256;
 
 interface MultiRow {
   /** Run for `count` rows whose values lie flat in `values` (columns in order); returns the rows the statements return. */
@@ -89,8 +88,8 @@ interface MultiRow {
 }
 
 /**
- * A multi-row statement compiled once per row count (256-row chunks, then powers of two: few distinct
- * statements, each prepared once by the driver), bound by position.
+ * A multi-row statement compiled once per row count (`rowsInStatement`: a usual batch in one
+ * statement, few distinct statements, each prepared once by the driver), bound by position.
  */
 function multiRow(columns: readonly string[], build: (rows: Record<string, unknown>[]) => Compilable): MultiRow {
   const width = columns.length;
@@ -124,7 +123,7 @@ function multiRow(columns: readonly string[], build: (rows: Record<string, unkno
       let i = 0;
       while (i < count) {
         const left = count - i;
-        const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
+        const n = rowsInStatement(left);
         const s = statement(n);
         let query: CompiledQuery;
         if (s.positional) query = { ...s.compiled, parameters: values.slice(i * width, (i + n) * width) };
