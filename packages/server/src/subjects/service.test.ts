@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
@@ -64,6 +64,68 @@ forEachDialect('subjects service', (dctx) => {
     expect(new Set(all.map((s) => s.id)).size).toBe(1);
     const rows = await ctx.db.selectFrom('subjects').select('id').where('external_id', '=', 'race').execute();
     expect(rows).toHaveLength(1);
+  });
+
+  it('creations arriving together share one transaction: one audit append for all, each audited, the chain intact', async () => {
+    const before = await countAuditEvents(ctx.db);
+    const appends: number[] = [];
+    const original = ctx.audit.appendMany.bind(ctx.audit);
+    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
+      appends.push(events.length);
+      return original(trx, events);
+    });
+    try {
+      const made = await Promise.all([
+        ...Array.from({ length: 6 }, () => subjects.ensure(ctx.db, { appId: APP, kind: 'device' })),
+        // The same external id twice in one batch: both callers get the one subject.
+        subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'batch-twin' }),
+        subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'batch-twin' }),
+        subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'batch-born', birthDate: '2012-05-06' }),
+      ]);
+      expect(appends).toEqual([8]);
+      expect(new Set(made.map((s) => s.id)).size).toBe(8);
+      expect(made[6]?.id).toBe(made[7]?.id);
+      expect(made[8]?.birthDate).toBe('2012-05-06');
+      // Each caller's subject is stored, and the minors rule sees the birth date after the commit.
+      for (const s of made) expect((await subjects.require(ctx.db, APP, s.id)).kind).toBe(s.kind);
+      expect(ctx.consent.subject(APP, made[8]?.id as string)?.birthDate).toBe('2012-05-06');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await countAuditEvents(ctx.db)).toBe(before + 8);
+    const events = await ctx.db.selectFrom('audit_events').select(['action']).where('seq', '>', before).orderBy('seq').execute();
+    expect(events.map((e) => e.action)).toEqual(Array(8).fill('subject.create'));
+    expect((await ctx.audit.verify()).ok).toBe(true);
+  });
+
+  it('when a batch of creations fails, each runs again alone: nothing half-written, only the failing one refused', async () => {
+    const before = await ctx.db.selectFrom('subjects').select('id').execute();
+    const beforeEvents = await countAuditEvents(ctx.db);
+    const original = ctx.audit.appendMany.bind(ctx.audit);
+    let calls = 0;
+    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
+      calls++;
+      // The batch's append fails (the transaction rolls back), and so does the retry of the second ensure alone.
+      if (calls === 1 || events.some((e) => e.requestId === 'req-bad')) throw new Error('audit store refused');
+      return original(trx, events);
+    });
+    let results: PromiseSettledResult<unknown>[];
+    try {
+      results = await Promise.allSettled([
+        subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'retry-1' }, { requestId: 'req-ok-1' }),
+        subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'retry-2' }, { requestId: 'req-bad' }),
+        subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'retry-3' }, { requestId: 'req-ok-3' }),
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(calls).toBe(4);
+    const after = await ctx.db.selectFrom('subjects').select(['id', 'external_id']).execute();
+    expect(after.length).toBe(before.length + 2);
+    expect(after.map((r) => r.external_id)).not.toContain('retry-2');
+    expect(await countAuditEvents(ctx.db)).toBe(beforeEvents + 2);
+    expect((await ctx.audit.verify()).ok).toBe(true);
   });
 
   it('refuses bad input and writes nothing', async () => {

@@ -4,7 +4,9 @@
  * account or device (`externalId`) maps to it, one subject per (app, kind, externalId).
  *
  * - `ensure` is idempotent on (app, kind, externalId): concurrent calls from several nodes get the same
- *   subject (insert-or-nothing on the unique index, then read).
+ *   subject (insert-or-nothing on the unique index, then read). Called with the service's database
+ *   (a sign-up over HTTP), the ensures of one moment are group-committed: one transaction, their
+ *   audit events appended together (store/group-commit.ts).
  * - A device consents at first launch as its own subject and is `link`ed to the account when the person
  *   signs in: its consent history moves to the account and the device id resolves to the account from
  *   then on (docs/decisions.md §7). A device is linked to one account; linking it to another is a
@@ -20,12 +22,14 @@
  * `CHANNELS.subject` in every process, see sync.ts), never before: a rolled-back change is never seen.
  */
 import type { Kysely } from 'kysely';
+import type { AuditEventInput } from '../audit/types.js';
 import { chinaYmd, parseYmd } from '../consent/age.js';
 import { base32, SORTABLE_BASE32_ALPHABET } from '../crypto/encoding.js';
 import { systemRandom } from '../crypto/random.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
+import { groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { ACTIVITY_CLOCK_SKEW_MS, advanceLastActivity, MAX_ACTIVITY_BATCH } from './activity.js';
@@ -56,6 +60,20 @@ export interface SubjectRecord {
 export interface SubjectWriteOptions {
   actor?: string;
   requestId?: string | null;
+}
+
+/** An ensure, its input checked. */
+interface EnsureItem {
+  appId: string;
+  kind: SubjectKindName;
+  externalId: string | null;
+  birthDate: string | null;
+  options: SubjectWriteOptions | undefined;
+}
+
+interface EnsureOutcome {
+  row: Row<'subjects'>;
+  touched: string[];
 }
 
 export interface EnsureSubjectInput {
@@ -259,98 +277,139 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
       await fn(db);
       return;
     }
-    const touched = await withTransaction(db, fn);
+    await refresh(await withTransaction(db, fn));
+  };
+
+  /** After a commit: the rows of the subjects it changed, into the in-memory state (birth dates, statuses). */
+  const refresh = async (touched: readonly string[]): Promise<void> => {
     if (touched.length === 0) return;
-    const rows = await ctx.db.selectFrom('subjects').selectAll().where('id', 'in', touched).execute();
+    const rows = await ctx.db
+      .selectFrom('subjects')
+      .selectAll()
+      .where('id', 'in', [...touched])
+      .execute();
     for (const row of rows) applySubjectRow(ctx, row);
   };
 
   const notify = (trx: Kysely<Schema>, appId: string, subjectId: string) =>
     ctx.database.notify(CHANNELS.subject, `${appId}\t${subjectId}`, trx);
 
+  /**
+   * One ensure inside `trx`: the subject for (app, kind, externalId), created when absent. Its audit
+   * event goes to `events` (the caller appends them, in order, in the same transaction). Returns the
+   * subject as stored and the ids whose cached state must be refreshed after the commit.
+   */
+  const ensureIn = async (trx: Kysely<Schema>, item: EnsureItem, events: AuditEventInput[]): Promise<EnsureOutcome> => {
+    const { appId, kind, externalId, birthDate, options } = item;
+    const at = ctx.clock();
+    if (externalId !== null) {
+      const existing = await forUpdate(
+        select(trx).where('app_id', '=', appId).where('kind', '=', kind).where('external_id', '=', externalId),
+        caps,
+      ).executeTakeFirst();
+      if (existing !== undefined && existing.status !== 'erased') {
+        if (birthDate !== null && existing.birth_date !== birthDate) {
+          await trx.updateTable('subjects').set({ birth_date: birthDate, updated_at: at }).where('id', '=', existing.id).execute();
+          events.push({
+            actor: actorOf(options),
+            action: 'subject.update',
+            appId,
+            subject: existing.id,
+            categories: ['basic.birth-date'],
+            requestId: options?.requestId ?? null,
+            details: { fields: ['birthDate'] },
+          });
+          await notify(trx, appId, existing.id);
+          return { row: { ...existing, birth_date: birthDate, updated_at: at }, touched: [existing.id] };
+        }
+        return { row: existing, touched: [] };
+      }
+      // An erased subject keeps no identifier: the same account may register again as a new subject.
+      if (existing !== undefined) {
+        await trx.updateTable('subjects').set({ external_id: null, updated_at: at }).where('id', '=', existing.id).execute();
+      }
+    }
+    const row: Row<'subjects'> = {
+      id: newSubjectId(),
+      app_id: appId,
+      kind,
+      external_id: externalId,
+      linked_to: null,
+      status: 'active',
+      birth_date: birthDate,
+      created_at: at,
+      updated_at: at,
+      frozen_at: null,
+      erased_at: null,
+      last_active_at: null,
+    };
+    const inserted = await trx
+      .insertInto('subjects')
+      .values(row)
+      .onConflict((oc) => oc.columns(['app_id', 'kind', 'external_id']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted === undefined && externalId !== null) {
+      // Another node created it between our read and our insert (PostgreSQL): use theirs.
+      const theirs = await select(trx)
+        .where('app_id', '=', appId)
+        .where('kind', '=', kind)
+        .where('external_id', '=', externalId)
+        .executeTakeFirstOrThrow();
+      return { row: theirs, touched: [] };
+    }
+    events.push({
+      actor: actorOf(options),
+      action: 'subject.create',
+      appId,
+      subject: row.id,
+      categories: birthDate !== null ? ['basic.birth-date'] : [],
+      requestId: options?.requestId ?? null,
+      details: { kind, externalId: externalId !== null },
+    });
+    if (birthDate !== null) await notify(trx, appId, row.id);
+    return { row, touched: birthDate !== null ? [row.id] : [] };
+  };
+
+  /**
+   * Group commit of sign-ups: the ensures of one moment share one transaction (their audit events
+   * appended together), so that concurrent creations do not each hold the audit chain's head through
+   * a commit of their own (on PostgreSQL every creation waited for the one before it to commit). In
+   * order within a batch: the same externalId twice gives both callers the one subject. If the batch
+   * fails, its ensures run again one by one, so that one bad ensure cannot fail the others.
+   */
+  const creations = groupCommit<EnsureItem, Row<'subjects'>>(async (items) => {
+    await sync;
+    const outcomes: EnsureOutcome[] = [];
+    await withTransaction(ctx.db, async (trx) => {
+      outcomes.length = 0;
+      const events: AuditEventInput[] = [];
+      for (const item of items) outcomes.push(await ensureIn(trx, item, events));
+      if (events.length > 0) await ctx.audit.appendMany(trx, events);
+    });
+    await refresh(outcomes.flatMap((o) => o.touched));
+    return outcomes.map((o) => o.row);
+  });
+
   return {
     async ensure(db, input, options) {
       await requireApp(db, input.appId);
       const kind = checkKind(input.kind);
       const externalId = input.externalId === undefined || input.externalId === null ? null : checkExternalId(input.externalId);
-      const now = ctx.clock();
-      const birthDate = input.birthDate === undefined || input.birthDate === null ? null : checkBirthDate(input.birthDate, now);
-      let result: Row<'subjects'> | undefined;
+      const birthDate = input.birthDate === undefined || input.birthDate === null ? null : checkBirthDate(input.birthDate, ctx.clock());
+      const item: EnsureItem = { appId: input.appId, kind, externalId, birthDate, options };
+      // Called with the service's database (an HTTP sign-up): group-committed with the other
+      // creations of the moment. Inside a caller's transaction, or on another handle: at once.
+      if (db === ctx.db) return subjectFromRow(await creations.add(item));
+      let outcome: EnsureOutcome | undefined;
       await write(db, async (trx) => {
-        const at = ctx.clock();
-        if (externalId !== null) {
-          const existing = await forUpdate(
-            select(trx).where('app_id', '=', input.appId).where('kind', '=', kind).where('external_id', '=', externalId),
-            caps,
-          ).executeTakeFirst();
-          if (existing !== undefined && existing.status !== 'erased') {
-            result = existing;
-            if (birthDate !== null && existing.birth_date !== birthDate) {
-              await trx.updateTable('subjects').set({ birth_date: birthDate, updated_at: at }).where('id', '=', existing.id).execute();
-              await ctx.audit.append(trx, {
-                actor: actorOf(options),
-                action: 'subject.update',
-                appId: input.appId,
-                subject: existing.id,
-                categories: ['basic.birth-date'],
-                requestId: options?.requestId ?? null,
-                details: { fields: ['birthDate'] },
-              });
-              await notify(trx, input.appId, existing.id);
-              result = { ...existing, birth_date: birthDate, updated_at: at };
-              return [existing.id];
-            }
-            return [];
-          }
-          // An erased subject keeps no identifier: the same account may register again as a new subject.
-          if (existing !== undefined) {
-            await trx.updateTable('subjects').set({ external_id: null, updated_at: at }).where('id', '=', existing.id).execute();
-          }
-        }
-        const row: Row<'subjects'> = {
-          id: newSubjectId(),
-          app_id: input.appId,
-          kind,
-          external_id: externalId,
-          linked_to: null,
-          status: 'active',
-          birth_date: birthDate,
-          created_at: at,
-          updated_at: at,
-          frozen_at: null,
-          erased_at: null,
-          last_active_at: null,
-        };
-        const inserted = await trx
-          .insertInto('subjects')
-          .values(row)
-          .onConflict((oc) => oc.columns(['app_id', 'kind', 'external_id']).doNothing())
-          .returning('id')
-          .executeTakeFirst();
-        if (inserted === undefined && externalId !== null) {
-          // Another node created it between our read and our insert (PostgreSQL): use theirs.
-          result = await select(trx)
-            .where('app_id', '=', input.appId)
-            .where('kind', '=', kind)
-            .where('external_id', '=', externalId)
-            .executeTakeFirstOrThrow();
-          return [];
-        }
-        await ctx.audit.append(trx, {
-          actor: actorOf(options),
-          action: 'subject.create',
-          appId: input.appId,
-          subject: row.id,
-          categories: birthDate !== null ? ['basic.birth-date'] : [],
-          requestId: options?.requestId ?? null,
-          details: { kind, externalId: externalId !== null },
-        });
-        if (birthDate !== null) await notify(trx, input.appId, row.id);
-        result = row;
-        return birthDate !== null ? [row.id] : [];
+        const events: AuditEventInput[] = [];
+        outcome = await ensureIn(trx, item, events);
+        if (events.length > 0) await ctx.audit.appendMany(trx, events);
+        return outcome.touched;
       });
-      if (result === undefined) throw new PipaError('internal', 'subject ensure produced no subject');
-      return subjectFromRow(result);
+      if (outcome === undefined) throw new PipaError('internal', 'subject ensure produced no subject');
+      return subjectFromRow(outcome.row);
     },
 
     async get(db, appId, subjectId) {
