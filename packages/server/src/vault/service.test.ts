@@ -655,6 +655,38 @@ forEachDialect('vault service', (dctx) => {
       expect(ctx.dataKeys.get(SST, erased)).toBeUndefined();
     });
 
+    it('an erasure destroys the key even when a notification took it out of the cache a moment before (PostgreSQL)', async () => {
+      if (!ctx.database.caps.listenNotify) return; // SQLite: one node, nothing to notify.
+      const sub = await account();
+      await vault.put(SST, sub, { 'basic.name': '王五' }, KEY);
+      const key = ctx.dataKeys.get(SST, sub);
+      expect(key).toBeInstanceOf(DataKey);
+      // The listener takes the key out of the cache and reads the subject's status before judging it:
+      // hold that read, so the erasure runs while the key is out of the cache and not judged yet
+      // (as when the erasure's own notification arrives between its commit and its return).
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const get = subjects.get.bind(subjects);
+      const spy = vi.spyOn(subjects, 'get').mockImplementation(async (db, app, id) => {
+        if (id === sub) await gate;
+        return get(db, app, id);
+      });
+      try {
+        await ctx.database.notify(CHANNELS.subject, `${SST}\t${sub}`);
+        const deadline = Date.now() + 5000;
+        while (ctx.dataKeys.get(SST, sub) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(ctx.dataKeys.get(SST, sub)).toBeUndefined();
+        expect(key?.destroyed).toBe(false);
+        await vault.erase(SST, sub, { confirm: true }, { id: 'key_eraser' });
+        expect(key?.destroyed).toBe(true);
+      } finally {
+        release();
+        spy.mockRestore();
+      }
+    });
+
     it('frozen subjects keep their data but take no writes and release no plain values', async () => {
       const sub = await account();
       await vault.put(SST, sub, { 'basic.name': '张三' }, KEY);

@@ -305,9 +305,18 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     await counter.close();
     await readAudit.close();
   });
+  /**
+   * Keys the notification listener below took out of the cache and has not judged yet (it reads the
+   * subject's status first). An erasure here destroys them too: its own notification can arrive
+   * between its commit and its `forget`, and the key must be destroyed when the erasure returns.
+   */
+  const judging = new Map<string, DataKey>();
   /** Forget everything held in memory for a subject erased here: its key is destroyed. */
   const forget = (appId: string, subjectId: string) => {
     keys.shred(appId, subjectId);
+    const k = `${appId}\t${subjectId}`;
+    judging.get(k)?.destroy();
+    judging.delete(k);
     masks.drop(appId, subjectId);
   };
 
@@ -324,13 +333,20 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       masks.drop(app, subject);
       const dropped = keys.drop(app, subject);
       if (dropped === undefined) return;
-      void deps.subjects.get(ctx.db, app, subject).then(
-        (row) => {
-          if (row === undefined || row.status === 'erased') dropped.destroy();
-        },
-        // Unknown: destroy (the key is out of the cache already; a request holding it may fail).
-        () => dropped.destroy(),
-      );
+      const k = `${app}\t${subject}`;
+      judging.set(k, dropped);
+      void deps.subjects
+        .get(ctx.db, app, subject)
+        .then(
+          (row) => {
+            if (row === undefined || row.status === 'erased') dropped.destroy();
+          },
+          // Unknown: destroy (the key is out of the cache already; a request holding it may fail).
+          () => dropped.destroy(),
+        )
+        .finally(() => {
+          if (judging.get(k) === dropped) judging.delete(k);
+        });
     });
     ctx.onClose(async () => {
       await (await stop)();
