@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import type { ServiceContext } from '../service/context.js';
 import { loadExample, openTestContext, publishForTest } from '../service/test-context.js';
@@ -240,6 +240,62 @@ forEachDialect('consent ledger', (dctx) => {
     await expectPipaError(ledger.record(XPP, grant(s.id, { action: 'deny' })), 'conflict', '$.subject');
     expect(await counts(ctx)).toEqual(mid);
     expect(decideNow(ctx, XPP, s.id, 'push-notifications', ['device.model'], 'getui').reason.code).toBe('subject.erased');
+  });
+
+  it('records arriving together share one transaction: one audit append, the ledger in order, each request answered with its own events', async () => {
+    const subs = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => subjects.ensure(ctx.db, { appId: XPP, kind: 'account', externalId: `batch-${i}` })),
+    );
+    const before = await counts(ctx);
+    const appends: number[] = [];
+    const original = ctx.audit.appendMany.bind(ctx.audit);
+    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
+      appends.push(events.length);
+      return original(trx, events);
+    });
+    let answers: Awaited<ReturnType<ConsentLedger['record']>>[];
+    try {
+      answers = await Promise.all([
+        ...subs.map((s) => ledger.record(XPP, grant(s.id))),
+        // The same subject again in the same batch, after its grant: the refusal is the latest.
+        ledger.record(XPP, grant((subs[0] as { id: string }).id, { action: 'deny' })),
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(appends).toEqual([10]);
+    expect(answers.map((a) => a.length)).toEqual([2, 2, 2, 2, 2]);
+    for (const [i, s] of subs.entries()) expect(answers[i]?.every((e) => e.subjectId === s.id && e.action === 'grant')).toBe(true);
+    expect(answers[4]?.every((e) => e.action === 'deny')).toBe(true);
+    const seqs = answers.flat().map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(await counts(ctx)).toEqual({ consent: before.consent + 10, audit: before.audit + 10 });
+    expect(decideNow(ctx, XPP, (subs[0] as { id: string }).id, 'push-notifications', ['device.model'], 'getui').reason.code).toBe(
+      'consent.denied',
+    );
+    expect(decideNow(ctx, XPP, (subs[1] as { id: string }).id, 'push-notifications', ['device.model'], 'getui').allow).toBe(true);
+    expect((await verifyConsentChain(ctx.db)).ok).toBe(true);
+    expect((await ctx.audit.verify()).ok).toBe(true);
+  });
+
+  it('a refused request in a batch fails alone: the others are recorded, nothing of it is written', async () => {
+    const ok1 = await subjects.ensure(ctx.db, { appId: XPP, kind: 'account', externalId: 'batch-ok-1' });
+    const gone = await subjects.ensure(ctx.db, { appId: XPP, kind: 'account', externalId: 'batch-gone' });
+    const ok2 = await subjects.ensure(ctx.db, { appId: XPP, kind: 'account', externalId: 'batch-ok-2' });
+    await subjects.setStatus(ctx.db, XPP, gone.id, 'erased');
+    const before = await counts(ctx);
+    const results = await Promise.allSettled([
+      ledger.record(XPP, grant(ok1.id)),
+      ledger.record(XPP, grant(gone.id)),
+      ledger.record(XPP, grant(ok2.id)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const refused = (results[1] as PromiseRejectedResult).reason as { code?: string };
+    expect(refused.code).toBe('conflict');
+    expect(await counts(ctx)).toEqual({ consent: before.consent + 4, audit: before.audit + 4 });
+    const subjectsWritten = await ctx.db.selectFrom('consent_events').select('subject_id').where('seq', '>', before.consent).execute();
+    expect(new Set(subjectsWritten.map((r) => r.subject_id))).toEqual(new Set([ok1.id, ok2.id]));
+    expect((await verifyConsentChain(ctx.db)).ok).toBe(true);
   });
 
   it('minors: a 10-year-old (from an ID number) needs a guardian grant; accepted with guardian info; the number is never stored', async () => {

@@ -34,6 +34,7 @@ import { systemRandom } from '../crypto/random.js';
 import { PipaError } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
+import { groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { advanceLastActivity } from '../subjects/activity.js';
@@ -257,6 +258,24 @@ interface Common {
   idNumber: string | undefined;
 }
 
+/** One request to append consent events (record or withdraw), its input checked. */
+interface AppendJob {
+  appId: string;
+  policy: AppPolicy;
+  subjectId: string;
+  items: readonly ConsentItem[] | ((trx: Kysely<Schema>, ids: readonly string[]) => Promise<ConsentItem[]>);
+  common: Common;
+  options: ConsentWriteOptions | undefined;
+  /** The date of birth the request's ID number yields. */
+  idBirthDate: string | null;
+}
+
+interface AppendDone {
+  rows: ConsentRow[];
+  /** The subject whose date of birth the request changed. */
+  birthChanged: string | null;
+}
+
 /** The consent area's service (the contract's `create<Area>Service` name for `createConsentLedger`). */
 export type ConsentService = ConsentLedger;
 export function createConsentService(ctx: ServiceContext, deps: { subjects?: SubjectService } = {}): ConsentService {
@@ -340,76 +359,70 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
     }
   };
 
-  /** Write the events; returns them once committed and applied to the projection. */
-  const append = async (
-    appId: string,
-    policy: AppPolicy,
-    subjectId: string,
-    items: readonly ConsentItem[] | ((trx: Kysely<Schema>, ids: readonly string[]) => Promise<ConsentItem[]>),
-    common: Common,
-    options: ConsentWriteOptions | undefined,
-  ): Promise<LedgerEvent[]> => {
+  /**
+   * One request's events inside the batch's transaction `trx`: the subject locked and checked, the date
+   * of birth from an ID number stored, the guardian rule, the consent rows appended to the ledger (at
+   * once, so that a later request of the same batch, a withdrawal say, sees them); its audit events go
+   * to `audits`, appended by the batch.
+   */
+  const appendIn = async (trx: Kysely<Schema>, job: AppendJob, audits: AuditEventInput[]): Promise<AppendDone> => {
+    const { appId, policy, subjectId, items, common, options, idBirthDate } = job;
     const actor = options?.actor ?? 'system';
     const requestId = options?.requestId ?? null;
-    // The date of birth an identity card number yields (validated before anything is written).
-    let idBirthDate: string | null = null;
-    if (common.idNumber !== undefined) {
-      ageFromIdNumber(common.idNumber, ctx.clock(), '$.idNumber');
-      idBirthDate = birthDateFromIdNumber(common.idNumber, '$.idNumber');
-    }
     let birthChanged: string | null = null;
-    const written = await withTransaction(ctx.db, async (trx) => {
-      birthChanged = null;
-      const { own, canonical } = await lockSubject(trx, appId, subjectId);
-      checkStatus(canonical, subjectId, common.action);
-      let birthDate = canonical.birth_date;
-      if (idBirthDate !== null && idBirthDate !== birthDate) {
-        await subjects.setBirthDate(trx, appId, canonical.id, idBirthDate, { actor, requestId });
-        birthDate = idBirthDate;
-        birthChanged = canonical.id;
+    const { own, canonical } = await lockSubject(trx, appId, subjectId);
+    checkStatus(canonical, subjectId, common.action);
+    let birthDate = canonical.birth_date;
+    if (idBirthDate !== null && idBirthDate !== birthDate) {
+      // The batch's events so far first, so that the audit chain keeps the order things happened in.
+      if (audits.length > 0) await ctx.audit.appendMany(trx, audits.splice(0));
+      await subjects.setBirthDate(trx, appId, canonical.id, idBirthDate, { actor, requestId });
+      birthDate = idBirthDate;
+      birthChanged = canonical.id;
+    }
+    if (common.action === 'grant' && guardianNeed(policy.compiled, birthDate, ctx.clock()) !== GUARDIAN_NONE) {
+      const g = common.guardian;
+      if (common.method !== 'guardian' || g?.name === undefined || g.relation === undefined || g.evidenceHash === undefined) {
+        throw new PipaError(
+          'validation_failed',
+          `$.guardian: the subject is a minor under ${appId}'s policy: a grant must come from a guardian (method guardian, with the guardian's name, relation and evidence hash)`,
+          [
+            {
+              path: common.method !== 'guardian' ? '$.method' : '$.guardian',
+              clause: '$.minors',
+              message:
+                '未成年人的同意须由监护人作出（method 为 guardian，并提供监护人姓名、关系和证明材料摘要）/ a minor: the grant must come from a guardian',
+            },
+          ],
+        );
       }
-      if (common.action === 'grant' && guardianNeed(policy.compiled, birthDate, ctx.clock()) !== GUARDIAN_NONE) {
-        const g = common.guardian;
-        if (common.method !== 'guardian' || g?.name === undefined || g.relation === undefined || g.evidenceHash === undefined) {
-          throw new PipaError(
-            'validation_failed',
-            `$.guardian: the subject is a minor under ${appId}'s policy: a grant must come from a guardian (method guardian, with the guardian's name, relation and evidence hash)`,
-            [
-              {
-                path: common.method !== 'guardian' ? '$.method' : '$.guardian',
-                clause: '$.minors',
-                message:
-                  '未成年人的同意须由监护人作出（method 为 guardian，并提供监护人姓名、关系和证明材料摘要）/ a minor: the grant must come from a guardian',
-              },
-            ],
-          );
-        }
-      }
-      const ids = canonical.id === subjectId ? [subjectId] : [subjectId, canonical.id];
-      const list = typeof items === 'function' ? await items(trx, ids) : items;
-      if (list.length === 0) return [];
-      const at = ctx.clock();
-      const guardian = common.guardian === undefined ? null : JSON.stringify(common.guardian);
-      const rows = await appendConsentRows(
-        trx,
-        caps,
-        list.map((item) => ({
-          id: newConsentEventId(),
-          app_id: appId,
-          subject_id: subjectId,
-          purpose: item.purpose,
-          recipient: item.recipient ?? null,
-          action: common.action,
-          separate: common.separate ? 1 : 0,
-          method: common.method,
-          guardian,
-          policy_version: common.policyVersion,
-          evidence_hash: common.evidenceHash ?? null,
-          at,
-        })),
+    }
+    const ids = canonical.id === subjectId ? [subjectId] : [subjectId, canonical.id];
+    const list = typeof items === 'function' ? await items(trx, ids) : items;
+    if (list.length === 0) return { rows: [], birthChanged };
+    const at = ctx.clock();
+    const guardian = common.guardian === undefined ? null : JSON.stringify(common.guardian);
+    const rows = await appendConsentRows(
+      trx,
+      caps,
+      list.map((item) => ({
+        id: newConsentEventId(),
+        app_id: appId,
+        subject_id: subjectId,
+        purpose: item.purpose,
+        recipient: item.recipient ?? null,
+        action: common.action,
+        separate: common.separate ? 1 : 0,
+        method: common.method,
+        guardian,
+        policy_version: common.policyVersion,
+        evidence_hash: common.evidenceHash ?? null,
         at,
-      );
-      const audits: AuditEventInput[] = rows.map((r) => ({
+      })),
+      at,
+    );
+    for (const r of rows) {
+      audits.push({
         actor,
         action: `consent.${r.action}`,
         appId,
@@ -425,23 +438,61 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
           policyVersion: r.policy_version,
           guardian: r.guardian !== null,
         },
-      }));
-      await ctx.audit.appendMany(trx, audits);
-      // The person (or their guardian) acted: that is activity, for `last-activity` retention rules.
-      if (common.method !== 'api' && (own.last_active_at === null || Number(own.last_active_at) < at)) {
-        await advanceLastActivity(trx, appId, [subjectId], at);
-      }
-      const last = rows[rows.length - 1];
-      if (last !== undefined) await ctx.database.notify(CHANNELS.consent, String(last.seq), trx);
-      return rows;
-    });
-    if (birthChanged !== null) {
-      const row = await ctx.db.selectFrom('subjects').selectAll().where('id', '=', birthChanged).executeTakeFirst();
-      if (row !== undefined) applySubjectRow(ctx, row);
+      });
     }
-    const events = written.map(rowToLedgerEvent);
-    for (const e of events) ctx.consent.apply(ledgerEventToConsentEvent(e));
-    return events;
+    // The person (or their guardian) acted: that is activity, for `last-activity` retention rules.
+    if (common.method !== 'api' && (own.last_active_at === null || Number(own.last_active_at) < at)) {
+      await advanceLastActivity(trx, appId, [subjectId], at);
+    }
+    return { rows, birthChanged };
+  };
+
+  /**
+   * Group commit of consent records: the requests of one moment share one transaction, one audit
+   * append and one notification, instead of each holding the ledger's and the audit chain's heads
+   * through a commit of its own (store/group-commit.ts; a failed batch runs again one request at a
+   * time, so a refused request, an erased subject say, fails alone). Returns each request's events
+   * once committed and applied to the projection.
+   */
+  const commits = groupCommit<AppendJob, LedgerEvent[]>(async (jobs) => {
+    const done: AppendDone[] = [];
+    await withTransaction(ctx.db, async (trx) => {
+      done.length = 0;
+      const audits: AuditEventInput[] = [];
+      for (const job of jobs) done.push(await appendIn(trx, job, audits));
+      if (audits.length > 0) await ctx.audit.appendMany(trx, audits);
+      const last = done.flatMap((d) => d.rows).at(-1);
+      if (last !== undefined) await ctx.database.notify(CHANNELS.consent, String(last.seq), trx);
+    });
+    const out: LedgerEvent[][] = [];
+    for (const d of done) {
+      if (d.birthChanged !== null) {
+        const row = await ctx.db.selectFrom('subjects').selectAll().where('id', '=', d.birthChanged).executeTakeFirst();
+        if (row !== undefined) applySubjectRow(ctx, row);
+      }
+      const events = d.rows.map(rowToLedgerEvent);
+      for (const e of events) ctx.consent.apply(ledgerEventToConsentEvent(e));
+      out.push(events);
+    }
+    return out;
+  });
+
+  /** Write the events; returns them once committed and applied to the projection. */
+  const append = async (
+    appId: string,
+    policy: AppPolicy,
+    subjectId: string,
+    items: AppendJob['items'],
+    common: Common,
+    options: ConsentWriteOptions | undefined,
+  ): Promise<LedgerEvent[]> => {
+    // The date of birth an identity card number yields (validated before anything is written).
+    let idBirthDate: string | null = null;
+    if (common.idNumber !== undefined) {
+      ageFromIdNumber(common.idNumber, ctx.clock(), '$.idNumber');
+      idBirthDate = birthDateFromIdNumber(common.idNumber, '$.idNumber');
+    }
+    return commits.add({ appId, policy, subjectId, items, common, options, idBirthDate });
   };
 
   /** The subject's family: the canonical subject and every device linked to it. */
