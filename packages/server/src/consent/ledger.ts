@@ -34,9 +34,8 @@ import { systemRandom } from '../crypto/random.js';
 import { PipaError } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
-import { groupCommit } from '../store/group-commit.js';
+import { auditedBatch, groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
-import { withTransaction } from '../store/transaction.js';
 import { advanceLastActivity } from '../subjects/activity.js';
 import { createSubjectService, type SubjectService } from '../subjects/service.js';
 import { applySubjectRow } from '../subjects/sync.js';
@@ -455,13 +454,8 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
    * once committed and applied to the projection.
    */
   const commits = groupCommit<AppendJob, LedgerEvent[]>(async (jobs) => {
-    const done: AppendDone[] = [];
-    await withTransaction(ctx.db, async (trx) => {
-      done.length = 0;
-      const audits: AuditEventInput[] = [];
-      for (const job of jobs) done.push(await appendIn(trx, job, audits));
-      if (audits.length > 0) await ctx.audit.appendMany(trx, audits);
-      const last = done.flatMap((d) => d.rows).at(-1);
+    const done = await auditedBatch(ctx, jobs, appendIn, async (trx, results) => {
+      const last = results.flatMap((d) => d.rows).at(-1);
       if (last !== undefined) await ctx.database.notify(CHANNELS.consent, String(last.seq), trx);
     });
     const out: LedgerEvent[][] = [];

@@ -29,7 +29,7 @@ import { systemRandom } from '../crypto/random.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
-import { groupCommit } from '../store/group-commit.js';
+import { auditedBatch, groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { ACTIVITY_CLOCK_SKEW_MS, advanceLastActivity, MAX_ACTIVITY_BATCH } from './activity.js';
@@ -380,13 +380,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
    */
   const creations = groupCommit<EnsureItem, Row<'subjects'>>(async (items) => {
     await sync;
-    const outcomes: EnsureOutcome[] = [];
-    await withTransaction(ctx.db, async (trx) => {
-      outcomes.length = 0;
-      const events: AuditEventInput[] = [];
-      for (const item of items) outcomes.push(await ensureIn(trx, item, events));
-      if (events.length > 0) await ctx.audit.appendMany(trx, events);
-    });
+    const outcomes = await auditedBatch(ctx, items, ensureIn);
     await refresh(outcomes.flatMap((o) => o.touched));
     return outcomes.map((o) => o.row);
   });
