@@ -454,9 +454,11 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
    * once committed and applied to the projection.
    */
   const commits = groupCommit<AppendJob, LedgerEvent[]>(async (jobs) => {
-    const done = await auditedBatch(ctx, jobs, appendIn, async (trx, results) => {
-      const last = results.flatMap((d) => d.rows).at(-1);
-      if (last !== undefined) await ctx.database.notify(CHANNELS.consent, String(last.seq), trx);
+    const done = await auditedBatch(ctx, jobs, appendIn, {
+      finish: async (trx, results) => {
+        const last = results.flatMap((d) => d.rows).at(-1);
+        if (last !== undefined) await ctx.database.notify(CHANNELS.consent, String(last.seq), trx);
+      },
     });
     const out: LedgerEvent[][] = [];
     for (const d of done) {

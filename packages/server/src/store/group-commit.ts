@@ -99,20 +99,27 @@ export function groupCommit<I, O>(run: (items: I[]) => Promise<O[]>, options: Gr
   };
 }
 
+export interface AuditedBatchOptions<O> {
+  /** Run last in the transaction, after the audit append (a notification, say). */
+  finish?: (trx: Kysely<Schema>, results: readonly O[]) => Promise<void>;
+  /** Where to run: the service's database (default, a transaction of its own) or a caller's transaction (joined). */
+  db?: Kysely<Schema>;
+}
+
 /**
  * A batch's transaction for audited writes: `each` runs for every item in order, in one transaction,
  * collecting its audit events in `audits`; they are appended together (in order) before `finish`
- * (a notification, say) and the commit. Returns the items' results; a retried transaction starts
- * over with none.
+ * and the commit. Returns the items' results; a retried transaction starts over with none.
  */
 export async function auditedBatch<I, O>(
   ctx: Pick<ServiceContext, 'db' | 'audit'>,
   items: readonly I[],
   each: (trx: Kysely<Schema>, item: I, audits: AuditEventInput[]) => Promise<O>,
-  finish?: (trx: Kysely<Schema>, results: readonly O[]) => Promise<void>,
+  options: AuditedBatchOptions<O> = {},
 ): Promise<O[]> {
+  const { finish, db = ctx.db } = options;
   const results: O[] = [];
-  await withTransaction(ctx.db, async (trx) => {
+  await withTransaction(db, async (trx) => {
     results.length = 0;
     const audits: AuditEventInput[] = [];
     for (const item of items) results.push(await each(trx, item, audits));

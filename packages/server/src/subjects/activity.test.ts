@@ -4,7 +4,7 @@
  * person gives, a linked device; erasure clears it), the projection and its notifications untouched,
  * and migration 0010 filling it from the consent ledger.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import { createConsentLedger } from '../consent/ledger.js';
 import type { ServiceContext } from '../service/context.js';
@@ -110,6 +110,36 @@ forEachDialect('subjects’ last activity', (dctx) => {
     at(now + MIN);
     expect((await record(many.map((subject) => ({ subject })))).advanced).toHaveLength(30);
     for (const id of many.slice(0, 3)) expect(await lastActive(id)).toBe(now);
+  });
+
+  it('reports arriving together share one transaction and one audit append; a refused one fails alone', async () => {
+    const a = await account();
+    const b = await account();
+    const gone = await account();
+    await subjects.setStatus(ctx.db, APP, gone, 'erased');
+    at(now + 10 * MIN);
+    const appends: number[] = [];
+    const original = ctx.audit.appendMany.bind(ctx.audit);
+    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
+      appends.push(events.length);
+      return original(trx, events);
+    });
+    try {
+      const together = await Promise.all([record([{ subject: a }]), record([{ subject: b }]), record([{ subject: a }])]);
+      expect(together.map((r) => r.advanced)).toEqual([[a], [b], []]);
+      expect(appends).toEqual([2]);
+      appends.length = 0;
+      at(now + MIN);
+      const results = await Promise.allSettled([record([{ subject: a }]), record([{ subject: gone }]), record([{ subject: b }])]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      // The batch failed, then each report ran alone: two appends of one event.
+      expect(appends).toEqual([1, 1]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await lastActive(a)).toBe(now);
+    expect(await lastActive(b)).toBe(now);
+    expect(await lastActive(gone)).toBeNull();
   });
 
   it('refuses bad input with the error shape and writes nothing (all or nothing)', async () => {

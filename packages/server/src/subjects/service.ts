@@ -71,6 +71,9 @@ interface EnsureItem {
   options: SubjectWriteOptions | undefined;
 }
 
+/** One activity report's work inside a transaction, its audit events collected. */
+type ActivityRun = (trx: Kysely<Schema>, audits: AuditEventInput[]) => Promise<ActivityResult>;
+
 interface EnsureOutcome {
   row: Row<'subjects'>;
   touched: string[];
@@ -378,6 +381,9 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
    * order within a batch: the same externalId twice gives both callers the one subject. If the batch
    * fails, its ensures run again one by one, so that one bad ensure cannot fail the others.
    */
+  /** Group commit of activity reports (`recordActivity` with the service's database). */
+  const activities = groupCommit<ActivityRun, ActivityResult>((runs) => auditedBatch(ctx, runs, (trx, run, audits) => run(trx, audits)));
+
   const creations = groupCommit<EnsureItem, Row<'subjects'>>(async (items) => {
     await sync;
     const outcomes = await auditedBatch(ctx, items, ensureIn);
@@ -563,7 +569,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
       });
       if (badTimes.length > 0) refuse('validation_failed', badTimes);
 
-      const run = async (trx: Kysely<Schema>): Promise<ActivityResult> => {
+      const run = async (trx: Kysely<Schema>, audits: AuditEventInput[]): Promise<ActivityResult> => {
         const ids = [...new Set(entries.map((e) => e?.subject).filter((id): id is string => typeof id === 'string' && isSubjectId(id)))];
         const rows = new Map<string, { status: SubjectStatusName; createdAt: number }>();
         for (let i = 0; i < ids.length; i += 500) {
@@ -606,23 +612,22 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
         }
         const advanced: { id: string; at: number }[] = [];
         for (const [at, group] of byTime) for (const id of await advanceLastActivity(trx, appId, group, at)) advanced.push({ id, at });
-        if (advanced.length > 0) {
-          await ctx.audit.appendMany(
-            trx,
-            advanced.map(({ id, at }) => ({
-              actor: actorOf(options),
-              action: 'subject.activity',
-              appId,
-              subject: id,
-              requestId: options?.requestId ?? null,
-              details: { at },
-            })),
-          );
+        for (const { id, at } of advanced) {
+          audits.push({
+            actor: actorOf(options),
+            action: 'subject.activity',
+            appId,
+            subject: id,
+            requestId: options?.requestId ?? null,
+            details: { at },
+          });
         }
         return { received: entries.length, advanced: advanced.map((a) => a.id) };
       };
-      // No notification: the last activity is not part of the consent projection.
-      return db.isTransaction ? run(db) : withTransaction(db, run);
+      // No notification: the last activity is not part of the consent projection. Reports to the
+      // service's database (the HTTP routes) are group-committed with the others of the moment.
+      if (db === ctx.db) return activities.add(run);
+      return (await auditedBatch(ctx, [run], (trx, r, audits) => r(trx, audits), { db }))[0] as ActivityResult;
     },
   };
 }
