@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
+import { spyAuditAppends } from '../audit/test-spy.js';
 import type { ServiceContext } from '../service/context.js';
 import { loadExample, openTestContext, publishForTest } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
@@ -247,12 +248,8 @@ forEachDialect('consent ledger', (dctx) => {
       Array.from({ length: 4 }, (_, i) => subjects.ensure(ctx.db, { appId: XPP, kind: 'account', externalId: `batch-${i}` })),
     );
     const before = await counts(ctx);
-    const appends: number[] = [];
-    const original = ctx.audit.appendMany.bind(ctx.audit);
-    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
-      appends.push(events.length);
-      return original(trx, events);
-    });
+    const spy = spyAuditAppends(ctx.audit);
+    const appends = spy.sizes;
     let answers: Awaited<ReturnType<ConsentLedger['record']>>[];
     try {
       answers = await Promise.all([
@@ -261,7 +258,7 @@ forEachDialect('consent ledger', (dctx) => {
         ledger.record(XPP, grant((subs[0] as { id: string }).id, { action: 'deny' })),
       ]);
     } finally {
-      spy.mockRestore();
+      spy.restore();
     }
     expect(appends).toEqual([10]);
     expect(answers.map((a) => a.length)).toEqual([2, 2, 2, 2, 2]);

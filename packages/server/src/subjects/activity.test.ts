@@ -4,8 +4,9 @@
  * person gives, a linked device; erasure clears it), the projection and its notifications untouched,
  * and migration 0010 filling it from the consent ledger.
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
+import { spyAuditAppends } from '../audit/test-spy.js';
 import { createConsentLedger } from '../consent/ledger.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
@@ -118,12 +119,8 @@ forEachDialect('subjects’ last activity', (dctx) => {
     const gone = await account();
     await subjects.setStatus(ctx.db, APP, gone, 'erased');
     at(now + 10 * MIN);
-    const appends: number[] = [];
-    const original = ctx.audit.appendMany.bind(ctx.audit);
-    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
-      appends.push(events.length);
-      return original(trx, events);
-    });
+    const spy = spyAuditAppends(ctx.audit);
+    const appends = spy.sizes;
     try {
       const together = await Promise.all([record([{ subject: a }]), record([{ subject: b }]), record([{ subject: a }])]);
       expect(together.map((r) => r.advanced)).toEqual([[a], [b], []]);
@@ -135,7 +132,7 @@ forEachDialect('subjects’ last activity', (dctx) => {
       // The batch failed, then each report ran alone: two appends of one event.
       expect(appends).toEqual([1, 1]);
     } finally {
-      spy.mockRestore();
+      spy.restore();
     }
     expect(await lastActive(a)).toBe(now);
     expect(await lastActive(b)).toBe(now);

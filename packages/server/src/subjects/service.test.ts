@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
+import { spyAuditAppends } from '../audit/test-spy.js';
 import type { ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
@@ -68,12 +69,8 @@ forEachDialect('subjects service', (dctx) => {
 
   it('creations arriving together share one transaction: one audit append for all, each audited, the chain intact', async () => {
     const before = await countAuditEvents(ctx.db);
-    const appends: number[] = [];
-    const original = ctx.audit.appendMany.bind(ctx.audit);
-    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
-      appends.push(events.length);
-      return original(trx, events);
-    });
+    const spy = spyAuditAppends(ctx.audit);
+    const appends = spy.sizes;
     try {
       const made = await Promise.all([
         ...Array.from({ length: 6 }, () => subjects.ensure(ctx.db, { appId: APP, kind: 'device' })),
@@ -90,7 +87,7 @@ forEachDialect('subjects service', (dctx) => {
       for (const s of made) expect((await subjects.require(ctx.db, APP, s.id)).kind).toBe(s.kind);
       expect(ctx.consent.subject(APP, made[8]?.id as string)?.birthDate).toBe('2012-05-06');
     } finally {
-      spy.mockRestore();
+      spy.restore();
     }
     expect(await countAuditEvents(ctx.db)).toBe(before + 8);
     const events = await ctx.db.selectFrom('audit_events').select(['action']).where('seq', '>', before).orderBy('seq').execute();
@@ -101,14 +98,8 @@ forEachDialect('subjects service', (dctx) => {
   it('when a batch of creations fails, each runs again alone: nothing half-written, only the failing one refused', async () => {
     const before = await ctx.db.selectFrom('subjects').select('id').execute();
     const beforeEvents = await countAuditEvents(ctx.db);
-    const original = ctx.audit.appendMany.bind(ctx.audit);
-    let calls = 0;
-    const spy = vi.spyOn(ctx.audit, 'appendMany').mockImplementation(async (trx, events) => {
-      calls++;
-      // The batch's append fails (the transaction rolls back), and so does the retry of the second ensure alone.
-      if (calls === 1 || events.some((e) => e.requestId === 'req-bad')) throw new Error('audit store refused');
-      return original(trx, events);
-    });
+    // The batch's append fails (the transaction rolls back), and so does the retry of the second ensure alone.
+    const spy = spyAuditAppends(ctx.audit, (events, call) => call === 1 || events.some((e) => e.requestId === 'req-bad'));
     let results: PromiseSettledResult<unknown>[];
     try {
       results = await Promise.allSettled([
@@ -117,10 +108,10 @@ forEachDialect('subjects service', (dctx) => {
         subjects.ensure(ctx.db, { appId: APP, kind: 'account', externalId: 'retry-3' }, { requestId: 'req-ok-3' }),
       ]);
     } finally {
-      spy.mockRestore();
+      spy.restore();
     }
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(calls).toBe(4);
+    expect(spy.sizes).toEqual([3, 1, 1, 1]);
     const after = await ctx.db.selectFrom('subjects').select(['id', 'external_id']).execute();
     expect(after.length).toBe(before.length + 2);
     expect(after.map((r) => r.external_id)).not.toContain('retry-2');
