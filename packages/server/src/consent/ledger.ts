@@ -28,17 +28,18 @@
  * nodes apply them through the notification (ledger-sync.ts).
  */
 import type { Kysely } from 'kysely';
+import { auditedBatch } from '../audit/audited-batch.js';
 import type { AuditEventInput } from '../audit/types.js';
 import { base32 } from '../crypto/encoding.js';
 import { systemRandom } from '../crypto/random.js';
 import { PipaError } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
-import { auditedBatch, groupCommit } from '../store/group-commit.js';
+import { groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
 import { advanceLastActivity } from '../subjects/activity.js';
 import { createSubjectService, type SubjectService } from '../subjects/service.js';
-import { applySubjectRow } from '../subjects/sync.js';
+import { reloadSubjects } from '../subjects/sync.js';
 import { chinaYmd, isUnder, parseYmd } from './age.js';
 import type { CompiledPolicy } from './compile.js';
 import { ageFromIdNumber, birthDateFromIdNumber } from './id-number.js';
@@ -460,17 +461,16 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
         if (last !== undefined) await ctx.database.notify(CHANNELS.consent, String(last.seq), trx);
       },
     });
-    const out: LedgerEvent[][] = [];
-    for (const d of done) {
-      if (d.birthChanged !== null) {
-        const row = await ctx.db.selectFrom('subjects').selectAll().where('id', '=', d.birthChanged).executeTakeFirst();
-        if (row !== undefined) applySubjectRow(ctx, row);
-      }
+    // Birth dates from ID numbers first (one read for the batch), then the events.
+    await reloadSubjects(
+      ctx,
+      done.flatMap((d) => (d.birthChanged === null ? [] : [d.birthChanged])),
+    );
+    return done.map((d) => {
       const events = d.rows.map(rowToLedgerEvent);
       for (const e of events) ctx.consent.apply(ledgerEventToConsentEvent(e));
-      out.push(events);
-    }
-    return out;
+      return events;
+    });
   });
 
   /** Write the events; returns them once committed and applied to the projection. */

@@ -1,9 +1,3 @@
-import type { Kysely } from 'kysely';
-import type { AuditEventInput } from '../audit/types.js';
-import type { ServiceContext } from '../service/context.js';
-import type { Schema } from './schema.js';
-import { withTransaction } from './transaction.js';
-
 /**
  * Group commit for small writes that arrive together (concurrent requests): the items queued during
  * one turn of the event loop run as one batch (one transaction, one commit, chosen by `run`), and
@@ -97,34 +91,4 @@ export function groupCommit<I, O>(run: (items: I[]) => Promise<O[]>, options: Gr
       return inFlight;
     },
   };
-}
-
-export interface AuditedBatchOptions<O> {
-  /** Run last in the transaction, after the audit append (a notification, say). */
-  finish?: (trx: Kysely<Schema>, results: readonly O[]) => Promise<void>;
-  /** Where to run: the service's database (default, a transaction of its own) or a caller's transaction (joined). */
-  db?: Kysely<Schema>;
-}
-
-/**
- * A batch's transaction for audited writes: `each` runs for every item in order, in one transaction,
- * collecting its audit events in `audits`; they are appended together (in order) before `finish`
- * and the commit. Returns the items' results; a retried transaction starts over with none.
- */
-export async function auditedBatch<I, O>(
-  ctx: Pick<ServiceContext, 'db' | 'audit'>,
-  items: readonly I[],
-  each: (trx: Kysely<Schema>, item: I, audits: AuditEventInput[]) => Promise<O>,
-  options: AuditedBatchOptions<O> = {},
-): Promise<O[]> {
-  const { finish, db = ctx.db } = options;
-  const results: O[] = [];
-  await withTransaction(db, async (trx) => {
-    results.length = 0;
-    const audits: AuditEventInput[] = [];
-    for (const item of items) results.push(await each(trx, item, audits));
-    if (audits.length > 0) await ctx.audit.appendMany(trx, audits);
-    await finish?.(trx, results);
-  });
-  return results;
 }

@@ -22,6 +22,7 @@
  * `CHANNELS.subject` in every process, see sync.ts), never before: a rolled-back change is never seen.
  */
 import type { Kysely } from 'kysely';
+import { auditedBatch } from '../audit/audited-batch.js';
 import type { AuditEventInput } from '../audit/types.js';
 import { chinaYmd, parseYmd } from '../consent/age.js';
 import { base32, SORTABLE_BASE32_ALPHABET } from '../crypto/encoding.js';
@@ -29,11 +30,11 @@ import { systemRandom } from '../crypto/random.js';
 import { type ErrorDetail, PipaError } from '../errors.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
-import { auditedBatch, groupCommit } from '../store/group-commit.js';
+import { groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { ACTIVITY_CLOCK_SKEW_MS, advanceLastActivity, MAX_ACTIVITY_BATCH } from './activity.js';
-import { applySubjectRow, ensureSubjectSync } from './sync.js';
+import { ensureSubjectSync, reloadSubjects } from './sync.js';
 
 export const SUBJECT_KIND_VALUES = ['account', 'device'] as const;
 export type SubjectKindName = (typeof SUBJECT_KIND_VALUES)[number];
@@ -280,18 +281,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
       await fn(db);
       return;
     }
-    await refresh(await withTransaction(db, fn));
-  };
-
-  /** After a commit: the rows of the subjects it changed, into the in-memory state (birth dates, statuses). */
-  const refresh = async (touched: readonly string[]): Promise<void> => {
-    if (touched.length === 0) return;
-    const rows = await ctx.db
-      .selectFrom('subjects')
-      .selectAll()
-      .where('id', 'in', [...touched])
-      .execute();
-    for (const row of rows) applySubjectRow(ctx, row);
+    await reloadSubjects(ctx, await withTransaction(db, fn));
   };
 
   const notify = (trx: Kysely<Schema>, appId: string, subjectId: string) =>
@@ -375,21 +365,35 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
   };
 
   /**
+   * Ensures in one transaction, in order (their audit events appended together): `db` is the service's
+   * database (a transaction of its own, then the changed subjects reach the projection) or a caller's
+   * transaction (joined; the projection follows its commit through the notifications).
+   */
+  const ensureAll = async (items: readonly EnsureItem[], db: Kysely<Schema> = ctx.db): Promise<Row<'subjects'>[]> => {
+    await sync;
+    const outcomes = await auditedBatch(ctx, items, ensureIn, { db });
+    if (!db.isTransaction)
+      await reloadSubjects(
+        ctx,
+        outcomes.flatMap((o) => o.touched),
+      );
+    return outcomes.map((o) => o.row);
+  };
+
+  /**
    * Group commit of sign-ups: the ensures of one moment share one transaction (their audit events
    * appended together), so that concurrent creations do not each hold the audit chain's head through
    * a commit of their own (on PostgreSQL every creation waited for the one before it to commit). In
    * order within a batch: the same externalId twice gives both callers the one subject. If the batch
    * fails, its ensures run again one by one, so that one bad ensure cannot fail the others.
    */
-  /** Group commit of activity reports (`recordActivity` with the service's database). */
-  const activities = groupCommit<ActivityRun, ActivityResult>((runs) => auditedBatch(ctx, runs, (trx, run, audits) => run(trx, audits)));
+  const creations = groupCommit<EnsureItem, Row<'subjects'>>((items) => ensureAll(items));
 
-  const creations = groupCommit<EnsureItem, Row<'subjects'>>(async (items) => {
-    await sync;
-    const outcomes = await auditedBatch(ctx, items, ensureIn);
-    await refresh(outcomes.flatMap((o) => o.touched));
-    return outcomes.map((o) => o.row);
-  });
+  /** Activity reports in one transaction, their audit events appended together. */
+  const reportAll = (runs: readonly ActivityRun[], db: Kysely<Schema> = ctx.db): Promise<ActivityResult[]> =>
+    auditedBatch(ctx, runs, (trx, run, audits) => run(trx, audits), { db });
+  /** Group commit of activity reports (`recordActivity` with the service's database). */
+  const activities = groupCommit<ActivityRun, ActivityResult>((runs) => reportAll(runs));
 
   return {
     async ensure(db, input, options) {
@@ -400,16 +404,9 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
       const item: EnsureItem = { appId: input.appId, kind, externalId, birthDate, options };
       // Called with the service's database (an HTTP sign-up): group-committed with the other
       // creations of the moment. Inside a caller's transaction, or on another handle: at once.
-      if (db === ctx.db) return subjectFromRow(await creations.add(item));
-      let outcome: EnsureOutcome | undefined;
-      await write(db, async (trx) => {
-        const events: AuditEventInput[] = [];
-        outcome = await ensureIn(trx, item, events);
-        if (events.length > 0) await ctx.audit.appendMany(trx, events);
-        return outcome.touched;
-      });
-      if (outcome === undefined) throw new PipaError('internal', 'subject ensure produced no subject');
-      return subjectFromRow(outcome.row);
+      const row = db === ctx.db ? await creations.add(item) : (await ensureAll([item], db))[0];
+      if (row === undefined) throw new PipaError('internal', 'subject ensure produced no subject');
+      return subjectFromRow(row);
     },
 
     async get(db, appId, subjectId) {
@@ -627,7 +624,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
       // No notification: the last activity is not part of the consent projection. Reports to the
       // service's database (the HTTP routes) are group-committed with the others of the moment.
       if (db === ctx.db) return activities.add(run);
-      return (await auditedBatch(ctx, [run], (trx, r, audits) => r(trx, audits), { db }))[0] as ActivityResult;
+      return (await reportAll([run], db))[0] as ActivityResult;
     },
   };
 }

@@ -16,6 +16,20 @@ import type { Row } from '../store/schema.js';
 
 const started = new WeakMap<ServiceContext, Promise<void>>();
 
+/**
+ * After a commit that changed these subjects (a birth date, a status): read their rows once and apply
+ * them to `ctx.consent`, so that decisions see the change before the writer returns.
+ */
+export async function reloadSubjects(ctx: ServiceContext, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const rows = await ctx.db
+    .selectFrom('subjects')
+    .selectAll()
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  for (const row of rows) applySubjectRow(ctx, row);
+}
+
 /** Apply one subject row to `ctx.consent`. A linked device only links (its account's status is what applies to it). */
 export function applySubjectRow(
   ctx: ServiceContext,
