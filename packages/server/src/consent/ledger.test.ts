@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import { spyAuditAppends } from '../audit/test-spy.js';
 import type { ServiceContext } from '../service/context.js';
 import { loadExample, openTestContext, publishForTest } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
-import { createSubjectService, type SubjectService } from '../subjects/index.js';
+import { createSubjectService, type SubjectService, subjectSyncState } from '../subjects/index.js';
 import { expectPipaError } from '../test-errors.js';
 import { decide } from './decide.js';
 import { idNumberCheckChar } from './id-number.js';
@@ -292,6 +292,49 @@ forEachDialect('consent ledger', (dctx) => {
     expect(await counts(ctx)).toEqual({ consent: before.consent + 4, audit: before.audit + 4 });
     const subjectsWritten = await ctx.db.selectFrom('consent_events').select('subject_id').where('seq', '>', before.consent).execute();
     expect(new Set(subjectsWritten.map((r) => r.subject_id))).toEqual(new Set([ok1.id, ok2.id]));
+    expect((await verifyConsentChain(ctx.db)).ok).toBe(true);
+  });
+
+  it('a failed read-back after a batch committed neither fails the records nor writes them twice', async () => {
+    const subs = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => subjects.ensure(ctx.db, { appId: SST, kind: 'account', externalId: `readback-${i}` })),
+    );
+    const now = new Date(ctx.clock());
+    const before = await counts(ctx);
+    const spy = spyAuditAppends(ctx.audit);
+    // Each request's ID number gives its subject a birth date, read back after the commit: that read-back fails.
+    const broken = new Error('projection unavailable');
+    const setSubject = vi.spyOn(ctx.consent, 'setSubject').mockImplementation(() => {
+      throw broken;
+    });
+    let answers: Awaited<ReturnType<ConsentLedger['record']>>[];
+    try {
+      answers = await Promise.all(
+        subs.map((s, i) =>
+          ledger.record(SST, {
+            subject: s.id,
+            action: 'grant',
+            consents: [{ purpose: 'service-messages' }],
+            separate: true,
+            method: 'user',
+            policyVersion: ctx.policies.require(SST).version,
+            idNumber: idNumberBornOn(now.getUTCFullYear() - 30, 1, i + 1),
+          }),
+        ),
+      );
+    } finally {
+      setSubject.mockRestore();
+      spy.restore();
+    }
+    // One batch, run once: each birth date's audit event keeps its place, so the batch's consent events
+    // are appended in three parts (run again, the batch would have appended six).
+    expect(spy.sizes).toEqual([1, 1, 1]);
+    expect(answers.map((a) => a.length)).toEqual([1, 1, 1]);
+    // Three grants and three birth dates, each written once.
+    expect(await counts(ctx)).toEqual({ consent: before.consent + 3, audit: before.audit + 6 });
+    expect(subjectSyncState(ctx)?.lastError).toBe(broken);
+    // The events reached the projection all the same.
+    for (const s of subs) expect(ctx.consent.subject(SST, s.id)).toBeDefined();
     expect((await verifyConsentChain(ctx.db)).ok).toBe(true);
   });
 

@@ -39,7 +39,7 @@ import { groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
 import { advanceLastActivity } from '../subjects/activity.js';
 import { createSubjectService, type SubjectService } from '../subjects/service.js';
-import { reloadSubjects } from '../subjects/sync.js';
+import { refreshAfterCommit } from '../subjects/sync.js';
 import { chinaYmd, isUnder, parseYmd } from './age.js';
 import type { CompiledPolicy } from './compile.js';
 import { ageFromIdNumber, birthDateFromIdNumber } from './id-number.js';
@@ -462,7 +462,7 @@ export function createConsentLedger(ctx: ServiceContext, deps: { subjects?: Subj
       },
     });
     // Birth dates from ID numbers first (one read for the batch), then the events.
-    await reloadSubjects(
+    await refreshAfterCommit(
       ctx,
       done.flatMap((d) => (d.birthChanged === null ? [] : [d.birthChanged])),
     );

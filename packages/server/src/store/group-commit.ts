@@ -27,7 +27,9 @@ interface Waiting<I, O> {
 
 /**
  * `run(items)` does the batch's work (in one transaction) and returns one result per item, in order;
- * it may be called again with a single item of a failed batch.
+ * it may be called again with a single item of a failed batch. So `run` must not throw once its
+ * transaction has committed (work after the commit, such as refreshing an in-memory view, catches its
+ * own failures): a batch that throws is run again, and its committed writes would be written twice.
  */
 export function groupCommit<I, O>(run: (items: I[]) => Promise<O[]>, options: GroupCommitOptions = {}): GroupCommit<I, O> {
   const maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));

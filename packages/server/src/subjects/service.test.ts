@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import { spyAuditAppends } from '../audit/test-spy.js';
 import type { ServiceContext } from '../service/context.js';
@@ -13,6 +13,7 @@ import {
   isSubjectId,
   newSubjectId,
   type SubjectService,
+  subjectSyncState,
 } from './index.js';
 
 const APP = 'xiaopiaopiao-merchant';
@@ -116,6 +117,33 @@ forEachDialect('subjects service', (dctx) => {
     expect(after.length).toBe(before.length + 2);
     expect(after.map((r) => r.external_id)).not.toContain('retry-2');
     expect(await countAuditEvents(ctx.db)).toBe(beforeEvents + 2);
+    expect((await ctx.audit.verify()).ok).toBe(true);
+  });
+
+  it('a failed read-back after a batch committed neither fails the sign-ups nor runs them again', async () => {
+    const beforeSubjects = (await ctx.db.selectFrom('subjects').select('id').execute()).length;
+    const beforeEvents = await countAuditEvents(ctx.db);
+    const spy = spyAuditAppends(ctx.audit);
+    // The projection refuses every update while the batch runs: the read-back after the commit fails.
+    const broken = new Error('projection unavailable');
+    const setSubject = vi.spyOn(ctx.consent, 'setSubject').mockImplementation(() => {
+      throw broken;
+    });
+    let made: Awaited<ReturnType<SubjectService['ensure']>>[];
+    try {
+      made = await Promise.all(
+        ['2001-02-03', '2002-03-04', '2003-04-05'].map((birthDate) => subjects.ensure(ctx.db, { appId: APP, kind: 'device', birthDate })),
+      );
+    } finally {
+      setSubject.mockRestore();
+      spy.restore();
+    }
+    // One append: the batch ran once, and every caller has its own new subject.
+    expect(spy.sizes).toEqual([3]);
+    expect(new Set(made.map((s) => s.id)).size).toBe(3);
+    expect((await ctx.db.selectFrom('subjects').select('id').execute()).length).toBe(beforeSubjects + 3);
+    expect(await countAuditEvents(ctx.db)).toBe(beforeEvents + 3);
+    expect(subjectSyncState(ctx)?.lastError).toBe(broken);
     expect((await ctx.audit.verify()).ok).toBe(true);
   });
 

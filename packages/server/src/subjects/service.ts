@@ -34,7 +34,7 @@ import { groupCommit } from '../store/group-commit.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { ACTIVITY_CLOCK_SKEW_MS, advanceLastActivity, MAX_ACTIVITY_BATCH } from './activity.js';
-import { ensureSubjectSync, reloadSubjects } from './sync.js';
+import { ensureSubjectSync, refreshAfterCommit } from './sync.js';
 
 export const SUBJECT_KIND_VALUES = ['account', 'device'] as const;
 export type SubjectKindName = (typeof SUBJECT_KIND_VALUES)[number];
@@ -281,7 +281,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
       await fn(db);
       return;
     }
-    await reloadSubjects(ctx, await withTransaction(db, fn));
+    await refreshAfterCommit(ctx, await withTransaction(db, fn));
   };
 
   const notify = (trx: Kysely<Schema>, appId: string, subjectId: string) =>
@@ -373,7 +373,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
     await sync;
     const outcomes = await auditedBatch(ctx, items, ensureIn, { db });
     if (!db.isTransaction)
-      await reloadSubjects(
+      await refreshAfterCommit(
         ctx,
         outcomes.flatMap((o) => o.touched),
       );

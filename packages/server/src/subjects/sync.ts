@@ -30,6 +30,22 @@ export async function reloadSubjects(ctx: ServiceContext, ids: readonly string[]
   for (const row of rows) applySubjectRow(ctx, row);
 }
 
+/**
+ * `reloadSubjects` after a commit, as writers call it: it never fails the write. The write is durable
+ * by then, and its notification (sent in its transaction) makes the listener re-read the same rows,
+ * so a failed read-back only delays the projection until that refresh; it is kept as the sync state's
+ * `lastError`. A writer that threw here would report a committed write as failed, and a group commit
+ * (store/group-commit.ts) would run the batch's writes again, one by one: a sign-up without an
+ * external id would create a second subject, a consent record a second event.
+ */
+export async function refreshAfterCommit(ctx: ServiceContext, ids: readonly string[]): Promise<void> {
+  try {
+    await reloadSubjects(ctx, ids);
+  } catch (err) {
+    syncStateOf(ctx).lastError = err;
+  }
+}
+
 /** Apply one subject row to `ctx.consent`. A linked device only links (its account's status is what applies to it). */
 export function applySubjectRow(
   ctx: ServiceContext,
@@ -77,7 +93,7 @@ export async function loadSubjectsIntoProjection(ctx: ServiceContext): Promise<n
 export interface SubjectSyncState {
   /** Notifications applied. */
   applied: number;
-  /** The last failure to apply one (it is retried by the next notification or resync). */
+  /** The last failure to apply a change (a notification's or a writer's read-back); the next notification or resync applies it again. */
   lastError: unknown;
 }
 
@@ -87,12 +103,20 @@ export function subjectSyncState(ctx: ServiceContext): SubjectSyncState | undefi
   return states.get(ctx);
 }
 
+function syncStateOf(ctx: ServiceContext): SubjectSyncState {
+  let state = states.get(ctx);
+  if (state === undefined) {
+    state = { applied: 0, lastError: undefined };
+    states.set(ctx, state);
+  }
+  return state;
+}
+
 /** Start the subject listener of `ctx` once; resolves when it is listening. */
 export function ensureSubjectSync(ctx: ServiceContext): Promise<void> {
   const existing = started.get(ctx);
   if (existing !== undefined) return existing;
-  const state: SubjectSyncState = { applied: 0, lastError: undefined };
-  states.set(ctx, state);
+  const state = syncStateOf(ctx);
   let closed = false;
   const refresh = async (app: string, subject: string): Promise<void> => {
     const row = await ctx.db
