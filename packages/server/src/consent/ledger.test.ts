@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import { spyAuditAppends } from '../audit/test-spy.js';
 import type { ServiceContext } from '../service/context.js';
-import { loadExample, openTestContext, publishForTest } from '../service/test-context.js';
+import { loadExample, openTestContext, publishForTest, refuseSubjectUpdates } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService, type SubjectService, subjectSyncState } from '../subjects/index.js';
 import { expectPipaError } from '../test-errors.js';
@@ -72,6 +72,16 @@ forEachDialect('consent ledger', (dctx) => {
     policyVersion: ctx.policies.require(XPP).version,
     evidenceHash: HASH,
     ...extra,
+  });
+  /** 盛事通's service messages, granted by the person, with an ID number (which gives the subject a date of birth). */
+  const serviceMessagesGrant = (subject: string, idNumber: string): RecordConsentInput => ({
+    subject,
+    action: 'grant',
+    consents: [{ purpose: 'service-messages' }],
+    separate: true,
+    method: 'user',
+    policyVersion: ctx.policies.require(SST).version,
+    idNumber,
   });
 
   it('records grants in the chain, audits them, and decisions see them at once', async () => {
@@ -303,27 +313,14 @@ forEachDialect('consent ledger', (dctx) => {
     const before = await counts(ctx);
     const spy = spyAuditAppends(ctx.audit);
     // Each request's ID number gives its subject a birth date, read back after the commit: that read-back fails.
-    const broken = new Error('projection unavailable');
-    const setSubject = vi.spyOn(ctx.consent, 'setSubject').mockImplementation(() => {
-      throw broken;
-    });
+    const refusing = refuseSubjectUpdates(ctx);
     let answers: Awaited<ReturnType<ConsentLedger['record']>>[];
     try {
       answers = await Promise.all(
-        subs.map((s, i) =>
-          ledger.record(SST, {
-            subject: s.id,
-            action: 'grant',
-            consents: [{ purpose: 'service-messages' }],
-            separate: true,
-            method: 'user',
-            policyVersion: ctx.policies.require(SST).version,
-            idNumber: idNumberBornOn(now.getUTCFullYear() - 30, 1, i + 1),
-          }),
-        ),
+        subs.map((s, i) => ledger.record(SST, serviceMessagesGrant(s.id, idNumberBornOn(now.getUTCFullYear() - 30, 1, i + 1)))),
       );
     } finally {
-      setSubject.mockRestore();
+      refusing.restore();
       spy.restore();
     }
     // One batch, run once: each birth date's audit event keeps its place, so the batch's consent events
@@ -332,7 +329,7 @@ forEachDialect('consent ledger', (dctx) => {
     expect(answers.map((a) => a.length)).toEqual([1, 1, 1]);
     // Three grants and three birth dates, each written once.
     expect(await counts(ctx)).toEqual({ consent: before.consent + 3, audit: before.audit + 6 });
-    expect(subjectSyncState(ctx)?.lastError).toBe(broken);
+    expect(subjectSyncState(ctx)?.lastError).toBe(refusing.error);
     // The events reached the projection all the same.
     for (const s of subs) expect(ctx.consent.subject(SST, s.id)).toBeDefined();
     expect((await verifyConsentChain(ctx.db)).ok).toBe(true);
@@ -342,15 +339,7 @@ forEachDialect('consent ledger', (dctx) => {
     const now = new Date(ctx.clock());
     const id = idNumberBornOn(now.getUTCFullYear() - 10, 1, 2);
     const s = await subjects.ensure(ctx.db, { appId: SST, kind: 'account', externalId: 'child-1' });
-    const input: RecordConsentInput = {
-      subject: s.id,
-      action: 'grant',
-      consents: [{ purpose: 'service-messages' }],
-      separate: true,
-      method: 'user',
-      policyVersion: ctx.policies.require(SST).version,
-      idNumber: id,
-    };
+    const input = serviceMessagesGrant(s.id, id);
     const before = await counts(ctx);
     const e = await expectPipaError(ledger.record(SST, input), 'validation_failed', '$.method');
     expect(e.details?.[0]?.clause).toBe('$.minors');

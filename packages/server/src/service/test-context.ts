@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Declaration, loadDeclaration } from '@pipa/policy';
+import { vi } from 'vitest';
 import type { Database } from '../store/database.js';
 import { withTransaction } from '../store/transaction.js';
 import { openServiceContext, type ServiceContext, type ServiceOptions } from './context.js';
@@ -81,4 +82,16 @@ export async function openTestContext(
   ctx.onClose(() => rmSync(dataDir, { recursive: true, force: true }));
   for (const name of examples) await publishForTest(ctx, loadExample(name));
   return ctx;
+}
+
+/**
+ * Make the consent projection refuse every subject update (as a failed read-back after a commit would
+ * leave it) until `restore`: `error` is what it throws.
+ */
+export function refuseSubjectUpdates(ctx: ServiceContext): { error: Error; restore: () => void } {
+  const error = new Error('projection unavailable');
+  const spy = vi.spyOn(ctx.consent, 'setSubject').mockImplementation(() => {
+    throw error;
+  });
+  return { error, restore: () => spy.mockRestore() };
 }

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import { spyAuditAppends } from '../audit/test-spy.js';
 import type { ServiceContext } from '../service/context.js';
-import { openTestContext } from '../service/test-context.js';
+import { openTestContext, refuseSubjectUpdates } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { withTransaction } from '../store/transaction.js';
 import { expectPipaError } from '../test-errors.js';
@@ -125,17 +125,14 @@ forEachDialect('subjects service', (dctx) => {
     const beforeEvents = await countAuditEvents(ctx.db);
     const spy = spyAuditAppends(ctx.audit);
     // The projection refuses every update while the batch runs: the read-back after the commit fails.
-    const broken = new Error('projection unavailable');
-    const setSubject = vi.spyOn(ctx.consent, 'setSubject').mockImplementation(() => {
-      throw broken;
-    });
+    const refusing = refuseSubjectUpdates(ctx);
     let made: Awaited<ReturnType<SubjectService['ensure']>>[];
     try {
       made = await Promise.all(
         ['2001-02-03', '2002-03-04', '2003-04-05'].map((birthDate) => subjects.ensure(ctx.db, { appId: APP, kind: 'device', birthDate })),
       );
     } finally {
-      setSubject.mockRestore();
+      refusing.restore();
       spy.restore();
     }
     // One append: the batch ran once, and every caller has its own new subject.
@@ -143,7 +140,7 @@ forEachDialect('subjects service', (dctx) => {
     expect(new Set(made.map((s) => s.id)).size).toBe(3);
     expect((await ctx.db.selectFrom('subjects').select('id').execute()).length).toBe(beforeSubjects + 3);
     expect(await countAuditEvents(ctx.db)).toBe(beforeEvents + 3);
-    expect(subjectSyncState(ctx)?.lastError).toBe(broken);
+    expect(subjectSyncState(ctx)?.lastError).toBe(refusing.error);
     expect((await ctx.audit.verify()).ok).toBe(true);
   });
 
