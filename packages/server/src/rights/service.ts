@@ -22,7 +22,7 @@ import type { JobHandlers } from '../jobs/runner.js';
 import type { ServiceContext } from '../service/context.js';
 import type { Row, Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
-import { applySubjectRow } from '../subjects/index.js';
+import { refreshAfterCommit } from '../subjects/index.js';
 import { vaultValueProblem } from '../vault/service.js';
 import type { ReminderSpec } from './calendar.js';
 import { deadlineOf, scheduleOf } from './deadline.js';
@@ -229,16 +229,11 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
   /**
    * After a commit that froze or unfroze the subject: apply it to this node's decision projection at
    * once (the subjects service's notification does it too, a tick later; other nodes by LISTEN/NOTIFY).
+   * A failure to read it back does not fail the committed request (subjects/sync.ts refreshAfterCommit).
    */
-  const applyStatus = async (detailOrRow: { appId: string; subjectId: string; type: RequestType }): Promise<void> => {
-    if (detailOrRow.type !== 'account_cancellation' && detailOrRow.type !== 'restriction') return;
-    const row = await db
-      .selectFrom('subjects')
-      .select(['id', 'app_id', 'status', 'birth_date', 'linked_to'])
-      .where('id', '=', detailOrRow.subjectId)
-      .where('app_id', '=', detailOrRow.appId)
-      .executeTakeFirst();
-    if (row !== undefined) applySubjectRow(ctx, row);
+  const applyStatus = async (request: { subjectId: string; type: RequestType }): Promise<void> => {
+    if (request.type !== 'account_cancellation' && request.type !== 'restriction') return;
+    await refreshAfterCommit(ctx, [request.subjectId]);
   };
   const applied = async (d: RequestDetail): Promise<RequestDetail> => {
     await applyStatus(d.request);
@@ -1205,7 +1200,7 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
         details: { request: restricted.id, reason: text },
       });
     });
-    await applyStatus({ appId, subjectId, type: 'restriction' });
+    await applyStatus({ subjectId, type: 'restriction' });
   }
 
   // ------------------------------------------------------------------ sweep

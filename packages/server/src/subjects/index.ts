@@ -30,4 +30,11 @@ export {
   type SubjectWriteOptions,
   subjectFromRow,
 } from './service.js';
-export { applySubjectRow, ensureSubjectSync, loadSubjectsIntoProjection, type SubjectSyncState, subjectSyncState } from './sync.js';
+export {
+  applySubjectRow,
+  ensureSubjectSync,
+  loadSubjectsIntoProjection,
+  refreshAfterCommit,
+  type SubjectSyncState,
+  subjectSyncState,
+} from './sync.js';
