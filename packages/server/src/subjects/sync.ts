@@ -19,28 +19,23 @@ const started = new WeakMap<ServiceContext, Promise<void>>();
 /**
  * After a commit that changed these subjects (a birth date, a status): read their rows once and apply
  * them to `ctx.consent`, so that decisions see the change before the writer returns.
- */
-export async function reloadSubjects(ctx: ServiceContext, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const rows = await ctx.db
-    .selectFrom('subjects')
-    .selectAll()
-    .where('id', 'in', [...new Set(ids)])
-    .execute();
-  for (const row of rows) applySubjectRow(ctx, row);
-}
-
-/**
- * `reloadSubjects` after a commit, as writers call it: it never fails the write. The write is durable
- * by then, and its notification (sent in its transaction) makes the listener re-read the same rows,
- * so a failed read-back only delays the projection until that refresh; it is kept as the sync state's
- * `lastError`. A writer that threw here would report a committed write as failed, and a group commit
- * (store/group-commit.ts) would run the batch's writes again, one by one: a sign-up without an
- * external id would create a second subject, a consent record a second event.
+ *
+ * It never fails the write: the write is durable by then, and its notification (sent in its
+ * transaction) makes the listener re-read the same rows, so a failed read-back only delays the
+ * projection until that refresh; it is kept as the sync state's `lastError`. A writer that threw here
+ * would report a committed write as failed, and a group commit (store/group-commit.ts) would run the
+ * batch's writes again, one by one: a sign-up without an external id would create a second subject, a
+ * consent record a second event.
  */
 export async function refreshAfterCommit(ctx: ServiceContext, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
   try {
-    await reloadSubjects(ctx, ids);
+    const rows = await ctx.db
+      .selectFrom('subjects')
+      .selectAll()
+      .where('id', 'in', [...new Set(ids)])
+      .execute();
+    for (const row of rows) applySubjectRow(ctx, row);
   } catch (err) {
     syncStateOf(ctx).lastError = err;
   }

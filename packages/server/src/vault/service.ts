@@ -311,10 +311,11 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
    * between its commit and its `forget`, and the key must be destroyed when the erasure returns.
    */
   const judging = new Map<string, DataKey>();
+  const judgingKey = (appId: string, subjectId: string) => `${appId}\t${subjectId}`;
   /** Forget everything held in memory for a subject erased here: its key is destroyed. */
   const forget = (appId: string, subjectId: string) => {
     keys.shred(appId, subjectId);
-    const k = `${appId}\t${subjectId}`;
+    const k = judgingKey(appId, subjectId);
     judging.get(k)?.destroy();
     judging.delete(k);
     masks.drop(appId, subjectId);
@@ -333,7 +334,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       masks.drop(app, subject);
       const dropped = keys.drop(app, subject);
       if (dropped === undefined) return;
-      const k = `${app}\t${subject}`;
+      const k = judgingKey(app, subject);
       judging.set(k, dropped);
       void deps.subjects
         .get(ctx.db, app, subject)
