@@ -23,10 +23,14 @@
  * bounds.
  *
  * Beside each ratio, without a target: the CPU time per successful request of the server process
- * (from /proc on Linux; on PostgreSQL the database's own processes are not in it) and of the load
- * generator, for the row and for its baseline (medians over the rounds). On this shared machine they
- * vary less than the rates, and they show what bounds a row: the server's cost per request against
- * the bare route's, and how much more the generator spends on the row's requests.
+ * and of its main thread (from /proc on Linux), of the PostgreSQL server's processes when it runs on
+ * this machine (the PostgreSQL row), and of the load generator, for the row and for its baseline
+ * (medians over the rounds). On this shared machine they vary less than the rates, and they show what
+ * bounds a row: the server's cost per request against the bare route's, and how much more the
+ * generator spends on the row's requests. A missed row's note turns them into ceilings: the rate its
+ * server's main thread allows (one thread runs a Node.js server's JavaScript, its crypto calls and its
+ * SQLite statements), and the rate the machine's cores allow for the CPU the server, the database and
+ * the generator spend together, each as a ratio to the row's baseline.
  *
  * A row is measured only when the server has its route (OpenAPI), so the harness runs whatever
  * areas exist. The machine is shared and its load drifts, so each row alternates with its baseline
@@ -35,8 +39,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -203,6 +207,8 @@ interface Side {
   spec: LoadSpec | ((round: number) => LoadSpec);
   /** The server's process, whose CPU time per request is reported (Linux). */
   pid: number | undefined;
+  /** CPU time (ms) used so far by the database server the row's server uses, when it runs on this machine. */
+  databaseCpuMs?: () => number | undefined;
 }
 
 /**
@@ -210,14 +216,62 @@ interface Side {
  * and 15, in clock ticks of 1/100 s, the USER_HZ of every Linux ABI); undefined elsewhere.
  */
 function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+  return pid === undefined ? undefined : statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU time (ms) of a process's main thread (/proc/<pid>/task/<pid>/stat): in a Node.js server, the
+ * thread that runs its JavaScript, and there the crypto calls and the SQLite statements too.
+ */
+function mainThreadCpuMs(pid: number | undefined): number | undefined {
+  return pid === undefined ? undefined : statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/** utime + stime (+ the reaped children's cutime + cstime when `children`) of a stat file, ms. */
+function statCpuMs(file: string, children = false): number | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const fields = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    let ticks = Number(fields[11]) + Number(fields[12]);
+    if (children) ticks += Number(fields[13]) + Number(fields[14]);
     return Number.isFinite(ticks) ? ticks * 10 : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU time (ms) of a local PostgreSQL server, all its processes: the postmaster (with the backends
+ * it has reaped) and its current children (backends, WAL writer, checkpointer, autovacuum). Found
+ * from a backend's parent; undefined when the server is not on this machine or /proc does not show it.
+ */
+async function postgresCpu(url: string): Promise<(() => number | undefined) | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let postmaster: number;
+  try {
+    // Read while the backend lives: its parent is the postmaster.
+    const backend = Number((await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid);
+    postmaster = Number(readFileSync(`/proc/${backend}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+  } catch {
+    return undefined;
+  } finally {
+    await client.end();
+  }
+  if (!Number.isInteger(postmaster) || postmaster <= 1) return undefined;
+  return () => {
+    let total = statCpuMs(`/proc/${postmaster}/stat`, true);
+    if (total === undefined) return undefined;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(entry)) continue;
+      try {
+        const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        // the process ended meanwhile: its time is in the postmaster's reaped children's
+      }
+    }
+    return total;
+  };
 }
 
 /** CPU time of this process (the load generator), ms. */
@@ -227,21 +281,40 @@ const generatorCpuMs = (): number => {
 };
 
 /** A load run with the CPU time per successful request of the server and of the generator, µs. */
-async function measuredLoad(side: Side, spec: LoadSpec, seconds: number): Promise<LoadResult & { serverUs?: number; generatorUs: number }> {
+async function measuredLoad(
+  side: Side,
+  spec: LoadSpec,
+  seconds: number,
+): Promise<LoadResult & { serverUs?: number; mainUs?: number; databaseUs?: number; generatorUs: number }> {
   const s0 = processCpuMs(side.pid);
+  const m0 = mainThreadCpuMs(side.pid);
+  const d0 = side.databaseCpuMs?.();
   const g0 = generatorCpuMs();
   const r = await load(side.url, spec, seconds);
   const g1 = generatorCpuMs();
   const s1 = processCpuMs(side.pid);
+  const m1 = mainThreadCpuMs(side.pid);
+  const d1 = side.databaseCpuMs?.();
   const n = Math.max(1, r.ok);
+  const per = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? ((b - a) * 1000) / n : undefined);
+  const serverUs = per(s0, s1);
+  const mainUs = per(m0, m1);
+  const databaseUs = per(d0, d1);
   return {
     ...r,
     generatorUs: ((g1 - g0) * 1000) / n,
-    ...(s0 !== undefined && s1 !== undefined ? { serverUs: ((s1 - s0) * 1000) / n } : {}),
+    ...(serverUs !== undefined ? { serverUs } : {}),
+    ...(mainUs !== undefined ? { mainUs } : {}),
+    ...(databaseUs !== undefined ? { databaseUs } : {}),
   };
 }
 
-const sideOf = (server: Server, spec: Side['spec']): Side => ({ url: server.url, spec, pid: server.child.pid });
+const sideOf = (server: Server, spec: Side['spec'], databaseCpuMs?: () => number | undefined): Side => ({
+  url: server.url,
+  spec,
+  pid: server.child.pid,
+  ...(databaseCpuMs !== undefined ? { databaseCpuMs } : {}),
+});
 
 const specAt = (side: Side, round: number): LoadSpec => (typeof side.spec === 'function' ? side.spec(round) : side.spec);
 
@@ -251,7 +324,14 @@ async function paired(label: string, row: Side, base: Side, rounds: number, seco
   const rates: number[] = [];
   const bases: number[] = [];
   const ratios: number[] = [];
-  const cpu = { server: [] as number[], baseServer: [] as number[], generator: [] as number[], baseGenerator: [] as number[] };
+  const cpu = {
+    server: [] as number[],
+    baseServer: [] as number[],
+    main: [] as number[],
+    database: [] as number[],
+    generator: [] as number[],
+    baseGenerator: [] as number[],
+  };
   let failed = 0;
   for (let r = 0; r < rounds; r++) {
     const b = await measuredLoad(base, specAt(base, r), seconds);
@@ -264,11 +344,15 @@ async function paired(label: string, row: Side, base: Side, rounds: number, seco
       cpu.server.push(v.serverUs);
       cpu.baseServer.push(b.serverUs);
     }
+    if (v.mainUs !== undefined) cpu.main.push(v.mainUs);
+    if (v.databaseUs !== undefined) cpu.database.push(v.databaseUs);
     cpu.generator.push(v.generatorUs);
     cpu.baseGenerator.push(b.generatorUs);
   }
   const perRequest: CpuPerRequest = {
     ...(cpu.server.length > 0 ? { server: median(cpu.server), baseServer: median(cpu.baseServer) } : {}),
+    ...(cpu.main.length === rounds ? { main: median(cpu.main) } : {}),
+    ...(cpu.database.length === rounds ? { database: median(cpu.database) } : {}),
     generator: median(cpu.generator),
     baseGenerator: median(cpu.baseGenerator),
   };
@@ -284,6 +368,10 @@ async function paired(label: string, row: Side, base: Side, rounds: number, seco
 interface CpuPerRequest {
   server?: number;
   baseServer?: number;
+  /** The row's server process's main thread (part of `server`). */
+  main?: number;
+  /** The row's database server's processes (PostgreSQL on this machine). */
+  database?: number;
   generator: number;
   baseGenerator: number;
 }
@@ -293,7 +381,36 @@ function describeCpu(c: CpuPerRequest): string {
     c.server !== undefined && c.baseServer !== undefined
       ? `server CPU per request ${round(c.server)} µs vs ${round(c.baseServer)} µs for the bare route (its ratio ${round(c.baseServer / c.server, 3)}), `
       : '';
-  return `${server}load generator CPU per request ${round(c.generator)} µs vs ${round(c.baseGenerator)} µs`;
+  const main = c.main !== undefined ? `of which its main thread ${round(c.main)} µs, ` : '';
+  const database = c.database !== undefined ? `PostgreSQL CPU per request ${round(c.database)} µs, ` : '';
+  return `${server}${main}${database}load generator CPU per request ${round(c.generator)} µs vs ${round(c.baseGenerator)} µs`;
+}
+
+/**
+ * What the CPU the row used per request allows at most, from the medians over its rounds: its
+ * server's main thread alone (one thread runs a Node.js server's JavaScript, crypto calls and SQLite
+ * statements), and the server, the database server and the load generator together on this
+ * machine's cores (all three share them), each as a rate and as a ratio to the row's baseline.
+ */
+function cpuBoundOf(p: Paired): string {
+  const c = p.cpu;
+  const parts: string[] = [];
+  if (c.main !== undefined && c.main > 0) {
+    const rate = 1e6 / c.main;
+    parts.push(
+      `the server's main thread alone allows at most ${round(rate)} req/s at ${round(c.main)} µs each (a ratio of ${round(rate / p.baseline, 3)})`,
+    );
+  }
+  if (c.server !== undefined) {
+    const total = c.server + (c.database ?? 0) + c.generator;
+    const cores = availableParallelism();
+    const rate = (cores * 1e6) / total;
+    parts.push(
+      `the server${c.database !== undefined ? ', PostgreSQL' : ''} and the load generator together use ${round(total)} µs of CPU per request, ` +
+        `so ${cores} cores allow at most ${round(rate)} req/s (a ratio of ${round(rate / p.baseline, 3)}) even with no waiting`,
+    );
+  }
+  return parts.length > 0 ? `CPU bound: ${parts.join('; ')}` : '';
 }
 
 async function routesOf(server: Server): Promise<Set<string>> {
@@ -379,12 +496,12 @@ async function measureVaultWrite(
   bare: Server,
   barePost: LoadSpec,
   perRound: number,
-  runs: { rounds: number; seconds: number; log: (l: string) => void },
+  runs: { rounds: number; seconds: number; log: (l: string) => void; databaseCpuMs?: () => number | undefined },
 ): Promise<{ paired: Paired; written: string[] }> {
   const slices: string[][] = [];
   for (let r = 0; r <= runs.rounds; r++) slices.push(await createSubjects(server, perRound));
   const spec = (r: number) => vaultWriteSpec(server, slices[r + 1] as string[], (r + 1) * perRound);
-  const p = await paired(label, sideOf(server, spec), sideOf(bare, barePost), runs.rounds, runs.seconds, runs.log);
+  const p = await paired(label, sideOf(server, spec, runs.databaseCpuMs), sideOf(bare, barePost), runs.rounds, runs.seconds, runs.log);
   return { paired: p, written: slices.flat() };
 }
 
@@ -484,7 +601,14 @@ function figure(name: string, p: Paired, min: number, baseline: 'GET' | 'POST', 
     ok,
     note: ok
       ? spread
-      : `missed by ${round(min - p.ratio, 3)} (${round((100 * (min - p.ratio)) / min)} % of the target); ${BOUNDS[bound] ?? ''}; ${spread}`,
+      : [
+          `missed by ${round(min - p.ratio, 3)} (${round((100 * (min - p.ratio)) / min)} % of the target)`,
+          BOUNDS[bound] ?? '',
+          cpuBoundOf(p),
+          spread,
+        ]
+          .filter((x) => x !== '')
+          .join('; '),
   };
 }
 
@@ -614,10 +738,13 @@ export const serviceScenario: Scenario = {
         servers.push(onPg);
         await setUpApp(onPg);
         if ((await routesOf(onPg)).has('PUT /v1/apps/{app}/subjects/{subject}/pi')) {
+          const databaseCpuMs = await postgresCpu(pgUrl);
+          if (databaseCpuMs === undefined) log('PostgreSQL is not on this machine (or /proc does not show it): its CPU is not reported');
           const m = await measureVaultWrite('vault write over HTTP, PostgreSQL', onPg, bare, barePost, Math.round(perRound / 3), {
             rounds,
             seconds,
             log,
+            ...(databaseCpuMs !== undefined ? { databaseCpuMs } : {}),
           });
           figures.push(
             figure('vault write over HTTP (10-field profile, new subject), PostgreSQL', m.paired, 0.15, 'POST', 'vault write pg'),
