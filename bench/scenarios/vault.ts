@@ -8,7 +8,9 @@
  *   inserting the same 10 values in plaintext into a 10-column table, one acknowledged row per insert.
  *   Both run with the same number of callers in flight. Target ratio >= 0.20. Also printed, without a
  *   target: the same plaintext inserts group-committed as the vault's writes are (one transaction per
- *   batch of callers), the store's raw batched insert rate; and, on SQLite, the pages a vault write adds
+ *   batch of callers), the store's raw batched insert rate; a write's own work alone (values checked,
+ *   blind indexes, a data key generated and wrapped, the record sealed, the audit pseudonym, in a
+ *   loop) beside the per-write cost of the write path; and, on SQLite, the pages a vault write adds
  *   to the WAL, by b-tree.
  * - masked read: reading a subject's 10 fields masked (the record decrypted, masked per category, audited) vs
  *   selecting the same row of the plaintext table, random subjects, same callers. Target >= 0.40.
@@ -35,13 +37,14 @@ import type { Schema } from '../../packages/server/dist/store/schema.js';
 import { withTransaction } from '../../packages/server/dist/store/transaction.js';
 import { createSubjectService, newSubjectId } from '../../packages/server/dist/subjects/index.js';
 import {
+  checkValue,
   createVaultService,
   maskFor,
   type VaultActor,
   type VaultService,
   vaultCategories,
 } from '../../packages/server/dist/vault/index.js';
-import { openRecord } from '../../packages/server/dist/vault/record.js';
+import { openRecord, sealRecord } from '../../packages/server/dist/vault/record.js';
 import { type Figure, median, pairedRatioFigure, round, type Scenario } from '../lib.js';
 import { benchDeclaration, profile } from '../profile.js';
 
@@ -173,6 +176,8 @@ interface WriteReadFigures {
   eachRead: number;
   /** SQLite: pages written to the log per write, by b-tree. */
   walPages: { total: number; byTree: [string, number][] } | undefined;
+  /** A write's own work measured alone, per write. */
+  own: WriteParts;
 }
 
 async function measureWriteRead(store: Store, quick: boolean, log: (l: string) => void): Promise<WriteReadFigures> {
@@ -277,6 +282,7 @@ async function measureWriteRead(store: Store, quick: boolean, log: (l: string) =
     warms.push(await rate(stored, concurrency, (i) => readAll(fresh, pick(i, r + 1))));
   }
   const parts = await firstReadParts(ctx, subjects.slice(0, stored));
+  const own = await writeParts(ctx, perRound);
   // Masked reads each audited as their own event, durable before the read returns (option `each`). Informational.
   const each = createVaultService(ctx, { subjects: subjectsService }, { maskedReadAudit: 'each' });
   await rate(stored, concurrency, (i) => readAll(each, pick(i, 0)));
@@ -292,6 +298,12 @@ async function measureWriteRead(store: Store, quick: boolean, log: (l: string) =
       `decrypt and parse ${round(parts.openUs, 1)} µs, mask 10 fields ${round(parts.maskUs, 1)} µs; ` +
       `in the read path, first read ${round(usPerCall(colds), 1)} µs vs repeated ${round(usPerCall(warms), 1)} µs vs plaintext select ${round(usPerCall(selects), 1)} µs`,
   );
+  log(
+    `${store.label}: a write's own work alone, in a loop over ${own.n.toLocaleString('en')} profiles (${clock === 'cpu' ? 'CPU time' : 'time'} per write): ` +
+      `10 values checked ${round(own.checkUs, 1)} µs, ${own.indexes} blind indexes ${round(own.indexUs, 1)} µs, a data key generated and wrapped ${round(own.keyUs, 1)} µs, ` +
+      `the record sealed ${round(own.sealUs, 1)} µs, the audit pseudonym ${round(own.pseudonymUs, 1)} µs; in all ${round(own.totalUs, 1)} µs, ` +
+      `against ${round(usPerCall(writes), 1)} µs per write in the write path (the rest: its statements, commit and the code around them) and ${round(usPerCall(inserts), 1)} µs per plaintext insert`,
+  );
   if (walPages !== undefined) {
     log(
       `${store.label}: pages written to the WAL per vault write (${WAL_SAMPLE.toLocaleString('en')} writes, ${concurrency} in flight), by b-tree: ` +
@@ -299,7 +311,7 @@ async function measureWriteRead(store: Store, quick: boolean, log: (l: string) =
         `; in all ${round(walPages.total, 2)} (a plaintext insert: about 1)`,
     );
   }
-  return { writes, inserts, grouped, update, colds, warms, selects, eachRead, walPages };
+  return { writes, inserts, grouped, update, colds, warms, selects, eachRead, walPages, own };
 }
 
 /** µs per call at the median rate (calls per second; CPU time on SQLite, elapsed time on PostgreSQL). */
@@ -343,6 +355,83 @@ async function firstReadParts(ctx: ServiceContext, ids: readonly string[]): Prom
   }
   if (chars === 0) throw new Error('first-read parts: nothing masked');
   return { n: rows.length, openUs: (openMs * 1000) / rows.length, maskUs: (maskMs * 1000) / rows.length };
+}
+
+interface WriteParts {
+  n: number;
+  /** Blind indexes per profile. */
+  indexes: number;
+  checkUs: number;
+  indexUs: number;
+  keyUs: number;
+  sealUs: number;
+  pseudonymUs: number;
+  totalUs: number;
+}
+
+/**
+ * What a write to a new subject does besides the database, measured alone: its 10 values checked
+ * against their categories' value kinds, the blind indexes computed, a data key generated and
+ * wrapped by the master key, the record sealed, the subject's audit pseudonym. In chunks of 100
+ * profiles, each step over the chunk in turn (subject ids made up: nothing is stored). Set against the
+ * write path's figure it shows how much of a write is this work and how much its statements, its
+ * commit and the code around them.
+ */
+async function writeParts(ctx: ServiceContext, n: number): Promise<WriteParts> {
+  const categories = vaultCategories(ctx.policies.require(APP));
+  const at = ctx.clock();
+  const total = { check: 0, index: 0, key: 0, seal: 0, pseudonym: 0 };
+  let indexes = 0;
+  let bytes = 0;
+  for (let k = 0; k < n; k += 100) {
+    const chunk = Array.from({ length: Math.min(100, n - k) }, (_, i) => ({ subject: newSubjectId(), values: profile(1_000_000 + k + i) }));
+    let t = now();
+    for (const { values } of chunk) {
+      for (const [category, value] of Object.entries(values)) {
+        const declared = categories.get(category);
+        if (declared === undefined) throw new Error(`write parts: category ${category} is not declared`);
+        if (checkValue(declared.rule.value, value, at) !== undefined) throw new Error(`write parts: ${category} refused`);
+      }
+    }
+    let t1 = now();
+    total.check += t1 - t;
+    t = t1;
+    for (const { values } of chunk) {
+      for (const [category, value] of Object.entries(values)) {
+        const kind = categories.get(category)?.rule.index;
+        if (kind === undefined) continue;
+        bytes += ctx.blindIndex.index(APP, category, kind, value).length;
+        indexes++;
+      }
+    }
+    t1 = now();
+    total.index += t1 - t;
+    t = t1;
+    const keys: DataKey[] = [];
+    for (const { subject } of chunk) keys.push((await ctx.keyring.generateDataKey({ app: APP, subject })).dataKey);
+    t1 = now();
+    total.key += t1 - t;
+    t = t1;
+    chunk.forEach(({ subject, values }, i) => {
+      const fields = new Map(Object.entries(values).map(([c, value]) => [c, { value, createdAt: at, updatedAt: at }]));
+      bytes += sealRecord(ctx, ctx.suite, keys[i] as DataKey, APP, subject, fields).length;
+    });
+    t1 = now();
+    total.seal += t1 - t;
+    t = t1;
+    for (const { subject } of chunk) bytes += ctx.pseudonyms.audit(subject).length;
+    total.pseudonym += now() - t;
+  }
+  if (bytes === 0 || indexes === 0) throw new Error('write parts: nothing computed');
+  const us = (ms: number) => (ms * 1000) / n;
+  const parts = {
+    checkUs: us(total.check),
+    indexUs: us(total.index),
+    keyUs: us(total.key),
+    sealUs: us(total.seal),
+    pseudonymUs: us(total.pseudonym),
+  };
+  return { n, indexes: indexes / n, ...parts, totalUs: Object.values(parts).reduce((a, b) => a + b, 0) };
 }
 
 /**
@@ -434,10 +523,20 @@ async function measureErasure(
   return { small: median(times.small), large: median(times.large) };
 }
 
-function withWalNote(f: Figure, wal: WriteReadFigures['walPages']): Figure {
-  if (wal === undefined) return f;
-  const top = wal.byTree.slice(0, 3).map(([name, n]) => `${name} ${round(n, 2)}`);
-  return { ...f, note: `${f.note}; ${round(wal.total, 2)} pages to the WAL per write (${top.join(', ')}, …)` };
+/** The write row's note: what the write's own work costs alone, and (SQLite) the pages it adds to the WAL. */
+function withWriteNote(f: Figure, m: WriteReadFigures): Figure {
+  const own =
+    `a write's own work alone (values checked, ${m.own.indexes} blind indexes, a data key generated and wrapped, the record sealed, ` +
+    `the audit pseudonym) ${round(m.own.totalUs, 1)} µs of the ${round(usPerCall(m.writes), 1)} µs per write; the rest is its statements, its commit and the code around them`;
+  const wal = m.walPages;
+  const pages =
+    wal === undefined
+      ? ''
+      : `; ${round(wal.total, 2)} pages to the WAL per write (${wal.byTree
+          .slice(0, 3)
+          .map(([name, n]) => `${name} ${round(n, 2)}`)
+          .join(', ')}, …)`;
+  return { ...f, note: `${f.note}; ${own}${pages}` };
 }
 
 export const vaultScenario: Scenario = {
@@ -455,7 +554,7 @@ export const vaultScenario: Scenario = {
         const m = await measureWriteRead(store, quick, log);
         const per = (what: string) => (clock === 'cpu' ? `${what} per CPU-second` : `${what}/s`);
         figures.push(
-          withWalNote(
+          withWriteNote(
             pairedRatioFigure(
               `vault write, 10-field profile, in process, ${store.label} (vs plaintext insert of the same 10 values)`,
               m.writes,
@@ -463,7 +562,7 @@ export const vaultScenario: Scenario = {
               m.inserts,
               0.2,
             ),
-            m.walPages,
+            m,
           ),
           {
             ...pairedRatioFigure(
