@@ -7,8 +7,14 @@ import { splitAddress } from '../detectors/address.js';
 import { surnameAt } from '../detectors/name.js';
 import type { DetectorType } from '../types.js';
 
-function isAlnum(ch: string): boolean {
-  return /[0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]/.test(ch);
+/** ASCII or full-width digit or Latin letter (０-９, Ａ-Ｚ, ａ-ｚ count as their ASCII forms). */
+function isAlnumCode(c: number): boolean {
+  if (c >= 0xff10) c -= 0xfee0; // full-width forms, same layout as ASCII
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isDigitCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 0xff10 && c <= 0xff19);
 }
 
 /**
@@ -17,24 +23,28 @@ function isAlnum(ch: string): boolean {
  */
 export function maskMiddle(text: string, keepStart: number, keepEnd: number, from = 0): string {
   let count = 0;
-  for (let i = from; i < text.length; i++) if (isAlnum(text[i] ?? '')) count++;
+  for (let i = from; i < text.length; i++) if (isAlnumCode(text.charCodeAt(i))) count++;
+  // The masked characters are those alphanumerics numbered [keepStart, count - keepEnd): copy the text
+  // around and between them in runs rather than character by character.
   let idx = 0;
-  let out = text.slice(0, from);
+  let out = '';
+  let run = 0;
   for (let i = from; i < text.length; i++) {
-    const ch = text[i] ?? '';
-    if (isAlnum(ch)) {
-      out += idx >= keepStart && idx < count - keepEnd ? '*' : ch;
-      idx++;
-    } else out += ch;
+    if (!isAlnumCode(text.charCodeAt(i))) continue;
+    if (idx >= keepStart && idx < count - keepEnd) {
+      out += `${text.slice(run, i)}*`;
+      run = i + 1;
+    }
+    idx++;
   }
-  return out;
+  return out + text.slice(run);
 }
 
 /** Index in `text` where the last `n` digits begin. */
 function lastDigitsStart(text: string, n: number): number {
   let seen = 0;
   for (let i = text.length - 1; i >= 0; i--) {
-    if (/[0-9\uFF10-\uFF19]/.test(text[i] ?? '')) {
+    if (isDigitCode(text.charCodeAt(i))) {
       seen++;
       if (seen === n) return i;
     }
@@ -104,7 +114,7 @@ export function maskValue(type: DetectorType, text: string): string {
       return text.replace(/(:\/\/[^:/@\s]+:)[^@\s]+@/, '$1****@');
     default: {
       let count = 0;
-      for (const ch of text) if (isAlnum(ch)) count++;
+      for (let i = 0; i < text.length; i++) if (isAlnumCode(text.charCodeAt(i))) count++;
       const keep = Math.min(4, Math.floor(count / 4));
       return maskMiddle(text, keep, keep);
     }

@@ -6,7 +6,7 @@ import { hmacSha256, sha256, toHex, utf8 } from '../sha256.js';
 import { applyOperator, keyedHash, OperatorError, operatorFor, pseudonym, redactText } from './apply.js';
 import { cardToken, feistelDigits, feistelDigitsInverse, phoneToken } from './fpe.js';
 import { generaliseAddress, generaliseAge, generaliseBirthDate } from './generalise.js';
-import { maskValue } from './mask.js';
+import { maskMiddle, maskValue } from './mask.js';
 
 const KEY = 'test-key-0123456789abcdef';
 
@@ -48,6 +48,46 @@ describe('mask (Chinese display conventions)', () => {
     expect(maskValue('ipv4', '116.7.8.9')).toBe('116.7.*.*');
     expect(maskValue('mac', 'E4:03:07:09:37:7C')).toBe('E4:03:07:**:**:**');
     expect(maskValue('url-credentials', 'postgres://app:s3cret@db')).toBe('postgres://app:****@db');
+  });
+
+  it('counts full-width digits and letters as their ASCII forms, and nothing else as alphanumeric', () => {
+    expect(maskValue('phone', '１３８１２３４５６７８')).toBe('１３８****５６７８');
+    expect(maskValue('phone', '+86 １３８-１２３４-５６７８')).toBe('+86 １３８-****-５６７８');
+    expect(maskValue('id-card', '４１０１０１１９９００３０７１２３Ｘ')).toBe('４１０１**********１２３Ｘ');
+    expect(maskValue('bank-card', '６２２２ ０２１２ ３４５６ ７８９０')).toBe('****７８９０');
+    // Characters next to the ranges (／ ： ［ ｛ `, the CJK digits) are kept as they are.
+    expect(maskMiddle('ab／：［｛`〇一cd', 1, 1)).toBe('a*／：［｛`〇一*d');
+  });
+
+  it('maskMiddle keeps what comes before `from`, then masks by alphanumeric position', () => {
+    expect(maskMiddle('0086-13812345678', 3, 4, 5)).toBe('0086-138****5678');
+    expect(maskMiddle('AB-CD-EF', 0, 0)).toBe('**-**-**');
+    expect(maskMiddle('AB-CD-EF', 3, 3)).toBe('AB-CD-EF');
+    expect(maskMiddle('', 1, 1)).toBe('');
+    // Against a character-by-character reference, on random strings of alphanumerics and others.
+    const alphabet = '0129azAZ０９ＡＺａｚ-_ ：／张@.';
+    const reference = (text: string, keepStart: number, keepEnd: number, from: number) => {
+      const alnum = (ch: string) => /[0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]/.test(ch);
+      const count = [...text.slice(from)].filter(alnum).length;
+      let idx = 0;
+      let out = text.slice(0, from);
+      for (const ch of text.slice(from)) {
+        if (!alnum(ch)) out += ch;
+        else out += idx++ >= keepStart && idx - 1 < count - keepEnd ? '*' : ch;
+      }
+      return out;
+    };
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let t = 0; t < 500; t++) {
+      let text = '';
+      for (let k = next(20); k > 0; k--) text += alphabet[next(alphabet.length)];
+      const [a, b, f] = [next(5), next(5), next(Math.max(1, text.length))];
+      expect(maskMiddle(text, a, b, f), JSON.stringify([text, a, b, f])).toBe(reference(text, a, b, f));
+    }
   });
 });
 
