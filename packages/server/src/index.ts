@@ -24,7 +24,14 @@ export {
 export * from './retention/index.js';
 export * from './rights/index.js';
 export * from './server/index.js';
-export { CHANNELS, openServiceContext, type ServiceContext, type ServiceOptions } from './service/context.js';
+export {
+  CHANNELS,
+  DECISION_AUDIT_MODES,
+  type DecisionAuditMode,
+  openServiceContext,
+  type ServiceContext,
+  type ServiceOptions,
+} from './service/context.js';
 export * from './store/index.js';
 export { createSubjectService, type SubjectService } from './subjects/index.js';
 export { createVaultService, type VaultActor, type VaultService } from './vault/index.js';

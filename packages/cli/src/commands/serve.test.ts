@@ -99,9 +99,43 @@ describe('pipa start / serve', () => {
     }
   });
 
+  it('--audit-decisions chooses which decisions the audit log records', async () => {
+    for (const mode of ['all', 'counted'] as const) {
+      const s = await serve({ auditDecisions: mode });
+      try {
+        expect(s.io.out()).toContain(`decisions audited: ${mode}`);
+        expect(s.service.ctx.auditDecisions).toBe(mode);
+        const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+        const app = 'xiaopiaopiao-merchant';
+        const created = await fetch(`${s.service.url}v1/apps/${app}/subjects`, { method: 'POST', headers, body: '{"kind":"account"}' });
+        const subject = ((await created.json()) as { id: string }).id;
+        const decided = await fetch(`${s.service.url}v1/apps/${app}/decisions`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ subject, purpose: 'verification-and-notices', categories: ['contact.phone'] }),
+        });
+        expect(decided.status).toBe(200);
+        await s.service.ctx.auditBatcher.flush();
+        // all: the decision is its own event at once, whatever its outcome; counted: only a per-minute count, later.
+        const own = await s.service.ctx.db
+          .selectFrom('audit_events')
+          .select('seq')
+          .where('action', '=', 'decision')
+          .where('subject_pseudonym', '=', s.service.ctx.pseudonyms.audit(subject))
+          .execute();
+        expect(own.length).toBe(mode === 'all' ? 1 : 0);
+      } finally {
+        await s.stop();
+      }
+    }
+  });
+
   it('refuses bad options with exit 2', async () => {
     expect((await runCli(['serve', '--port', 'x'], { cwd: dir })).code).toBe(2);
     expect((await runCli(['serve', '--log-level', 'loud'], { cwd: dir })).code).toBe(2);
+    const audit = await runCli(['serve', '--audit-decisions', 'some', '--port', '0'], { cwd: dir });
+    expect(audit.code).toBe(2);
+    expect(audit.stderr).toContain('--audit-decisions must be one of all, denied, counted (got "some")');
     const missing = await runCli(['serve', '--examples', 'nowhere', '--port', '0'], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`--examples: the folder ${join(dir, 'nowhere')} does not exist`);

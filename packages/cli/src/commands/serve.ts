@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Declaration } from '@pipa/policy';
-import { type ExampleSource, type RunningService, startPipaService } from '@pipa/server';
+import { DECISION_AUDIT_MODES, type DecisionAuditMode, type ExampleSource, type RunningService, startPipaService } from '@pipa/server';
 import { type Command, Option } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 import { VERSION } from '../program.js';
@@ -27,9 +27,18 @@ export interface ServeCommandOptions extends DbCommandOptions {
   examples?: string | boolean;
   site: boolean;
   logLevel: string;
+  /** Which decisions the audit log records: all, denied (default) or counted per minute. */
+  auditDecisions: string;
 }
 
-export const SERVE_DEFAULTS: ServeCommandOptions = { dataDir: '.pipa', host: '127.0.0.1', port: '7800', site: true, logLevel: 'warn' };
+export const SERVE_DEFAULTS: ServeCommandOptions = {
+  dataDir: '.pipa',
+  host: '127.0.0.1',
+  port: '7800',
+  site: true,
+  logLevel: 'warn',
+  auditDecisions: 'denied',
+};
 
 const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug'] as const;
 
@@ -90,6 +99,9 @@ export async function runServe(
   if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
     throw new CliExit(EXIT.invalid, `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${opts.logLevel}")`);
   }
+  if (!(DECISION_AUDIT_MODES as readonly string[]).includes(opts.auditDecisions)) {
+    throw new CliExit(EXIT.invalid, `--audit-decisions must be one of ${DECISION_AUDIT_MODES.join(', ')} (got "${opts.auditDecisions}")`);
+  }
   const examplesDir =
     opts.examples === undefined || opts.examples === false
       ? undefined
@@ -105,6 +117,7 @@ export async function runServe(
   try {
     running = await startPipaService({
       ...serviceOptions(io, opts),
+      auditDecisions: opts.auditDecisions as DecisionAuditMode,
       host: opts.host,
       port,
       examples,
@@ -125,6 +138,7 @@ export async function runServe(
     `pipa ${VERSION} 正在运行 / running: ${running.url}`,
     `API 文档 / API docs: ${running.docsUrl}`,
     `数据库 / database: ${running.ctx.database.description}`,
+    `决定的审计 / decisions audited: ${running.ctx.auditDecisions}`,
   ];
   if (opts.site) lines.push(`隐私政策网站 / policy site: ${running.url}site/`);
   for (const ex of running.examples) {
@@ -164,7 +178,13 @@ export function addServeOptions(command: Command): Command {
     .addOption(new Option('--host <host>', '监听地址 / address to listen on').default(SERVE_DEFAULTS.host))
     .addOption(new Option('--port <port>', '端口（0 = 任意空闲端口）/ port (0 = any free port)').default(SERVE_DEFAULTS.port))
     .option('--no-site', '不在 /site/ 提供隐私政策网站 / do not serve the policies under /site/')
-    .addOption(new Option('--log-level <level>', '日志级别（写到 stderr）/ log level (to stderr)').default(SERVE_DEFAULTS.logLevel));
+    .addOption(new Option('--log-level <level>', '日志级别（写到 stderr）/ log level (to stderr)').default(SERVE_DEFAULTS.logLevel))
+    .addOption(
+      new Option(
+        '--audit-decisions <mode>',
+        '审计日志记录哪些决定：all 全部、denied 仅拒绝、counted 每分钟计数 / which decisions the audit log records: all, denied only, or counted per minute',
+      ).default(SERVE_DEFAULTS.auditDecisions),
+    );
 }
 
 export function registerServe(program: Command, io: CliIo): void {
