@@ -139,9 +139,21 @@ forEachDialect('vault service', (dctx) => {
       const del = await vault.put(SST, sub, { 'contact.email': null, 'basic.name': '李四四' }, KEY);
       expect(del).toMatchObject({ written: ['basic.name'], removed: ['contact.email'] });
       expect(Object.keys((await vault.read(SST, sub, KEY)).fields).sort()).toEqual(['basic.name', 'contact.phone']);
-      await vault.put(SST, sub, { 'contact.postcode': '100000' }, KEY, { mode: 'replace' });
+      const deleted = (await lastEvents(ctx, 1))[0];
+      expect(deleted?.categories).toEqual(['basic.name', 'contact.email']);
+      expect(deleted?.details).toEqual({ mode: 'merge', removed: ['contact.email'] });
+      // A replace removes every held category it leaves out: the reply and the audit event name them.
+      const replaced = await vault.put(SST, sub, { 'contact.postcode': '100000' }, KEY, { mode: 'replace' });
+      expect(replaced).toMatchObject({ mode: 'replace', written: ['contact.postcode'], removed: ['basic.name', 'contact.phone'] });
+      const event = (await lastEvents(ctx, 1))[0];
+      expect(event?.categories).toEqual(['basic.name', 'contact.phone', 'contact.postcode']);
+      expect(event?.details).toEqual({ mode: 'replace', removed: ['basic.name', 'contact.phone'] });
       const rec = await vault.read(SST, sub, KEY);
       expect(Object.keys(rec.fields)).toEqual(['contact.postcode']);
+      // A null for a category the subject does not hold removes nothing, and says so.
+      const none = await vault.put(SST, sub, { 'contact.email': null }, KEY);
+      expect(none).toMatchObject({ written: [], removed: [] });
+      expect((await lastEvents(ctx, 1))[0]?.details).toEqual({ mode: 'merge' });
       // The replaced phone no longer finds the subject.
       expect(await vault.lookup(SST, { phone: '13912345678' }, KEY)).toEqual([]);
       await expectPipaError(

@@ -449,14 +449,15 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     const vp = requirePolicy(appId);
     const { values, removed } = prepareFields(vp, fields, mode, putOptions.path ?? '$.body.fields');
     const written = values.map(([c]) => c.id).sort();
+    // `categories` and `details.removed` are completed by the writer with what the write removed.
     const audit = {
       actor: actor.id,
       action: 'vault.write',
       appId,
       subject: subjectId,
-      categories: [...written, ...removed],
+      categories: written,
       requestId: actor.requestId ?? null,
-      details: { mode, ...(removed.length > 0 ? { removed: [...removed].sort() } : {}) },
+      details: { mode },
     };
     const indexed = withIndexes(appId, values);
     for (let attempt = 0; ; attempt++) {
@@ -467,7 +468,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
           appId,
           subjectId,
           written,
-          removed: [...removed].sort(),
+          removed: ack.removed,
           mode,
           suite: key.suite,
           keyVersion: key.dek.version,

@@ -15,7 +15,7 @@
  * are retried one by one so a single bad write cannot fail the others.
  */
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
-import type { AuditEventInput } from '../audit/types.js';
+import type { AuditEventInput, JsonValue } from '../audit/types.js';
 import { PipaError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
@@ -46,6 +46,8 @@ export interface QueuedWrite {
 export interface WriteAck {
   at: number;
   auditSeq: number;
+  /** The categories the subject held before the write and not after it (sorted). */
+  removed: string[];
 }
 
 /** Thrown to a write whose new data key lost a race with another node creating one: re-encrypt and retry. */
@@ -232,6 +234,7 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       const records: unknown[] = [];
       const indexes: unknown[] = [];
       const written: Waiting[] = [];
+      const removedBy = new Map<Waiting, string[]>();
       let recordCount = 0;
       let indexCount = 0;
       for (const b of accepted) {
@@ -251,6 +254,8 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
           for (const c of fields.keys()) if (!kept.has(c)) gone.push(c);
         } else for (const c of w.removed) if (fields.has(c)) gone.push(c);
         for (const c of gone) fields.delete(c);
+        gone.sort();
+        removedBy.set(b, gone);
         let sealed: Buffer | undefined;
         for (const v of w.values) {
           fields.set(v.category, { value: v.value, createdAt: fields.get(v.category)?.createdAt ?? at, updatedAt: at });
@@ -283,11 +288,11 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       if (recordCount > 0) await upsertRecords.run(trx, records, recordCount);
       if (indexCount > 0) await upsertIndex.run(trx, indexes, indexCount);
       if (accepted.length === 0) return new Map<Waiting, WriteAck>();
-      const { firstSeq } = await ctx.audit.appendMany(
-        trx,
-        accepted.map((b) => b.w.audit),
-      );
-      return new Map(accepted.map((b, i) => [b, { at, auditSeq: firstSeq + i }]));
+      // The event names what the write removed as it happened in this transaction: a replace removes
+      // every held category it leaves out, a merge only the held ones it gives as null.
+      const events = accepted.map((b) => withRemoved(b.w.audit, removedBy.get(b) ?? []));
+      const { firstSeq } = await ctx.audit.appendMany(trx, events);
+      return new Map(accepted.map((b, i) => [b, { at, auditSeq: firstSeq + i, removed: removedBy.get(b) ?? [] }]));
     });
     for (const [b, ack] of acks) {
       if (!b.w.key.stored) options.onCommitted?.(b.w.key);
@@ -371,6 +376,17 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       return queue.length;
     },
   };
+}
+
+/** The write's audit event with `removed` (categories and details) as the transaction found it. */
+function withRemoved(event: AuditEventInput, removed: readonly string[]): AuditEventInput {
+  const given = event.details;
+  const details: { [key: string]: JsonValue } =
+    given !== null && given !== undefined && typeof given === 'object' && !Array.isArray(given) ? { ...given } : {};
+  delete details.removed;
+  if (removed.length > 0) details.removed = [...removed];
+  const categories = [...new Set([...(event.categories ?? []), ...removed])];
+  return { ...event, categories, details };
 }
 
 export function unknownSubject(appId: string, subjectId: string): PipaError {
