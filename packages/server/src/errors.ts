@@ -29,6 +29,19 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** An identifier's shape: letters, digits and single separators, no run of 7 digits (a phone or ID number). */
+const SHOWN_ID = /^[A-Za-z0-9]+(?:[._:-][A-Za-z0-9]+)*$/;
+
+/**
+ * A client-given identifier (purpose, category, recipient, version) as a message may repeat it:
+ * itself when it has an identifier's shape, else a placeholder, because it may be personal
+ * information sent in the wrong field (a phone number as a purpose, a name as a category).
+ */
+export function shownId(value: unknown): string {
+  if (typeof value === 'string' && value.length <= 64 && SHOWN_ID.test(value) && !/\d{7}/.test(value)) return value;
+  return '(value not shown: not an id)';
+}
+
 export interface ErrorDetail {
   /** JSON path (`$.body.fields[2]`) or field name the detail is about. */
   path?: string;

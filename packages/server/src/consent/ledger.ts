@@ -32,7 +32,7 @@ import { auditedBatch } from '../audit/audited-batch.js';
 import type { AuditEventInput } from '../audit/types.js';
 import { base32 } from '../crypto/encoding.js';
 import { systemRandom } from '../crypto/random.js';
-import { PipaError } from '../errors.js';
+import { PipaError, shownId } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
 import { groupCommit } from '../store/group-commit.js';
@@ -172,17 +172,19 @@ function checkEvidenceHash(value: unknown, path: string): string {
 }
 
 function unknownPurpose(policy: AppPolicy, purpose: string, path: string): PipaError {
-  return new PipaError('unknown_purpose', `${path}: purpose ${purpose} is not declared by ${policy.appId}@${policy.version}`, [
-    { path, clause: '$.purposes', message: `隐私政策未声明该处理目的 / purpose ${purpose} is not declared` },
+  return new PipaError('unknown_purpose', `${path}: purpose ${shownId(purpose)} is not declared by ${policy.appId}@${policy.version}`, [
+    { path, clause: '$.purposes', message: `隐私政策未声明该处理目的 / purpose ${shownId(purpose)} is not declared` },
   ]);
 }
 
 function unknownRecipient(policy: AppPolicy, recipient: string, path: string, purpose?: string): PipaError {
   const r = policy.compiled.recipientById.get(recipient);
   if (r === undefined || purpose === undefined) {
-    return new PipaError('unknown_recipient', `${path}: recipient ${recipient} is not declared by ${policy.appId}@${policy.version}`, [
-      { path, clause: '$.recipients', message: `隐私政策未声明该接收方 / recipient ${recipient} is not declared` },
-    ]);
+    return new PipaError(
+      'unknown_recipient',
+      `${path}: recipient ${shownId(recipient)} is not declared by ${policy.appId}@${policy.version}`,
+      [{ path, clause: '$.recipients', message: `隐私政策未声明该接收方 / recipient ${shownId(recipient)} is not declared` }],
+    );
   }
   return new PipaError('unknown_recipient', `${path}: recipient ${recipient} is not declared for purpose ${purpose}`, [
     {

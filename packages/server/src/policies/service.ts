@@ -26,7 +26,7 @@ import {
   validateDeclaration,
 } from '@pipa/policy';
 import { sql } from 'kysely';
-import { type ErrorDetail, moreInDetails, PipaError } from '../errors.js';
+import { type ErrorDetail, moreInDetails, PipaError, shownId } from '../errors.js';
 import { CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
 import { withTransaction } from '../store/transaction.js';
@@ -219,8 +219,8 @@ export function createPolicyService(ctx: ServiceContext): PolicyService {
       .where('version', '=', version)
       .executeTakeFirst();
     if (row === undefined) {
-      throw new PipaError('not_found', `app ${appId} has no policy version ${version}`, [
-        { path: '$.params.version', message: `no version ${version}` },
+      throw new PipaError('not_found', `app ${appId} has no policy version ${shownId(version)}`, [
+        { path: '$.params.version', message: `no version ${shownId(version)}` },
       ]);
     }
     return {

@@ -6,7 +6,7 @@
 import type { Declaration } from '@pipa/policy';
 import type { Kysely } from 'kysely';
 import { base32 } from '../crypto/encoding.js';
-import { PipaError } from '../errors.js';
+import { PipaError, shownId } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import type { Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
@@ -202,8 +202,8 @@ export function newId(prefix: string, random: (n: number) => Buffer): string {
 
 export function requireDeclaredCategory(declaration: Declaration, category: string, path: string): void {
   if (!declaration.categories.some((c) => c.id === category)) {
-    throw new PipaError('unknown_category', `${path}: app ${declaration.app.id} declares no category ${category}`, [
-      { path, message: `应用未声明类别 ${category} / the app declares no category ${category}` },
+    throw new PipaError('unknown_category', `${path}: app ${declaration.app.id} declares no category ${shownId(category)}`, [
+      { path, message: `应用未声明类别 ${shownId(category)} / the app declares no category ${shownId(category)}` },
     ]);
   }
 }

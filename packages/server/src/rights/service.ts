@@ -16,7 +16,7 @@
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Declaration } from '@pipa/policy';
 import type { Kysely } from 'kysely';
-import { type ErrorDetail, PipaError } from '../errors.js';
+import { type ErrorDetail, PipaError, shownId } from '../errors.js';
 import { isJobError } from '../jobs/errors.js';
 import type { JobHandlers } from '../jobs/runner.js';
 import type { ServiceContext } from '../service/context.js';
@@ -264,8 +264,13 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
         if (purpose === undefined) {
           throw new PipaError(
             'unknown_purpose',
-            `$.body.withdraw[${i}].purpose: app ${declaration.app.id} declares no purpose ${item.purpose}`,
-            [{ path: `$.body.withdraw[${i}].purpose`, message: `未声明的目的 ${item.purpose} / undeclared purpose ${item.purpose}` }],
+            `$.body.withdraw[${i}].purpose: app ${declaration.app.id} declares no purpose ${shownId(item.purpose)}`,
+            [
+              {
+                path: `$.body.withdraw[${i}].purpose`,
+                message: `未声明的目的 ${shownId(item.purpose)} / undeclared purpose ${shownId(item.purpose)}`,
+              },
+            ],
           );
         }
         if (item.recipient !== undefined && item.recipient !== null) {
@@ -273,11 +278,11 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
           if (r === undefined || !r.purposes.includes(item.purpose)) {
             throw new PipaError(
               'unknown_recipient',
-              `$.body.withdraw[${i}].recipient: recipient ${item.recipient} is not declared for purpose ${item.purpose}`,
+              `$.body.withdraw[${i}].recipient: recipient ${shownId(item.recipient)} is not declared for purpose ${item.purpose}`,
               [
                 {
                   path: `$.body.withdraw[${i}].recipient`,
-                  message: `接收方 ${item.recipient} 未就该目的声明 / recipient not declared for this purpose`,
+                  message: `接收方 ${shownId(item.recipient)} 未就该目的声明 / recipient not declared for this purpose`,
                 },
               ],
             );
@@ -1060,9 +1065,11 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     const target = checkWebhookUrl(url, '$.body.url', egress);
     if (kind === 'recipient') {
       if (recipient === null || !(declaration.recipients ?? []).some((r) => r.id === recipient)) {
-        throw new PipaError('unknown_recipient', `app ${appId} declares no recipient ${recipient ?? '(none)'}`, [
-          { path: '$.body.recipient', message: `未声明的接收方 ${recipient ?? ''} / undeclared recipient` },
-        ]);
+        throw new PipaError(
+          'unknown_recipient',
+          `app ${appId} declares no recipient ${recipient === null ? '(none)' : shownId(recipient)}`,
+          [{ path: '$.body.recipient', message: `未声明的接收方 ${recipient === null ? '' : shownId(recipient)} / undeclared recipient` }],
+        );
       }
     } else if (recipient !== null) {
       throw new PipaError('validation_failed', `$.body.recipient: only a recipient webhook names a recipient`, [

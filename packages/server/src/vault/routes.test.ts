@@ -567,6 +567,21 @@ forEachDialect('vault routes', (dctx) => {
       expect(after.audit).toBe(before.audit + (c.audited === true ? 1 : 0));
     });
 
+    it('never repeats an unknown id that looks like personal information, and still names a mistyped one', async () => {
+      const put = await app.inject({ method: 'PUT', url: pi(live), headers: as('writer'), payload: { fields: { '13812345678': 'x' } } });
+      expect(put.statusCode).toBe(422);
+      expect(put.body).not.toContain('13812345678');
+      expect(put.json().error.message).toContain('(value not shown: not an id)');
+      const read = await app.inject({ method: 'GET', url: `${pi(live)}?view=plain&purpose=13700001111`, headers: as('plain') });
+      expect(read.statusCode).toBe(422);
+      expect(read.body).not.toContain('13700001111');
+      const named = await app.inject({ method: 'GET', url: `${pi(live)}?view=masked&categories=王小明`, headers: as('reader') });
+      expect(named.statusCode).toBe(422);
+      expect(named.body).not.toContain('王小明');
+      const typo = await app.inject({ method: 'PUT', url: pi(live), headers: as('writer'), payload: { fields: { 'contact.phon': '13812345678' } } });
+      expect(typo.json().error.message).toBe('app shengshitong declares no category contact.phon; did you mean contact.phone?');
+    });
+
     it('left the stored record intact', async () => {
       const r = await app.inject({ method: 'GET', url: pi(live), headers: as('reader') });
       expect(Object.keys(r.json().fields).sort()).toEqual(Object.keys(PROFILE).sort());

@@ -16,7 +16,7 @@ import type { Decision } from '../consent/types.js';
 import type { DataKey } from '../crypto/data-key.js';
 import { isCryptoError } from '../crypto/errors.js';
 import type { SuiteName } from '../crypto/suites.js';
-import { type ErrorDetail, PipaError } from '../errors.js';
+import { type ErrorDetail, PipaError, shownId } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
 import { param, prepare } from '../store/prepared.js';
@@ -236,8 +236,8 @@ function unknownCategory(vp: VaultPolicy, id: string, path: string): ErrorDetail
   const suggestion = didYouMean(id, vp.ids);
   return {
     path,
-    message: `app ${vp.policy.appId} declares no category ${id}${suggestion !== undefined ? `; did you mean ${suggestion}?` : ''}`,
-    messageZh: `应用 ${vp.policy.appId} 未声明类别 ${id}${suggestion !== undefined ? `；是否应为 ${suggestion}？` : ''}`,
+    message: `app ${vp.policy.appId} declares no category ${shownId(id)}${suggestion !== undefined ? `; did you mean ${suggestion}?` : ''}`,
+    messageZh: `应用 ${vp.policy.appId} 未声明类别 ${shownId(id)}${suggestion !== undefined ? `；是否应为 ${suggestion}？` : ''}`,
     ...(suggestion !== undefined ? { suggestion } : {}),
   };
 }
@@ -258,9 +258,11 @@ export function vaultValueProblem(policy: AppPolicy, category: string, value: st
   return cat === undefined ? undefined : valueProblem(cat, value, path, now);
 }
 
-/** JSON path of a category key (`$.body.fields.contact.phone`, or bracketed when it is not a plain id). */
+/** JSON path of a category key (`$.body.fields.contact.phone`, or bracketed when it is not a plain id, a placeholder when it does not look like an id). */
 function fieldPath(root: string, id: string): string {
-  return /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(id)}]`;
+  // A key that may be personal information (a phone number as a category) is not repeated.
+  const shown = shownId(id);
+  return shown === id && /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(shown)}]`;
 }
 
 /** A row of the read statement: the subject or one of its linked devices, with its record and wrapped data key. */
@@ -592,7 +594,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     if (!vp.policy.compiled.purposeById.has(purpose)) {
       const ids = vp.policy.declaration.purposes.map((p) => p.id);
       const suggestion = didYouMean(purpose, ids);
-      throw new PipaError('unknown_purpose', `app ${vp.policy.appId} declares no purpose ${purpose}`, [
+      throw new PipaError('unknown_purpose', `app ${vp.policy.appId} declares no purpose ${shownId(purpose)}`, [
         {
           path: '$.query.purpose',
           message: `not a declared purpose of ${vp.policy.appId}${suggestion !== undefined ? `; did you mean ${suggestion}?` : ''}`,
@@ -646,7 +648,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       if (unknown.length > 0) {
         throw new PipaError(
           'unknown_category',
-          `app ${appId} declares no category ${unknown.join(', ')}`,
+          `app ${appId} declares no category ${unknown.map(shownId).join(', ')}`,
           unknown.map((c) => unknownCategory(vp, c, '$.query.categories')),
         );
       }
