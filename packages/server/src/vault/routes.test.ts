@@ -578,7 +578,12 @@ forEachDialect('vault routes', (dctx) => {
       const named = await app.inject({ method: 'GET', url: `${pi(live)}?view=masked&categories=王小明`, headers: as('reader') });
       expect(named.statusCode).toBe(422);
       expect(named.body).not.toContain('王小明');
-      const typo = await app.inject({ method: 'PUT', url: pi(live), headers: as('writer'), payload: { fields: { 'contact.phon': '13812345678' } } });
+      const typo = await app.inject({
+        method: 'PUT',
+        url: pi(live),
+        headers: as('writer'),
+        payload: { fields: { 'contact.phon': '13812345678' } },
+      });
       expect(typo.json().error.message).toBe('app shengshitong declares no category contact.phon; did you mean contact.phone?');
     });
 
