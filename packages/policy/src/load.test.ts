@@ -67,6 +67,58 @@ describe('loadDeclaration', () => {
     expect(err.issues[0]?.message).toMatch(/unique|duplicate/i);
   });
 
+  it('refuses a "billion laughs" alias bomb quickly, at the alias that went over the limit', () => {
+    const lines = ['pipa: 1', 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 10; i++) {
+      const uses = Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ');
+      lines.push(`a${i}: &a${i} [${uses}]`);
+    }
+    const started = performance.now();
+    const err = errorOf(() => loadDeclaration(lines.join('\n'), 'laughs.yaml'));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(err.issues).toHaveLength(1);
+    const issue = err.issues[0];
+    expect(issue?.message).toMatch(/^YAML: too many alias expansions at \*a\d /);
+    // the position is that of an alias to the anchor the message names
+    const name = /\*(a\d)/.exec(issue?.message ?? '')?.[1] ?? '';
+    const line = lines[(issue?.line ?? 0) - 1] ?? '';
+    expect(line.slice((issue?.column ?? 0) - 1)).toMatch(new RegExp(`^\\*${name}\\b`));
+    expect(err.message).toMatch(/^laughs\.yaml:\d+:\d+: YAML: too many alias expansions/);
+  });
+
+  it('reports an alias before its anchor at the alias', () => {
+    const err = errorOf(() => loadDeclaration(BASE.replace('categories: [contact.phone]', 'categories: *cats'), 'x.yaml'));
+    expect(err.issues).toEqual([
+      { path: '$', line: 24, column: 17, message: expect.stringMatching(/^YAML: alias \*cats comes before any anchor &cats/) },
+    ]);
+  });
+
+  it('loads a declaration that uses a few aliases', () => {
+    const yaml = BASE.replace('  - id: contact.phone\n', '  - id: &phone contact.phone\n').replace(
+      '    categories: [contact.phone]\n',
+      `    categories: &login-categories [*phone]
+    retention: &keep
+      - trigger: account-cancellation
+  - id: support
+    name: &name { zh: 客服, en: Support }
+    basis: contract
+    categories: *login-categories
+    retention: *keep
+  - id: notify
+    name: *name
+    basis: contract
+    categories: [*phone]
+    retention: *keep
+`,
+    );
+    const { declaration } = loadDeclaration(yaml, 'aliases.yaml');
+    expect(declaration.purposes.map((p) => p.id)).toEqual(['login', 'support', 'notify']);
+    expect(declaration.purposes.map((p) => p.categories)).toEqual([['contact.phone'], ['contact.phone'], ['contact.phone']]);
+    expect(declaration.purposes[2]?.retention).toEqual(declaration.purposes[0]?.retention);
+  });
+
   it('reports a wrong type at the value position', () => {
     const err = errorOf(() => loadDeclaration(BASE.replace('basis: contract', 'basis: 42'), 'x.yaml'));
     expect(err.issues).toHaveLength(1);

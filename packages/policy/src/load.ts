@@ -3,7 +3,7 @@
  * checks zod cannot express (duplicate ids, references to nothing, unknown taxonomy ids with
  * "did you mean …"). Isomorphic: no Node APIs; the CLI reads the file and passes its text.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { NEC_TYPE_IDS } from './nec.js';
 import { type Declaration, Declaration as DeclarationSchema } from './schema.js';
@@ -139,10 +139,65 @@ export function loadDeclaration(source: string, file = '<input>'): LoadedDeclara
       }),
     );
   }
-  const positions = buildPositionMap(doc.contents as Node | null, counter);
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const { data, positions } = convert(doc, counter, file);
   const declaration = validateDeclaration(data, file, positions);
   return { file, source, declaration, positions };
+}
+
+/**
+ * How many alias expansions a document may make, counted as the yaml library counts them (an
+ * alias's uses times the aliases nested in its anchor). A declaration needs a few; a "billion
+ * laughs" document needs exponentially many, and is refused before it is expanded.
+ */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * The parsed document as plain data, with the positions of its nodes. The yaml library reports
+ * syntax problems in `doc.errors`, but it throws while it converts the document to JS: too many
+ * alias expansions (`maxAliasCount`), an alias before its anchor, a nesting deep enough to
+ * overflow the stack. Each becomes a DeclarationError like any other load error, at the alias
+ * being resolved when it threw, or at the document start when no alias was.
+ */
+function convert(doc: Document.Parsed, counter: LineCounter, file: string): { data: unknown; positions: PositionMap } {
+  // The library's errors name no node: note the innermost alias whose resolution threw.
+  let culprit: Alias | undefined;
+  visit(doc, {
+    Alias(_key, alias) {
+      const toJSON = alias.toJSON;
+      alias.toJSON = function (this: Alias, ...args: Parameters<Alias['toJSON']>) {
+        try {
+          return toJSON.apply(this, args);
+        } catch (err) {
+          culprit ??= alias;
+          throw err;
+        }
+      };
+    },
+  });
+  try {
+    const positions = buildPositionMap(doc.contents as Node | null, counter);
+    const data: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return { data, positions };
+  } catch (err) {
+    let at = START;
+    const offset = culprit?.range?.[0];
+    if (offset !== undefined) {
+      const p = counter.linePos(offset);
+      at = { line: p.line, column: p.col };
+    }
+    throw new DeclarationError(file, [{ path: '$', ...at, message: conversionMessage(err, culprit) }]);
+  }
+}
+
+function conversionMessage(err: unknown, alias: Alias | undefined): string {
+  const text = err instanceof Error ? err.message : String(err);
+  if (/excessive alias count/i.test(text)) {
+    return `YAML: too many alias expansions${alias ? ` at *${alias.source}` : ''} (more than ${String(MAX_ALIAS_COUNT)}, counting the aliases nested in anchors); a declaration needs only a few aliases`;
+  }
+  if (alias && /unresolved alias/i.test(text)) {
+    return `YAML: alias *${alias.source} comes before any anchor &${alias.source} (an anchor must be set before its aliases)`;
+  }
+  return `YAML: ${firstLine(text)}`;
 }
 
 /** Validate an already-parsed object (JSON body, tests). */

@@ -82,6 +82,14 @@ beforeAll(() => {
   writeFileSync(join(dir, 'faulty.yaml'), FAULTY);
   writeFileSync(join(dir, 'bad-yaml.yaml'), 'pipa: 1\napp: [\n');
   writeFileSync(join(dir, 'bad-basis.yaml'), CLEAN.replace('basis: contract', 'basis: contrat'));
+  const laughs = ['pipa: 1', 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (let i = 1; i < 10; i++) {
+    const uses = Array(10)
+      .fill(`*a${i - 1}`)
+      .join(', ');
+    laughs.push(`a${i}: &a${i} [${uses}]`);
+  }
+  writeFileSync(join(dir, 'laughs.yaml'), `${laughs.join('\n')}\n`);
 });
 
 afterAll(() => {
@@ -174,6 +182,14 @@ describe('pipa lint', () => {
     expect(missing.stdout).toBe('');
     expect(missing.stderr).toContain('missing.yaml: cannot read (no such file)');
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 with file:line:col on a "billion laughs" alias bomb, not an internal error', async () => {
+    const r = await run('laughs.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^laughs\.yaml:\d+:\d+: YAML: too many alias expansions at \*a\d /m);
+    expect(r.stderr).not.toContain('internal error');
   });
 
   it('exits 2 on a bad option or a missing file argument', async () => {

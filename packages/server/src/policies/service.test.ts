@@ -9,7 +9,7 @@ import { forEachDialect } from '../store/test-dialects.js';
 import { applyReconsentMarks } from './reconsent.js';
 import { createPolicyService, type PolicyService } from './service.js';
 import { startPolicySync } from './sync.js';
-import { APP, V1, V2, V3, V4 } from './test-fixtures.js';
+import { ALIAS_BOMB, APP, V1, V2, V3, V4 } from './test-fixtures.js';
 
 async function failure(p: Promise<unknown>): Promise<PipaError> {
   try {
@@ -144,6 +144,26 @@ forEachDialect('policy service', (dctx) => {
     expect(noReason.details?.[0]?.path).toBe('$.body.reason');
     expect(await counts()).toEqual(before);
     expect(await dctx.db.selectFrom('apps').select('id').where('id', '=', 'other-app').executeTakeFirst()).toBeUndefined();
+  });
+
+  it('rejects a "billion laughs" alias bomb with validation_failed at the alias, quickly, and writes nothing', async () => {
+    const before = await counts();
+    const started = performance.now();
+    const err = await failure(policies.publish({ appId: APP, source: ALIAS_BOMB, actor: 'k' }));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(err.code).toBe('validation_failed');
+    expect(err.status).toBe(400);
+    expect(err.details).toEqual([
+      {
+        path: '$.body.source',
+        declarationPath: '$',
+        line: expect.any(Number),
+        column: expect.any(Number),
+        message: expect.stringMatching(/^YAML: too many alias expansions at \*a\d /),
+      },
+    ]);
+    expect(err.message).toMatch(/^the declaration is invalid: \$\.body\.source:\d+:\d+: YAML: too many alias expansions/);
+    expect(await counts()).toEqual(before);
   });
 
   it('blocks lint errors with 422 and the findings; force with a reason publishes and audits the reason', async () => {

@@ -32,3 +32,13 @@ export const V4 = withVersion(V3, '    published: 2025-07-01\n', '4.0', '2025-08
   '      - trigger: consent-withdrawn\n        action: delete',
   '      - trigger: consent-withdrawn\n        period: P30D\n        action: delete',
 );
+
+/**
+ * A "billion laughs" document: ten levels of ten aliases each, 10^9 strings if expanded. The
+ * loader refuses it at the alias that goes over its limit.
+ */
+export const ALIAS_BOMB = [
+  'pipa: 1',
+  'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+  ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`),
+].join('\n');

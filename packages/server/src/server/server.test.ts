@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
 import { generateTokenKeyPair, signSubjectToken } from '../auth/subject-token.js';
-import { APP, V1, V2 } from '../policies/test-fixtures.js';
+import { ALIAS_BOMB, APP, V1, V2 } from '../policies/test-fixtures.js';
 import type { ServiceContext } from '../service/context.js';
 import { EXAMPLE_FILES, openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
@@ -112,6 +112,16 @@ forEachDialect('pipa server', (dctx) => {
       const diff = await call('GET', `/v1/apps/${APP}/policies/2.0/diff`, { token: admin });
       expect(diff.body).toMatchObject({ from: '1.0', to: '2.0', diff: { reconsent: true } });
       expect((await call('GET', `/v1/apps/${APP}`, { token: admin })).body).toMatchObject({ id: APP, currentVersion: '2.0' });
+    });
+
+    it('answers a YAML alias bomb with 400 validation_failed at the alias, not 500, and publishes nothing', async () => {
+      const before = await writes();
+      const r = await call('POST', `/v1/apps/${APP}/policies`, { token: admin, body: { source: ALIAS_BOMB } });
+      expect(r.status).toBe(400);
+      expect(r.body.error?.code).toBe('validation_failed');
+      expect(r.body.error?.message).toMatch(/^the declaration is invalid: \$\.body\.source:\d+:\d+: YAML: too many alias expansions/);
+      expect(r.body.error?.details?.[0]).toMatchObject({ path: '$.body.source', line: expect.any(Number), column: expect.any(Number) });
+      expect(await writes()).toEqual(before);
     });
 
     it('answers every class of bad input with the right 4xx and writes nothing', async () => {
