@@ -476,6 +476,16 @@ forEachDialect('vault service', (dctx) => {
       );
     });
 
+    it('refuse a purpose without the consent it needs even when the subject holds none of its categories', async () => {
+      const bare = await account();
+      await vault.put(SST, bare, { 'basic.name': '王五' }, KEY);
+      const e = await expectPipaError(vault.read(SST, bare, PLAIN, { view: 'plain', purpose: 'service-messages' }), 'forbidden');
+      expect(e.details?.[0]).toMatchObject({ reason: 'consent.missing', needs: 'consent' });
+      const [ev] = await lastEvents(ctx, 1);
+      expect(ev).toMatchObject({ action: 'vault.read.plain', outcome: 'denied', purpose: 'service-messages' });
+      expect(ev?.categories).toEqual(['contact.address', 'contact.email', 'contact.phone']);
+    });
+
     it('follow the consent decision: refused without the consent a purpose needs, allowed once granted', async () => {
       const e = await expectPipaError(
         vault.read(SST, sub, PLAIN, { view: 'plain', purpose: 'service-messages', categories: ['contact.phone'] }),

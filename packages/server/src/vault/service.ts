@@ -688,13 +688,17 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       );
       const asked = wanted !== undefined ? [...wanted] : [...chosen.keys()].filter((c) => declared.has(c));
       const cats = asked.sort();
-      if (cats.length > 0) {
+      // Judged on the categories asked for or held; when the subject holds none of the purpose's,
+      // on the purpose's own, so that a plain read the rules refuse is refused (and audited as
+      // denied) whatever the record holds today.
+      const judged = cats.length > 0 ? cats : [...declared].sort();
+      if (judged.length > 0) {
         let denial: Decision | undefined;
         if (plainRule === 'decision') {
-          const d = decide(vp.policy.compiled, ctx.consent, { subject: subjectId, purpose, categories: cats }, ctx.clock());
+          const d = decide(vp.policy.compiled, ctx.consent, { subject: subjectId, purpose, categories: judged }, ctx.clock());
           denial = d.allow ? undefined : d;
-        } else denial = declarationDenial(vp, purpose, cats, declared);
-        if (denial !== undefined) await denyPlain(vp, subjectId, actor, purpose, cats, denial);
+        } else denial = declarationDenial(vp, purpose, judged, declared);
+        if (denial !== undefined) await denyPlain(vp, subjectId, actor, purpose, judged, denial);
       }
       if (self.status === 'frozen' && cats.length > 0) {
         throw new PipaError('forbidden', `processing of subject ${subjectId} is restricted (frozen); plain values are not released`);
