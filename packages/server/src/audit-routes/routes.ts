@@ -97,7 +97,7 @@ export function auditRoutes(ctx: ServiceContext): AnyRoute[] {
       }),
       response: z.object({ events: z.array(Event), nextAfter: z.number().nullable() }),
       handler: async ({ query, principal }) => {
-        if (query.app !== undefined) assertAppAccess(principal, query.app);
+        if (query.app !== undefined) assertAppAccess(principal, query.app, '$.query.app');
         const app = appScopeOf(principal) ?? query.app;
         const limit = query.limit ?? 100;
         const events = await ctx.audit.events({

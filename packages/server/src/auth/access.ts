@@ -12,12 +12,12 @@ export function appScopeOf(principal: Principal | null): string | null {
   return principal.appId;
 }
 
-/** 403 unless the principal may act on `appId`. */
-export function assertAppAccess(principal: Principal | null, appId: string): void {
+/** 403 unless the principal may act on `appId` (given at `path`: the route's parameter, or a query or body field). */
+export function assertAppAccess(principal: Principal | null, appId: string, path = '$.params.app'): void {
   const bound = appScopeOf(principal);
   if (bound !== null && bound !== appId) {
     throw new PipaError('forbidden', `this credential is bound to another app and may not act on app ${appId}`, [
-      { path: '$.params.app', message: 'the credential is bound to another app' },
+      { path, message: 'the credential is bound to another app' },
     ]);
   }
 }

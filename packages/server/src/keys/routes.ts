@@ -95,7 +95,7 @@ export function keyRoutes(_ctx: ServiceContext, services: { keys: KeyService }):
       response: z.object({ keys: z.array(ApiKey) }),
       handler: async ({ query, principal }) => {
         const bound = appScopeOf(principal);
-        if (query.app !== undefined) assertAppAccess(principal, query.app);
+        if (query.app !== undefined) assertAppAccess(principal, query.app, '$.query.app');
         const appId = bound ?? query.app;
         const list = await keys.list({ ...(appId !== undefined ? { appId } : {}), includeRevoked: query.includeRevoked === 'true' });
         return { keys: list.map(out) };

@@ -320,6 +320,7 @@ forEachDialect('vault routes', (dctx) => {
         payload: { fields: { 'basic.name': '王五' } },
         status: 404,
         code: 'unknown_app',
+        path: '$.params.app',
       },
       {
         name: 'GET unknown app',
@@ -328,6 +329,7 @@ forEachDialect('vault routes', (dctx) => {
         headers: as('admin'),
         status: 404,
         code: 'unknown_app',
+        path: '$.params.app',
       },
       {
         name: 'lookup unknown app',
@@ -337,6 +339,7 @@ forEachDialect('vault routes', (dctx) => {
         payload: { phone: '13812345678' },
         status: 404,
         code: 'unknown_app',
+        path: '$.params.app',
       },
       {
         name: 'DELETE unknown app',
@@ -346,6 +349,7 @@ forEachDialect('vault routes', (dctx) => {
         payload: { confirm: true },
         status: 404,
         code: 'unknown_app',
+        path: '$.params.app',
       },
       {
         name: 'PUT unknown subject',
