@@ -206,6 +206,9 @@ forEachDialect('vault service', (dctx) => {
       );
       const text = JSON.stringify({ m: e.message, d: e.details });
       for (const v of ['12345', 'not-an-email', '2999-01-01']) expect(text).not.toContain(v);
+      // The message names the first problem and counts the others.
+      const first = e.details?.[0];
+      expect(e.message).toBe(`${first?.path}: ${first?.message}; ${Object.keys(bad).length - 1} more problems in details`);
       expect(e.details?.find((d) => d.path === '$.body.fields.contact.phone')?.message).toContain('not a mobile phone number');
       expect(e.details?.find((d) => d.path === '$.body.fields.basic.birth-date')?.message).toContain('in the future');
       // A landline is not a mobile number; an ID number needs its check character.

@@ -16,7 +16,7 @@ import type { Decision } from '../consent/types.js';
 import type { DataKey } from '../crypto/data-key.js';
 import { isCryptoError } from '../crypto/errors.js';
 import type { SuiteName } from '../crypto/suites.js';
-import { type ErrorDetail, PipaError, shownId } from '../errors.js';
+import { type ErrorDetail, moreInDetails, PipaError, shownId } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
 import { param, prepare } from '../store/prepared.js';
@@ -433,14 +433,14 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     if (unknown.length > 0) {
       throw new PipaError(
         'unknown_category',
-        unknown.length === 1 ? (unknown[0]?.message ?? 'unknown category') : `${unknown.length} categories are not declared`,
+        `${unknown[0]?.message ?? 'unknown category'}${moreInDetails([...unknown, ...problems])}`,
         [...unknown, ...problems],
       );
     }
     if (problems.length > 0) {
       throw new PipaError(
         'validation_failed',
-        problems.length === 1 ? (problems[0]?.message ?? 'invalid value') : 'invalid values',
+        `${problems[0]?.path ?? '$.body.fields'}: ${problems[0]?.message ?? 'invalid value'}${moreInDetails(problems)}`,
         problems,
       );
     }
