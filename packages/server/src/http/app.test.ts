@@ -10,6 +10,7 @@ import { type AnyRoute, type Authenticator, defineRoute, type Principal, type Sc
 const keys = new Map<string, Principal>([
   ['Bearer pipa_k1_secret', { kind: 'api-key', keyId: 'k1', appId: 'demo', scopes: new Set<Scope>(['vault:write']) }],
   ['Bearer pipa_k2_secret', { kind: 'api-key', keyId: 'k2', appId: 'demo', scopes: new Set<Scope>(['decide']) }],
+  ['Bearer verified.subject.token', { kind: 'subject', appId: 'demo', subjectId: 'sub_a', tokenId: 'j1' }],
 ]);
 const auth: Authenticator = { authenticate: async (req) => keys.get(String(req.headers.authorization)) ?? null };
 
@@ -110,6 +111,18 @@ describe('http app', () => {
     ['missing key', { payload: { phone: '1', count: 1 }, headers: {} }, 401, 'unauthenticated'],
     ['wrong key', { payload: { phone: '1', count: 1 }, headers: { authorization: 'Bearer pipa_k9_nope' } }, 401, 'unauthenticated'],
     ['wrong scope', { payload: { phone: '1', count: 1 }, headers: { authorization: 'Bearer pipa_k2_secret' } }, 403, 'forbidden'],
+    [
+      'a token that does not verify',
+      { payload: { phone: '1', count: 1 }, headers: { authorization: 'Bearer nope' } },
+      401,
+      'unauthenticated',
+    ],
+    [
+      'a verified subject token on a key route',
+      { payload: { phone: '1', count: 1 }, headers: { authorization: 'Bearer verified.subject.token' } },
+      403,
+      'forbidden',
+    ],
   ])('%s -> %i %s with the error shape and nothing written', async (_name, req, status, code) => {
     const a = await app();
     const r = await a.inject({ method: 'POST', url: '/v1/things/t_abc', ...req });

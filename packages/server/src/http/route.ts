@@ -221,14 +221,19 @@ export function registerRoute(app: FastifyInstance, route: AnyRoute, auth: Authe
       if (route.auth !== 'none') {
         principal = await auth.authenticate(request, route.auth);
         if (!principal) throw new PipaError('unauthenticated', 'missing or invalid credentials');
+        // The wrong kind of credential is 403 only once it has verified (the authenticator answers
+        // null, hence 401, for one that does not, whatever its kind).
+        if (principal.kind === 'subject' && route.auth === 'api-key') {
+          throw new PipaError('forbidden', 'this route needs an API key');
+        }
+        if (principal.kind === 'api-key' && route.auth === 'subject') {
+          throw new PipaError('forbidden', 'this route takes a subject token, not an API key');
+        }
         if (principal.kind === 'api-key' && !hasScope(principal, route.scopes)) {
           throw new PipaError(
             'forbidden',
             `this key lacks the scope for ${route.operationId} (one of: ${(route.scopes ?? []).join(', ')})`,
           );
-        }
-        if (principal.kind === 'subject' && route.auth === 'api-key') {
-          throw new PipaError('forbidden', 'this route needs an API key');
         }
       }
       const ctx: RouteContext<unknown, unknown, unknown> = {

@@ -353,6 +353,29 @@ forEachDialect('pipa server', (dctx) => {
     });
   });
 
+  describe('credentials that do not verify', () => {
+    it('are 401 on every route whatever their kind; only a verified credential of the wrong kind is 403', async () => {
+      const alice = `/v1/apps/${XPP}/subjects/sub_alice000001`;
+      const token = signSubjectToken(subjectTokenKey.privateKeyPem, 'k1', { app: XPP, sub: 'u-0' });
+      const forged = signSubjectToken(generateTokenKeyPair().privateKeyPem, 'k1', { app: XPP, sub: 'u-0' });
+      const unknownKey = `pipa_aaaaaaaaaaaa_${'B'.repeat(43)}`;
+      const cases: [string, Promise<Reply>, number, string][] = [];
+      // pi: API key only; consents and access-history: key or subject.
+      for (const url of [`${alice}/pi`, `${alice}/consents`, `${alice}/access-history`, `/v1/apps/${XPP}/policies`]) {
+        for (const bad of ['nope', 'a.b.c', 'a.b', forged, unknownKey])
+          cases.push([`${url} ${bad.slice(0, 12)}`, call('GET', url, { token: bad }), 401, 'unauthenticated']);
+        cases.push([`${url} none`, call('GET', url), 401, 'unauthenticated']);
+      }
+      cases.push([`${alice}/pi subject`, call('GET', `${alice}/pi`, { token }), 403, 'forbidden']);
+      cases.push([`policies subject`, call('GET', `/v1/apps/${XPP}/policies`, { token }), 403, 'forbidden']);
+      for (const [name, pending, status, code] of cases) {
+        const r = await pending;
+        expect([name, r.status, r.body.error?.code]).toEqual([name, status, code]);
+      }
+      expect((await call('GET', `${alice}/access-history`, { token })).status).toBe(200);
+    });
+  });
+
   describe('the walk-through (README): publish, register a subject, consent, decide, read masked, erase, access history', () => {
     it('runs end to end through one server', async () => {
       const backend = await newKey(['vault:write', 'vault:read', 'vault:erase', 'consent:write', 'consent:read', 'decide', 'audit:read']);
