@@ -13,10 +13,81 @@ export const ERROR_SCHEMA = z
   })
   .meta({ id: 'Error' });
 
-function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const out = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
-  delete out.$schema;
-  return out;
+type Json = Record<string, unknown>;
+
+/**
+ * zod writes a schema with an id (`.meta({ id })`), or one used in a cycle, into the generated schema's
+ * own `$defs` and refers to it as `#/$defs/<name>` (or to the schema itself as `#`). Inside an OpenAPI
+ * document those references resolve against the document's root, which has no `$defs`: so each
+ * generated schema's `$defs` are moved to `components.schemas` and its references rewritten to
+ * `#/components/schemas/<name>` (a schema that refers to itself is moved there too). A name already
+ * taken by a different schema gets a suffix.
+ */
+class Components {
+  readonly schemas: Record<string, Json> = {};
+
+  /** The schema of `s`, every reference in it resolvable in the document. */
+  schema(s: z.ZodType, io: 'input' | 'output', name: string): Json {
+    const out = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
+    delete out.$schema;
+    const defs = (out.$defs ?? {}) as Record<string, Json>;
+    delete out.$defs;
+    const renamed = new Map<string, string>();
+    for (const [def, body] of Object.entries(defs)) {
+      // The same schema with an id, met again (the same body, referring to nothing local): one component.
+      const key = def.startsWith('__') || hasLocalRef(body) ? undefined : `${def} ${JSON.stringify(body)}`;
+      const known = key === undefined ? undefined : this.byBody.get(key);
+      const chosen = known ?? this.freeName(def.startsWith('__') ? `${name}_${def.slice(2)}` : def);
+      if (key !== undefined) this.byBody.set(key, chosen);
+      renamed.set(`#/$defs/${def}`, chosen);
+    }
+    const selfRef = hasRef(out, '#') || Object.values(defs).some((d) => hasRef(d, '#'));
+    if (selfRef) renamed.set('#', this.freeName(name));
+    const rewrite = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(rewrite);
+      if (v === null || typeof v !== 'object') return v;
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => [
+          k,
+          k === '$ref' && typeof x === 'string' && renamed.has(x) ? `#/components/schemas/${renamed.get(x)}` : rewrite(x),
+        ]),
+      );
+    };
+    for (const [def, body] of Object.entries(defs)) this.put(renamed.get(`#/$defs/${def}`) as string, rewrite(body) as Json);
+    const root = rewrite(out) as Json;
+    if (!selfRef) return root;
+    this.put(renamed.get('#') as string, root);
+    return { $ref: `#/components/schemas/${renamed.get('#')}` };
+  }
+
+  private readonly pending = new Set<string>();
+  private readonly byBody = new Map<string, string>();
+
+  /** `base`, or `base_2`, `base_3`… (a name is reserved when chosen, filled by `put`). */
+  private freeName(base: string): string {
+    const clean = base.replace(/[^A-Za-z0-9._-]/g, '_');
+    let n = clean;
+    for (let i = 2; n in this.schemas || this.pending.has(n); i++) n = `${clean}_${i}`;
+    this.pending.add(n);
+    return n;
+  }
+
+  private put(name: string, body: Json): void {
+    this.pending.delete(name);
+    this.schemas[name] = body;
+  }
+}
+
+function hasLocalRef(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasLocalRef);
+  if (v === null || typeof v !== 'object') return false;
+  return Object.entries(v).some(([k, x]) => (k === '$ref' ? typeof x === 'string' && x.startsWith('#') : hasLocalRef(x)));
+}
+
+function hasRef(v: unknown, ref: string): boolean {
+  if (Array.isArray(v)) return v.some((x) => hasRef(x, ref));
+  if (v === null || typeof v !== 'object') return false;
+  return Object.entries(v).some(([k, x]) => (k === '$ref' ? x === ref : hasRef(x, ref)));
 }
 
 const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -28,6 +99,8 @@ export interface OpenApiInfo {
 }
 
 export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Record<string, unknown> {
+  const components = new Components();
+  const errorSchema = components.schema(ERROR_SCHEMA, 'output', 'Error');
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = toOpenApiPath(r.url);
@@ -37,7 +110,10 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Re
       ['query', r.query],
     ] as const) {
       if (!s) continue;
-      const js = schema(s, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+      const js = components.schema(s, 'input', `${r.operationId}_${where}`) as {
+        properties?: Record<string, unknown>;
+        required?: string[];
+      };
       for (const [name, prop] of Object.entries(js.properties ?? {})) {
         parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: prop });
       }
@@ -63,11 +139,19 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Re
         [status]:
           status === '204'
             ? { description: 'No content' }
-            : { description: 'OK', content: { 'application/json': { schema: schema(r.response, 'output') } } },
-        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            : {
+                description: 'OK',
+                content: { 'application/json': { schema: components.schema(r.response, 'output', `${r.operationId}_response`) } },
+              },
+        default: { description: 'Error', content: { 'application/json': { schema: errorSchema } } },
       },
     };
-    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } };
+    if (r.body) {
+      op.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: components.schema(r.body, 'input', `${r.operationId}_body`) } },
+      };
+    }
     paths[path] ??= {};
     (paths[path] as Record<string, unknown>)[r.method.toLowerCase()] = op;
   }
@@ -77,7 +161,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Re
     servers: [{ url: '/' }],
     paths,
     components: {
-      schemas: { Error: schema(ERROR_SCHEMA, 'output') },
+      schemas: components.schemas,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An API key created with `pipa keys create` (shown once).' },
         subjectToken: {

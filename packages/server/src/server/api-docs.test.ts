@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { unresolvedRefs } from '../http/test-openapi.js';
 import { openTestContext, REPO_ROOT } from '../service/test-context.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-dialects.js';
 import { createPipaServer, type PipaServer } from './create.js';
@@ -36,4 +37,14 @@ it('docs/api.md lists every route of the server, with its scopes and auth, and n
     }
   }
   expect([...rows.keys()].filter((k) => !served.has(k))).toEqual([]);
+});
+
+it('/openapi.json refers only to what it holds: every $ref resolves in the document', async () => {
+  const doc = (await server.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+    components: { schemas: Record<string, { $ref?: string; type?: string }> };
+  };
+  expect(unresolvedRefs(doc)).toEqual([]);
+  expect(JSON.stringify(doc)).not.toContain('"$defs"');
+  expect(doc.components.schemas.Error).toMatchObject({ type: 'object' });
+  expect(doc.components.schemas.Error?.$ref).toBeUndefined();
 });
