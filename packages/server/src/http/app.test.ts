@@ -236,6 +236,76 @@ describe('http app', () => {
     expect(r.body).not.toContain('13812345678');
   });
 
+  it("answers the router's and the HTTP parser's refusals with the error shape, a request id and the headers, and logs them", async () => {
+    logs = '';
+    const a = await app();
+    const expectShape = (r: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string) => {
+      expect(r.statusCode).toBe(status);
+      const body = JSON.parse(r.body) as { error: { code: string; message: string; requestId: string } };
+      expect(Object.keys(body)).toEqual(['error']);
+      expect(body.error.code).toBe(code);
+      expect(body.error.requestId).toMatch(/^req_/);
+      expect(r.headers['x-request-id']).toBe(body.error.requestId);
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['cache-control']).toBe('no-store');
+      expect(r.headers['content-security-policy']).toBe("default-src 'none'");
+      expect(logs).toContain(`"reqId":"${body.error.requestId}"`);
+      expect(logs).toMatch(new RegExp(`"reqId":"${body.error.requestId}".*"statusCode":${status}`));
+      return body.error;
+    };
+    // Not percent-encoded UTF-8: never quoted back (the path may hold personal information).
+    const bad = await a.inject({ method: 'GET', url: '/v1/things/13812345678%' });
+    expect(expectShape(bad, 400, 'invalid_request').message).not.toContain('138');
+    expect(bad.body).not.toContain('13812345678');
+    // A parameter longer than the router takes: 414, the path neither quoted nor logged.
+    const long = await a.inject({
+      method: 'POST',
+      url: `/v1/things/t_${'a'.repeat(3000)}`,
+      headers: K1,
+      payload: { phone: '1', count: 1 },
+    });
+    expectShape(long, 414, 'uri_too_long');
+    expect(long.body).not.toContain('aaaaaaaaaa');
+    expect(logs).toContain('/v1/things/[3002 characters]');
+    expect(logs).not.toContain('aaaaaaaaaa');
+    expect(writes).toHaveLength(0);
+
+    // A raw non-ASCII byte in the query or path: refused by Node's parser, before Fastify has a request.
+    await a.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = a.server.address() as { port: number };
+    const raw = (line: string) =>
+      new Promise<{ statusCode: number; headers: Record<string, string>; body: string }>((resolve) => {
+        const c = connect(port, '127.0.0.1', () => c.write(Buffer.from(`${line}\r\nhost: x\r\n\r\n`, 'utf8')));
+        let got = '';
+        c.on('data', (d: Buffer) => {
+          got += d.toString('utf8');
+        });
+        c.on('close', () => {
+          const [head = '', body = ''] = got.split('\r\n\r\n');
+          const [status = '', ...lines] = head.split('\r\n');
+          const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 2)]));
+          resolve({ statusCode: Number(status.split(' ')[1]), headers, body });
+        });
+      });
+    try {
+      for (const line of ['GET /v1/ping?q=王 HTTP/1.1', 'GET /v1/王 HTTP/1.1', 'GET /v1/ping?q=a b HTTP/1.1', 'NOT HTTP']) {
+        const r = await raw(line);
+        expectShape(r, 400, 'invalid_request');
+        expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(r.headers.connection).toBe('close');
+        expect(r.body).not.toContain('王');
+      }
+      expect(logs).toContain('"method":"GET"');
+      expect(logs).not.toContain('王');
+      // Percent-encoded UTF-8 is the way to send it, and is accepted.
+      const ok = await raw('GET /v1/ping?q=%E7%8E%8B HTTP/1.1\r\nconnection: close');
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('rate-limits per bucket with 429 and retry-after', async () => {
     const a = await app();
     const codes: number[] = [];

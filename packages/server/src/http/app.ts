@@ -4,8 +4,10 @@
  * Domain services are wired in container.ts; routes receive them through their closures.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { ERROR_STATUS, PipaError } from '../errors.js';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { ERROR_STATUS, type ErrorCode, PipaError } from '../errors.js';
 import { createReplyCoalescer } from './coalesce.js';
 import { buildOpenApi, renderDocsPage } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -48,16 +50,111 @@ const SECURITY_HEADERS = {
 
 const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'";
 
-/** Keep only the path: query strings may carry identifiers and are never logged. */
+/** The longest path segment a route's parameter takes (longer: 414 `uri_too_long`). */
+const MAX_PARAM_LENGTH = 100;
+
+/**
+ * Keep only the path: query strings may carry identifiers and are never logged. A segment longer
+ * than a parameter may be (refused with 414) is shown as its length only: it is no id of ours.
+ */
 const pathOnly = (url: string) => {
   const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+  const path = q === -1 ? url : url.slice(0, q);
+  if (path.length <= MAX_PARAM_LENGTH) return path;
+  return path
+    .split('/')
+    .map((seg) => (seg.length > MAX_PARAM_LENGTH ? `[${seg.length} characters]` : seg))
+    .join('/');
 };
+
+type ErrorBody = { code: ErrorCode; message: string };
+
+/**
+ * Errors Fastify raises before a route is found (frameworkErrors): its own replies quoted the raw
+ * path, which may hold personal information; these say what is wrong without it.
+ */
+function frameworkError(err: { code?: string }): ErrorBody {
+  if (err.code === 'FST_ERR_BAD_URL') {
+    return { code: 'invalid_request', message: 'the URL path is not valid percent-encoded UTF-8' };
+  }
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return { code: 'uri_too_long', message: `a path segment is longer than ${MAX_PARAM_LENGTH} characters` };
+  }
+  return { code: 'internal', message: 'internal error; quote the request id when you report it' };
+}
+
+/**
+ * Requests Node's HTTP parser refuses before there is a request (clientError): a raw byte outside
+ * printable ASCII in the request line (a non-ASCII character must be percent-encoded as UTF-8:
+ * `?externalId=%E7%8E%8B`, not `?externalId=王`), a malformed request line or header, headers over
+ * the size limit, a request not received in time. Accepting raw bytes would take Node's lenient
+ * parser (insecureHTTPParser), which also accepts what request smuggling relies on.
+ */
+function clientError(err: { code?: string }): ErrorBody {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: 'request_timeout', message: 'the request was not received in time' };
+  if (err.code === 'HPE_HEADER_OVERFLOW') return { code: 'headers_too_large', message: 'the request headers are too large' };
+  if (err.code === 'HPE_INVALID_URL') {
+    return {
+      code: 'invalid_request',
+      message: 'the URL holds a character that must be percent-encoded (a non-ASCII character: its UTF-8 bytes as %XX)',
+    };
+  }
+  return { code: 'invalid_request', message: 'the request is not well-formed HTTP/1.1' };
+}
+
+/** The headers of every reply, errors included, as `name: value` pairs. */
+function replyHeaders(requestId: string, contentType: string | undefined, hasCacheControl: boolean, hasCsp: boolean): [string, string][] {
+  const h: [string, string][] = Object.entries(SECURITY_HEADERS);
+  h.push(['x-request-id', requestId]);
+  if (!hasCacheControl) h.push(['cache-control', 'no-store']);
+  if (!hasCsp) h.push(['content-security-policy', (contentType ?? '').startsWith('text/html') ? HTML_CSP : "default-src 'none'"]);
+  return h;
+}
 
 export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
   const newRequestId = requestIds();
   const coalescer = opts.coalesceReplies === false ? undefined : createReplyCoalescer();
-  const app = Fastify({
+  const errorJson = (body: ErrorBody, requestId: string) => JSON.stringify({ error: { ...body, requestId } });
+  const app: FastifyInstance = Fastify({
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Fastify's own replies to these skip the hooks (no request id, no security headers, not logged):
+    // the one error shape here, with the headers set by hand, and the outcome logged as a request's is.
+    frameworkErrors: (err, request, generic) => {
+      const reply = generic as FastifyReply;
+      const body = frameworkError(err);
+      if (body.code === 'internal') request.log.error({ err }, 'unhandled error');
+      for (const [k, v] of replyHeaders(request.id, 'application/json', false, false)) reply.header(k, v);
+      reply.code(ERROR_STATUS[body.code]).type('application/json; charset=utf-8').send(errorJson(body, request.id));
+      request.log.info({ res: reply }, 'request completed');
+    },
+    clientErrorHandler: (err, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const requestId = newRequestId();
+      const body = clientError(err);
+      const status = ERROR_STATUS[body.code];
+      // Node's own rule: no reply over a response already under way on this connection.
+      const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && inFlight?.headersSent !== true) {
+        const json = errorJson(body, requestId);
+        const headers = [
+          ['content-type', 'application/json; charset=utf-8'],
+          ...replyHeaders(requestId, 'application/json', false, false),
+          ['content-length', String(Buffer.byteLength(json))],
+          ['connection', 'close'],
+        ];
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${json}`);
+      } else {
+        socket.destroy();
+      }
+      // Logged as a request is, without the path: the parser has not delivered one (and what it read is
+      // the raw request, headers and all). The method, when the request line starts with one.
+      const raw: unknown = err.rawPacket;
+      const method = Buffer.isBuffer(raw) ? /^([A-Z]{1,16}) /.exec(raw.toString('latin1', 0, 17))?.[1] : undefined;
+      app.log.info(
+        { reqId: requestId, req: { id: requestId, ...(method ? { method } : {}) }, res: { statusCode: status }, code: err.code ?? '' },
+        'request refused by the HTTP parser',
+      );
+    },
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     // Called once per request as it is read: the place to mark the turn for reply coalescing.
     genReqId: (req) => {
@@ -73,7 +170,8 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
         : {
             ...(typeof opts.logger === 'object' ? opts.logger : {}),
             serializers: {
-              req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, path: pathOnly(req.url) }),
+              req: (req: { method?: string; url?: string; id: string }) =>
+                req.url === undefined ? req : { id: req.id, method: req.method, path: pathOnly(req.url) },
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
               err: (err: Error & { code?: string }) => ({
                 type: err.name,
