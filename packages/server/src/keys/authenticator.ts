@@ -91,6 +91,13 @@ interface TokenKeysEntry {
 
 const SUBJECT_TOKEN_PREFIX = 'subject-token:';
 
+/**
+ * Most entries each cache keeps. A request can name any key id or claim any app, and a miss is
+ * cached too (so a flood of one unknown id costs one read): without a bound, a flood of distinct
+ * made-up ids would grow the caches for as long as the process runs. The oldest entry goes first.
+ */
+export const MAX_CACHED_ENTRIES = 10_000;
+
 function claimedApp(token: string): string | null {
   const part = token.split('.')[1];
   if (part === undefined) return null;
@@ -150,6 +157,8 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
             };
       if (generation === started) {
         forget(keys.get(id));
+        keys.delete(id);
+        if (keys.size >= MAX_CACHED_ENTRIES) dropKeys(keys.keys().next().value);
         keys.set(id, entry);
       }
       return entry;
@@ -168,6 +177,8 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
       .where('revoked_at', 'is', null)
       .execute();
     const map = new Map(rows.map((r) => [r.kid, r.public_key] as const));
+    tokenKeys.delete(appId);
+    if (tokenKeys.size >= MAX_CACHED_ENTRIES) tokenKeys.delete(tokenKeys.keys().next().value as string);
     tokenKeys.set(appId, { keys: map, loadedAt: ctx.clock() });
     return map;
   };
@@ -201,7 +212,8 @@ export async function createKeyAuthenticator(ctx: ServiceContext, options: KeyAu
 
   const authenticateSubject = async (token: string): Promise<Principal | null> => {
     const appId = claimedApp(token);
-    if (appId === null) return null;
+    // A token claiming an app that is not published cannot verify: no database read, nothing cached.
+    if (appId === null || ctx.policies.get(appId) === undefined) return null;
     const appKeys = await loadTokenKeys(appId);
     let claims: ReturnType<typeof verifySubjectToken>;
     try {

@@ -11,7 +11,7 @@ import { loadExample, openTestContext, publishForTest } from '../service/test-co
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService } from '../subjects/service.js';
 import { createVaultService } from '../vault/service.js';
-import { createKeyAuthenticator, type KeyAuthenticator } from './authenticator.js';
+import { createKeyAuthenticator, type KeyAuthenticator, MAX_CACHED_ENTRIES } from './authenticator.js';
 import { rotateMasterKey } from './rotate.js';
 import { createKeyService, type KeyService } from './service.js';
 
@@ -204,6 +204,8 @@ forEachDialect('api keys', (dctx) => {
     expect(await authenticate('not-a-token', 'subject')).toBeNull();
     expect(await authenticate('nope', 'api-key')).toBeNull();
     expect(await authenticate('a.b.c', 'api-key')).toBeNull();
+    // A token claiming an app that is not published does not verify (and costs no read).
+    expect(await authenticate(sign('u-1001', 'k1', 'no-such-app'), 'subject')).toBeNull();
     // Same kid, same key: idempotent; another key under the kid: conflict; not Ed25519: validation.
     expect((await keys.setSubjectTokenKey({ appId: APP, kid: 'k1', publicKey: publicKeyPem, actor: 'a' })).kid).toBe('k1');
     expect(
@@ -223,6 +225,21 @@ forEachDialect('api keys', (dctx) => {
     await new Promise((r) => setTimeout(r, 20));
     expect((await failure(authenticate(sign('u-1001'), 'subject'))).code).toBe('unauthenticated');
     expect((await keys.listSubjectTokenKeys(APP))[0]?.revokedAt).toBe(now);
+  });
+
+  it('keeps at most MAX_CACHED_ENTRIES key entries, however many made-up key ids are tried', async () => {
+    const total = MAX_CACHED_ENTRIES + 50;
+    // The n-th made-up id: n in base 26, 12 letters.
+    const id = (n: number) => {
+      let out = '';
+      for (let k = 0; k < 12; k++, n = Math.floor(n / 26)) out = String.fromCharCode(97 + (n % 26)) + out;
+      return out;
+    };
+    for (let i = 0; i < total; i += 250) {
+      await Promise.all(Array.from({ length: Math.min(250, total - i) }, (_, k) => authenticate(`pipa_${id(i + k)}_${'A'.repeat(43)}`)));
+    }
+    expect(auth.cached).toBeLessThanOrEqual(MAX_CACHED_ENTRIES);
+    expect(auth.cached).toBeGreaterThan(MAX_CACHED_ENTRIES - 300);
   });
 
   it('a key revoked on one node is refused by another within a second', async () => {
