@@ -431,11 +431,10 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       else values.push([cat, value]);
     }
     if (unknown.length > 0) {
-      throw new PipaError(
-        'unknown_category',
-        `${unknown[0]?.message ?? 'unknown category'}${moreInDetails([...unknown, ...problems])}`,
-        [...unknown, ...problems],
-      );
+      throw new PipaError('unknown_category', `${unknown[0]?.message ?? 'unknown category'}${moreInDetails([...unknown, ...problems])}`, [
+        ...unknown,
+        ...problems,
+      ]);
     }
     if (problems.length > 0) {
       throw new PipaError(
