@@ -70,7 +70,9 @@ export function keyRoutes(_ctx: ServiceContext, services: { keys: KeyService }):
         token: z.string().meta({ description: 'pipa_<id>_<secret>: store it now, it is never shown again.' }),
       }),
       handler: async ({ body, principal, requestId }) => {
-        const appId = body.app ?? (principal?.kind === 'api-key' ? principal.appId : null);
+        // Omitted: the caller's own app (none for an operator key). An explicit null asks for a key
+        // that spans apps, which only a caller bound to no app may create (the service refuses it).
+        const appId = body.app !== undefined ? body.app : principal?.kind === 'api-key' ? principal.appId : null;
         const created = await keys.create({
           appId,
           name: body.name,

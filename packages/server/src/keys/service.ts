@@ -263,6 +263,8 @@ export function createKeyService(ctx: ServiceContext): KeyService {
     },
 
     async list(filter = {}) {
+      // An app that was never published is an error, as when creating a key for it, not an empty list.
+      if (typeof filter.appId === 'string') await requireAppRow(db, filter.appId, '$.query.app');
       let q = db.selectFrom('api_keys').select(KEY_COLUMNS).orderBy('created_at').orderBy('id');
       if (filter.appId !== undefined) q = filter.appId === null ? q.where('app_id', 'is', null) : q.where('app_id', '=', filter.appId);
       if (filter.includeRevoked !== true) q = q.where('revoked_at', 'is', null);

@@ -247,9 +247,14 @@ export function createPolicyService(ctx: ServiceContext): PolicyService {
     async publish(input) {
       const lang = input.lang ?? 'zh';
       if ((input.source === undefined) === (input.declaration === undefined)) {
-        throw new PipaError('validation_failed', 'give the declaration either as YAML `source` or as a JSON `declaration`, not both', [
-          { path: '$.body', message: 'exactly one of source and declaration is required' },
-        ]);
+        const none = input.source === undefined;
+        throw new PipaError(
+          'validation_failed',
+          none
+            ? 'no declaration given: send it as YAML `source` or as a JSON `declaration`'
+            : 'give the declaration either as YAML `source` or as a JSON `declaration`, not both',
+          [{ path: '$.body', message: 'exactly one of source and declaration is required' }],
+        );
       }
       const reason = input.reason?.trim() ?? '';
       if (input.force === true && reason === '') {

@@ -138,6 +138,7 @@ forEachDialect('pipa server', (dctx) => {
           'validation_failed',
         ],
         ['bad app id', call('POST', '/v1/apps/Not_An_Id/policies', { token: admin, body: { source: V1 } }), 400, 'validation_failed'],
+        ['no declaration', call('POST', `/v1/apps/${APP}/policies`, { token: admin, body: {} }), 400, 'validation_failed'],
         [
           'invalid declaration',
           call('POST', `/v1/apps/${APP}/policies`, { token: admin, body: { source: 'pipa: 2' } }),
@@ -180,6 +181,8 @@ forEachDialect('pipa server', (dctx) => {
         expect(r.body.error?.requestId).toBe(r.headers['x-request-id']);
       }
       expect(await writes()).toEqual(before);
+      const none = await call('POST', `/v1/apps/${APP}/policies`, { token: admin, body: {} });
+      expect(none.body.error?.message).toBe('no declaration given: send it as YAML `source` or as a JSON `declaration`');
       // An app-bound key sees only its app in the list.
       expect(((await call('GET', '/v1/apps', { token: reader })).body.apps as { id: string }[]).map((a) => a.id)).toEqual([XPP]);
     });
@@ -233,6 +236,13 @@ forEachDialect('pipa server', (dctx) => {
           403,
           'forbidden',
         ],
+        [
+          'a key spanning apps asked by an app-bound key',
+          call('POST', '/v1/keys', { token: manager, body: { app: null, name: 'x', scopes: ['policy:read'] } }),
+          403,
+          'forbidden',
+        ],
+        ['list an unknown app', call('GET', '/v1/keys?app=nope', { token: admin }), 404, 'unknown_app'],
         ['bad id', call('DELETE', '/v1/keys/nope', { token: admin }), 400, 'validation_failed'],
         ['unknown id', call('DELETE', '/v1/keys/key_aaaaaaaaaaaa', { token: admin }), 404, 'not_found'],
         ['missing key', call('GET', '/v1/keys', {}), 401, 'unauthenticated'],

@@ -61,6 +61,8 @@ export interface SubjectRecord {
 export interface SubjectWriteOptions {
   actor?: string;
   requestId?: string | null;
+  /** The time of the change (ms; default now): an erasure's status carries the time its receipt gives. */
+  at?: number;
 }
 
 /** An ensure, its input checked. */
@@ -508,7 +510,7 @@ export function createSubjectService(ctx: ServiceContext): SubjectService {
             { path: 'status', message: '已删除的主体不能恢复 / an erased subject cannot be restored' },
           ]);
         }
-        const at = ctx.clock();
+        const at = options?.at ?? ctx.clock();
         await trx
           .updateTable('subjects')
           .set(

@@ -640,10 +640,14 @@ forEachDialect('vault service', (dctx) => {
       expect(events.events[0]?.categories).toEqual(Object.keys(PROFILE).sort());
       // Nothing can be written for an erased subject; erasing again is harmless.
       await expectPipaError(vault.put(SST, sub, { 'basic.name': '张三' }, KEY), 'conflict');
+      // The receipt's time is the subject's erasure time, and a repeated erasure reports that time.
+      expect((await subjects.get(ctx.db, SST, sub))?.erasedAt).toBe(receipt.erasedAt);
+      await new Promise((r) => setTimeout(r, 5));
       expect(await vault.erase(SST, sub, { confirm: true }, KEY)).toMatchObject({
         alreadyErased: true,
         keysShredded: 0,
         backups: 'complete',
+        erasedAt: receipt.erasedAt,
       });
       // It no longer turns up in lookups.
       expect(await vault.lookup(SST, { phone: PROFILE['contact.phone'] }, KEY)).not.toContainEqual(

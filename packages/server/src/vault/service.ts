@@ -852,7 +852,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     }
     const result = await withTransaction(ctx.db, async (trx) => {
       const self = await forUpdate(
-        trx.selectFrom('subjects').select(['id', 'kind', 'status']).where('id', '=', subjectId).where('app_id', '=', appId),
+        trx.selectFrom('subjects').select(['id', 'kind', 'status', 'erased_at']).where('id', '=', subjectId).where('app_id', '=', appId),
         caps,
       ).executeTakeFirst();
       if (self === undefined) throw unknownSubject(appId, subjectId);
@@ -896,14 +896,15 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       for (const id of all) {
         const status = id === subjectId ? self.status : linked.find((d) => d.id === id)?.status;
         if (status !== 'erased')
-          await deps.subjects.setStatus(trx, appId, id, 'erased', { actor: actor.id, requestId: actor.requestId ?? null });
+          await deps.subjects.setStatus(trx, appId, id, 'erased', { actor: actor.id, requestId: actor.requestId ?? null, at });
       }
       const kekVersions = [...new Set(dataKeys.map((k) => k.kek_version))].sort((a, b) => a - b);
       const receipt: ErasureReceipt = {
         appId,
         subjectId,
         subjects: all,
-        erasedAt: at,
+        // A repeated erasure reports when the subject was erased, not when it was asked again.
+        erasedAt: alreadyErased && self.erased_at !== null ? self.erased_at : at,
         categories: [...new Set(fields.map((f) => f.category))].sort(),
         fieldsDeleted: fields.length,
         keysShredded: dataKeys.length,
