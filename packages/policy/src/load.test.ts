@@ -137,6 +137,56 @@ describe('loadDeclaration', () => {
     expect(err.issues[0]?.message).toMatch(/required/);
   });
 
+  it('reports a present value of the wrong type as a wrong type, not as missing', () => {
+    const consent = '\nconsent:\n  impliedByUse: false\n  reaskAfterHours: 48\n';
+    const ok = BASE + consent;
+    expect(() => loadDeclaration(ok)).not.toThrow();
+    const cases: [string, string, string, string][] = [
+      ['reaskAfterHours: 48', 'reaskAfterHours: "abc"', '$.consent.reaskAfterHours', 'must be a number (got a string)'],
+      ['reaskAfterHours: 48', 'reaskAfterHours: [1]', '$.consent.reaskAfterHours', 'must be a number (got a list)'],
+      ['reaskAfterHours: 48', 'reaskAfterHours: ~', '$.consent.reaskAfterHours', 'must be a number (got null)'],
+      ['reaskAfterHours: 48', 'reaskAfterHours: 1.5', '$.consent.reaskAfterHours', 'must be a whole number'],
+      ['reaskAfterHours: 48', 'reaskAfterHours: -5', '$.consent.reaskAfterHours', 'must be at least 0'],
+      ['impliedByUse: false', 'impliedByUse: "false"', '$.consent.impliedByUse', 'must be true or false (got a string)'],
+      ['impliedByUse: false', 'impliedByUse: { a: 1 }', '$.consent.impliedByUse', 'must be true or false (got a mapping)'],
+    ];
+    for (const [from, to, path, message] of cases) {
+      const text = ok.replace(from, to);
+      const lines = text.split('\n');
+      const line = lines.findIndex((l) => l.includes(to)) + 1;
+      const column = (lines[line - 1] ?? '').indexOf(': ') + 3;
+      const err = errorOf(() => loadDeclaration(text, 'wrongtype.yaml'));
+      expect(err.issues, to).toEqual([{ path, line, column, message }]);
+      expect(err.message).not.toContain('missing');
+    }
+  });
+
+  it('words ranges, lengths, formats and unions in its own style', () => {
+    const msg = (from: string, to: string) =>
+      errorOf(() => loadDeclaration(BASE.replace(from, to))).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(msg('categories: [contact.phone]', 'categories: []')).toEqual(['$.purposes[0].categories: must not be empty']);
+    expect(msg('legalName: 演示有限公司', 'legalName: ""')).toEqual(['$.controller.legalName: must not be empty']);
+    expect(msg('legalName: 演示有限公司', 'legalName: 12')).toEqual([
+      '$.controller.legalName: must be a text: a string or { zh, en } (got a number)',
+    ]);
+    // a union is reported through the branch that takes the value's type, at the nested path
+    expect(msg('legalName: 演示有限公司', 'legalName: { zh: 1 }')).toEqual(['$.controller.legalName.zh: must be a string (got a number)']);
+    expect(msg('legalName: 演示有限公司', 'legalName: 演示有限公司\n  email: [not-an-email]')).toEqual([
+      '$.controller.email[0]: must be an email address',
+    ]);
+    expect(msg('pipa: 1', 'pipa: 2')).toEqual(['$.pipa: must be 1']);
+    // a schema's own message is kept
+    expect(msg('id: login', 'id: Login')).toEqual(['$.purposes[0].id: must be a lower-case id such as "contact.phone" or "push-service"']);
+    // zod's default wording never reaches the user
+    for (const m of [
+      ...msg('categories: [contact.phone]', 'categories: []'),
+      ...msg('legalName: 演示有限公司', 'legalName: 12'),
+      ...msg('pipa: 1', 'pipa: 2'),
+    ]) {
+      expect(m).not.toMatch(/Invalid input|Too small|Too big|expected .*, received/);
+    }
+  });
+
   it('rejects a wrong schema version', () => {
     const err = errorOf(() => loadDeclaration(BASE.replace('pipa: 1', 'pipa: 2'), 'x.yaml'));
     expect(err.issues[0]?.path).toBe('$.pipa');

@@ -222,27 +222,48 @@ function firstLine(s: string): string {
 }
 
 function zodIssues(error: z.ZodError, positions: PositionMap, data: unknown): DeclarationIssue[] {
-  const out: DeclarationIssue[] = [];
-  for (const issue of error.issues) {
-    const segs = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
-    if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) {
-        const keySegs = [...segs, k];
-        const p = positions.keyPositionOf(keySegs);
-        out.push({ path: formatPath(keySegs), line: p.line, column: p.column, message: `unknown field "${k}"` });
-      }
-      continue;
-    }
-    const p = positions.positionOf(segs);
-    const missing = valueAt(data, segs) === undefined;
-    out.push({
-      path: formatPath(segs),
-      line: p.line,
-      column: p.column,
-      message: missing ? 'required field is missing' : describeZodIssue(issue),
+  return error.issues.flatMap((issue) => issuesOf(issue, positions, data, []));
+}
+
+/**
+ * The messages of one zod issue, at the position of the value (or of the key, for an unknown
+ * field). Whether a value is missing or has the wrong type is decided by looking at the data,
+ * since zod leaves the input out of its issues: `reaskAfterHours: "abc"` is "must be a number
+ * (got a string)", never "required field is missing". A union that fails is reported through the
+ * branch that fits the value's type (`name: { zh: 1 }` is at `$.name.zh`), or as the forms it
+ * takes when none does.
+ */
+function issuesOf(issue: z.core.$ZodIssue, positions: PositionMap, data: unknown, prefix: readonly PathSegment[]): DeclarationIssue[] {
+  const segs = [...prefix, ...issue.path.filter((s): s is string | number => typeof s !== 'symbol')];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => {
+      const keySegs = [...segs, k];
+      const p = positions.keyPositionOf(keySegs);
+      return { path: formatPath(keySegs), line: p.line, column: p.column, message: `unknown field "${k}"` };
     });
   }
-  return out;
+  const value = valueAt(data, segs);
+  if (issue.code === 'invalid_union' && value !== undefined) {
+    const branch = closestBranch(issue.errors);
+    if (branch) return branch.flatMap((i) => issuesOf(i, positions, data, segs));
+  }
+  const p = positions.positionOf(segs);
+  return [{ path: formatPath(segs), line: p.line, column: p.column, message: describeZodIssue(issue, value) }];
+}
+
+/** A union branch fails "at its root" when the value is not of its type (or not one of its values). */
+function failsAtRoot(branch: readonly z.core.$ZodIssue[]): boolean {
+  return branch.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'));
+}
+
+/** The union branch whose type the value has, with the fewest problems; none when no branch fits. */
+function closestBranch(errors: readonly (readonly z.core.$ZodIssue[])[]): readonly z.core.$ZodIssue[] | undefined {
+  let best: readonly z.core.$ZodIssue[] | undefined;
+  for (const branch of errors) {
+    if (branch.length === 0 || failsAtRoot(branch)) continue;
+    if (!best || branch.length < best.length) best = branch;
+  }
+  return best;
 }
 
 function valueAt(data: unknown, segs: readonly PathSegment[]): unknown {
@@ -254,27 +275,104 @@ function valueAt(data: unknown, segs: readonly PathSegment[]): unknown {
   return cur;
 }
 
-function describeZodIssue(issue: z.core.$ZodIssue): string {
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  array: 'a list',
+  date: 'a date',
+};
+
+function expectedName(expected: string): string {
+  return EXPECTED[expected] ?? `${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
+}
+
+function valuesText(values: readonly unknown[]): string {
+  return values.map((v) => JSON.stringify(v)).join(', ');
+}
+
+/** zod's default messages ("Too small: expected number to be >=0") are replaced; a schema's own message is kept. */
+function describeZodIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union')) {
+    return 'required field is missing';
+  }
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined
-        ? `required field is missing (expected ${issue.expected})`
-        : `expected ${issue.expected}, got ${typeOf(issue.input)}`;
+      if (issue.expected === 'int' && typeof value === 'number') return 'must be a whole number';
+      if (issue.expected === 'number' && typeof value === 'number') return 'must be a finite number';
+      return `must be ${expectedName(issue.expected)} (got ${typeOf(value)})`;
     case 'invalid_value':
-      return `must be one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return issue.values.length === 1 ? `must be ${valuesText(issue.values)}` : `must be one of: ${valuesText(issue.values)}`;
     case 'invalid_union':
-      return 'is not in any of the accepted forms (a text is a string or { zh, en })';
+      return unionMessage(issue.errors, value);
     case 'too_small':
-      return issue.origin === 'array' ? `needs at least ${String(issue.minimum)} item(s)` : issue.message;
+    case 'too_big':
+      return rangeMessage(issue);
+    case 'invalid_format':
+      if (!issue.message.startsWith('Invalid')) return issue.message;
+      if (issue.format === 'email') return 'must be an email address';
+      if (issue.format === 'url') return 'must be a URL such as https://example.com/privacy';
+      if (issue.format === 'regex' && issue.pattern) return `must match ${issue.pattern}`;
+      return `must be a valid ${issue.format}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    case 'invalid_key':
+      return 'has a key that is not allowed';
+    case 'invalid_element':
+      return 'has a value that is not allowed';
     default:
       return issue.message;
+  }
+}
+
+/** No branch of a union takes the value's type: name the forms it takes. */
+function unionMessage(errors: readonly (readonly z.core.$ZodIssue[])[], value: unknown): string {
+  const forms: string[] = [];
+  let typed = true;
+  for (const branch of errors) {
+    const root = branch.find((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'));
+    if (root?.code === 'invalid_type') forms.push(expectedName(root.expected));
+    else if (root?.code === 'invalid_value') {
+      typed = false;
+      forms.push(root.values.length === 1 ? valuesText(root.values) : `one of ${valuesText(root.values)}`);
+    }
+  }
+  if (forms.length === 0) return 'is not in any of the accepted forms';
+  const text = forms.join(' or ');
+  if (text === 'a string or a mapping') return `must be a text: a string or { zh, en } (got ${typeOf(value)})`;
+  return typed ? `must be ${text} (got ${typeOf(value)})` : `must be ${text}`;
+}
+
+function rangeMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  const small = issue.code === 'too_small';
+  const limit = Number(small ? issue.minimum : issue.maximum);
+  const bound = small ? (issue.inclusive === false ? 'more than' : 'at least') : issue.inclusive === false ? 'less than' : 'at most';
+  const plural = (n: number, word: string) => `${String(n)} ${word}${n === 1 ? '' : 's'}`;
+  switch (issue.origin) {
+    case 'number':
+    case 'int':
+    case 'bigint':
+      return `must be ${bound} ${String(limit)}`;
+    case 'array':
+    case 'set':
+      return small && limit === 1 && issue.inclusive !== false ? 'must not be empty' : `must have ${bound} ${plural(limit, 'item')}`;
+    case 'string':
+      return small && limit === 1 && issue.inclusive !== false
+        ? 'must not be empty'
+        : `must be ${bound} ${plural(limit, 'character')} long`;
+    default:
+      return `must be ${bound} ${String(limit)}`;
   }
 }
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a mapping' : typeof v;
+  if (v instanceof Date) return 'a date';
+  if (typeof v === 'object') return 'a mapping';
+  return `${/^[aeiou]/.test(typeof v) ? 'an' : 'a'} ${typeof v}`;
 }
 
 interface RefIssue {
