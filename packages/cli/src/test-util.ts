@@ -19,3 +19,10 @@ export async function runCli(argv: string[], opts: Partial<CliIo> = {}): Promise
   });
   return { code, stdout, stderr };
 }
+
+/** The UTF-8 text with every `演示` in GBK (D1DD CABE): how a declaration saved as GBK reads. */
+export function asGbk(text: string): Buffer {
+  return Buffer.concat(
+    text.split('演示').flatMap((part, i) => (i > 0 ? [Buffer.from([0xd1, 0xdd, 0xca, 0xbe]), Buffer.from(part)] : [Buffer.from(part)])),
+  );
+}

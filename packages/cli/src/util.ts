@@ -1,20 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DeclarationError, type LoadedDeclaration, loadDeclaration } from '@pipa/policy';
+import { DeclarationError, decodeDeclaration, type LoadedDeclaration, loadDeclaration } from '@pipa/policy';
 import { CliExit, type CliIo, EXIT } from './io.js';
 
-/** Read and load a declaration file; bad input ends the command with exit 2 and file:line:col. */
+/**
+ * Read and load a declaration file; bad input ends the command with exit 2 and file:line:col. A file
+ * that is not UTF-8 is refused at its first invalid byte, never loaded as mojibake.
+ */
 export function readDeclaration(file: string, io: CliIo): LoadedDeclaration {
   const path = resolve(io.cwd, file);
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliExit(EXIT.invalid, `${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`);
   }
   try {
-    return loadDeclaration(text, file);
+    return loadDeclaration(decodeDeclaration(bytes, file), file);
   } catch (err) {
     if (err instanceof DeclarationError) throw new CliExit(EXIT.invalid, err.message);
     throw err;

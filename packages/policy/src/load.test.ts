@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DeclarationError, formatPath, loadDeclaration, parsePath, validateDeclaration } from './load.js';
+import {
+  DeclarationError,
+  decodeDeclaration,
+  firstInvalidUtf8,
+  formatPath,
+  loadDeclaration,
+  parsePath,
+  validateDeclaration,
+} from './load.js';
 import { NEC_TYPES } from './nec.js';
 import { isTaxonomyId, TAXONOMY } from './taxonomy.js';
 import { didYouMean, editDistance } from './util/suggest.js';
@@ -257,6 +265,75 @@ describe('loadDeclaration', () => {
     const { declaration } = loadDeclaration(BASE);
     expect(validateDeclaration(JSON.parse(JSON.stringify(declaration)))).toEqual(declaration);
     expect(() => validateDeclaration({ ...declaration, pipa: 3 })).toThrow(DeclarationError);
+  });
+});
+
+/** `演示` in GBK (D1DD CABE) where the UTF-8 text has it: how a file saved as GBK reads. */
+function asGbk(text: string): Uint8Array {
+  const parts = text.split('演示');
+  const out: number[] = [];
+  parts.forEach((part, i) => {
+    if (i > 0) out.push(0xd1, 0xdd, 0xca, 0xbe);
+    out.push(...new TextEncoder().encode(part));
+  });
+  return Uint8Array.from(out);
+}
+
+describe('decodeDeclaration', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+
+  it('decodes UTF-8, skipping a byte-order mark', () => {
+    expect(decodeDeclaration(bytes(BASE))).toBe(BASE);
+    const withBom = Uint8Array.from([0xef, 0xbb, 0xbf, ...bytes(BASE)]);
+    expect(decodeDeclaration(withBom)).toBe(BASE);
+    expect(loadDeclaration(decodeDeclaration(withBom)).declaration.app.id).toBe('demo');
+  });
+
+  it('refuses GBK at the line, column and byte offset of the first byte that is not UTF-8', () => {
+    const err = errorOf(() => decodeDeclaration(asGbk(BASE), 'gbk.yaml'));
+    // line 4 is `  name: { zh: 演示, en: Demo }`
+    const offset = bytes(BASE.slice(0, BASE.indexOf('演示'))).length;
+    expect(err.issues).toEqual([
+      {
+        path: '$',
+        line: 4,
+        column: 15,
+        message: `not UTF-8: byte 0xD1 at byte offset ${offset} is not valid UTF-8; save the file as UTF-8`,
+      },
+    ]);
+    expect(err.message).toMatch(/^gbk\.yaml:4:15: not UTF-8: /);
+  });
+
+  it('counts columns in characters after multi-byte UTF-8 on the same line', () => {
+    const b = Uint8Array.from([...bytes('pipa: 1\n# 说明 '), 0xff, 0x0a]);
+    expect(errorOf(() => decodeDeclaration(b)).issues[0]).toMatchObject({ line: 2, column: 6 });
+  });
+
+  it('names UTF-16, with or without a byte-order mark', () => {
+    const le = (s: string) => Uint8Array.from([...s].flatMap((c) => [c.charCodeAt(0) & 0xff, c.charCodeAt(0) >> 8]));
+    const withBom = Uint8Array.from([0xff, 0xfe, ...le('pipa: 1\n')]);
+    expect(errorOf(() => decodeDeclaration(withBom, 'u16.yaml')).message).toBe(
+      'u16.yaml:1:1: not UTF-8: it looks like UTF-16LE (it starts with the byte-order mark FF FE); save it as UTF-8 (at $)',
+    );
+    const be = Uint8Array.from([0xfe, 0xff, 0, 0x70]);
+    expect(errorOf(() => decodeDeclaration(be)).issues[0]?.message).toContain('UTF-16BE');
+    // ASCII in UTF-16 is valid UTF-8 byte by byte: its zero bytes give it away
+    expect(errorOf(() => decodeDeclaration(le('pipa: 1\napp: x\n'))).issues[0]).toMatchObject({
+      line: 1,
+      column: 2,
+      message: 'not UTF-8: it looks like UTF-16 (a zero byte at byte offset 1); save it as UTF-8',
+    });
+  });
+
+  it('finds the first ill-formed sequence: overlong, surrogate, out of range, truncated', () => {
+    const at = (...b: number[]) => firstInvalidUtf8(Uint8Array.from(b));
+    expect(at(0x61, 0xc3, 0xa9, 0xe6, 0xbc, 0x94)).toBe(6);
+    expect(at(0x61, 0xc0, 0xaf)).toBe(1);
+    expect(at(0x61, 0xe0, 0x80, 0xaf)).toBe(1);
+    expect(at(0xed, 0xa0, 0x80)).toBe(0);
+    expect(at(0x61, 0x62, 0xf4, 0x90, 0x80, 0x80)).toBe(2);
+    expect(at(0x61, 0xe6, 0xbc)).toBe(1);
+    expect(at(0xf0, 0x9f, 0x98, 0x80, 0x80)).toBe(4);
   });
 });
 

@@ -144,6 +144,103 @@ export function loadDeclaration(source: string, file = '<input>'): LoadedDeclara
   return { file, source, declaration, positions };
 }
 
+/** The WHATWG TextDecoder, global in Node and browsers (this package is compiled without their types). */
+declare const TextDecoder: new (label?: string, options?: { fatal?: boolean }) => { decode(input?: Uint8Array): string };
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text of a declaration file's bytes, which must be UTF-8 (a UTF-8 byte-order mark is
+ * skipped). Anything else is a DeclarationError at the line and column of the first byte that is
+ * not UTF-8, naming the byte and its offset: a GBK or Latin-1 file is refused, never loaded as
+ * mojibake, and a UTF-16 file is named as such rather than reported as not a mapping.
+ */
+export function decodeDeclaration(bytes: Uint8Array, file = '<input>'): string {
+  const utf16 = utf16Bom(bytes);
+  if (utf16) {
+    throw new DeclarationError(file, [
+      {
+        path: '$',
+        ...START,
+        message: `not UTF-8: it looks like ${utf16.name} (it starts with the byte-order mark ${utf16.bom}); save it as UTF-8`,
+      },
+    ]);
+  }
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    const hint = looksLikeUtf16(bytes) ? ' (it looks like UTF-16)' : '';
+    throw new DeclarationError(file, [
+      {
+        path: '$',
+        ...positionAt(bytes, at),
+        message: `not UTF-8: byte 0x${byte} at byte offset ${String(at)} is not valid UTF-8${hint}; save the file as UTF-8`,
+      },
+    ]);
+  }
+  // ASCII saved as UTF-16 without a mark is valid UTF-8, with a zero byte after every character.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0 && looksLikeUtf16(bytes)) {
+    throw new DeclarationError(file, [
+      {
+        path: '$',
+        ...positionAt(bytes, nul),
+        message: `not UTF-8: it looks like UTF-16 (a zero byte at byte offset ${String(nul)}); save it as UTF-8`,
+      },
+    ]);
+  }
+  return text;
+}
+
+/** Line and column (UTF-16 units, as the YAML positions count) of a byte offset in valid UTF-8 up to it. */
+function positionAt(bytes: Uint8Array, at: number): SourcePosition {
+  const before = new TextDecoder('utf-8').decode(bytes.subarray(0, at));
+  const line = before.split('\n').length;
+  return { line, column: before.length - (before.lastIndexOf('\n') + 1) + 1 };
+}
+
+function utf16Bom(b: Uint8Array): { name: string; bom: string } | undefined {
+  if (b[0] === 0xff && b[1] === 0xfe) return { name: 'UTF-16LE', bom: 'FF FE' };
+  if (b[0] === 0xfe && b[1] === 0xff) return { name: 'UTF-16BE', bom: 'FE FF' };
+  return undefined;
+}
+
+/** UTF-16 without a mark: ASCII text in it has a zero byte in every other position. */
+function looksLikeUtf16(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 64) & ~1;
+  let zeros = 0;
+  for (let i = 0; i < n; i++) if (b[i] === 0) zeros++;
+  return n >= 4 && zeros >= n / 4;
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629). */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => {
+    const x = b[k];
+    return x !== undefined && x >= lo && x <= hi;
+  };
+  while (i < b.length) {
+    const c = b[i] ?? 0;
+    let n: number;
+    if (c < 0x80) n = 1;
+    else if (c >= 0xc2 && c <= 0xdf) n = cont(i + 1) ? 2 : 0;
+    else if (c === 0xe0) n = cont(i + 1, 0xa0) && cont(i + 2) ? 3 : 0;
+    else if (c === 0xed) n = cont(i + 1, 0x80, 0x9f) && cont(i + 2) ? 3 : 0;
+    else if (c >= 0xe1 && c <= 0xef) n = cont(i + 1) && cont(i + 2) ? 3 : 0;
+    else if (c === 0xf0) n = cont(i + 1, 0x90) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    else if (c >= 0xf1 && c <= 0xf3) n = cont(i + 1) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    else if (c === 0xf4) n = cont(i + 1, 0x80, 0x8f) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    else n = 0;
+    if (n === 0) return i;
+    i += n;
+  }
+  return b.length;
+}
+
 /**
  * How many alias expansions a document may make, counted as the yaml library counts them (an
  * alias's uses times the aliases nested in its anchor). A declaration needs a few; a "billion

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../test-util.js';
+import { asGbk, runCli } from '../test-util.js';
 
 const V1 = `pipa: 1
 app:
@@ -74,6 +74,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'v2.yaml'), V2_MATERIAL);
   writeFileSync(join(dir, 'bad-basis.yaml'), V1.replace('basis: contract', 'basis: contrat'));
   writeFileSync(join(dir, 'bad-yaml.yaml'), 'pipa: 1\napp: [\n');
+  writeFileSync(join(dir, 'v1-gbk.yaml'), asGbk(V1));
 });
 
 afterAll(() => {
@@ -139,6 +140,13 @@ describe('pipa diff', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^bad-basis\.yaml:19:12: must be one of: .*"contract".* \(at \$\.purposes\[0\]\.basis\)/m);
+  });
+
+  it('exits 2 when a version is not UTF-8, instead of listing mojibake as changes', async () => {
+    const r = await run('v1.yaml', 'v1-gbk.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^v1-gbk\.yaml:\d+:\d+: not UTF-8: byte 0xD1 at byte offset \d+/m);
   });
 
   it('exits 2 and reports both files when both are invalid', async () => {

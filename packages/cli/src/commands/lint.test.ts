@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../test-util.js';
+import { asGbk, runCli } from '../test-util.js';
 
 /** A declaration with no error finding (one warning and one info remain: no external dispute route, no number of individuals). */
 const CLEAN = `pipa: 1
@@ -81,6 +81,9 @@ beforeAll(() => {
   writeFileSync(join(dir, 'clean.yaml'), CLEAN);
   writeFileSync(join(dir, 'faulty.yaml'), FAULTY);
   writeFileSync(join(dir, 'bad-yaml.yaml'), 'pipa: 1\napp: [\n');
+  writeFileSync(join(dir, 'gbk.yaml'), asGbk(CLEAN));
+  writeFileSync(join(dir, 'bom.yaml'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(CLEAN)]));
+  writeFileSync(join(dir, 'utf16.yaml'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(CLEAN, 'utf16le')]));
   writeFileSync(join(dir, 'bad-basis.yaml'), CLEAN.replace('basis: contract', 'basis: contrat'));
   const laughs = ['pipa: 1', 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
   for (let i = 1; i < 10; i++) {
@@ -99,6 +102,25 @@ afterAll(() => {
 const run = (...args: string[]) => runCli(['lint', ...args], { cwd: dir });
 
 describe('pipa lint', () => {
+  it('refuses a declaration that is not UTF-8 (exit 2) at its first invalid byte, printing nothing on stdout', async () => {
+    const gbk = await run('gbk.yaml');
+    expect(gbk.code).toBe(2);
+    expect(gbk.stdout).toBe('');
+    // line 4 is `  name: { zh: 演示, en: Demo }`
+    expect(gbk.stderr).toMatch(/^gbk\.yaml:4:15: not UTF-8: byte 0xD1 at byte offset \d+ is not valid UTF-8; save the file as UTF-8/);
+    const utf16 = await run('utf16.yaml');
+    expect(utf16.code).toBe(2);
+    expect(utf16.stdout).toBe('');
+    expect(utf16.stderr).toMatch(/^utf16\.yaml:1:1: not UTF-8: it looks like UTF-16LE .*save it as UTF-8/);
+    expect(utf16.stderr).not.toContain('mapping');
+  });
+
+  it('accepts UTF-8 with a byte-order mark', async () => {
+    const r = await run('bom.yaml');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
   it('exits 0 without error findings and prints the summary', async () => {
     const r = await run('clean.yaml');
     expect(r.code).toBe(0);

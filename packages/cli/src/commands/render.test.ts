@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../test-util.js';
+import { asGbk, runCli } from '../test-util.js';
 
 const DECL = `pipa: 1
 app:
@@ -50,6 +50,7 @@ beforeAll(() => {
   // Invalid: an unknown field on line 5.
   writeFileSync(join(dir, 'bad.yaml'), DECL.replace('  name: { zh: 演示, en: Demo }', '  name: { zh: 演示, en: Demo }\n  nmae: typo'));
   writeFileSync(join(dir, 'broken.yaml'), 'pipa: 1\napp: [unclosed\n');
+  writeFileSync(join(dir, 'gbk.yaml'), asGbk(DECL));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,6 +100,13 @@ describe('pipa render', () => {
     expect(broken.code).toBe(2);
     expect(broken.stderr).toMatch(/broken\.yaml:\d+:\d+/);
     expect(existsSync(join(dir, 'out-broken'))).toBe(false);
+  });
+
+  it('exits 2 on a declaration that is not UTF-8 and writes nothing', async () => {
+    const r = await runCli(['render', 'gbk.yaml', '--out', 'out-gbk'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gbk\.yaml:4:15: not UTF-8: byte 0xD1 at byte offset \d+/);
+    expect(existsSync(join(dir, 'out-gbk'))).toBe(false);
   });
 
   it('exits 2 on a missing file and without --out, writing nothing', async () => {

@@ -1,12 +1,12 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningService } from '@pipa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../io.js';
-import { runCli } from '../test-util.js';
-import { runServe, SERVE_DEFAULTS } from './serve.js';
+import { asGbk, runCli } from '../test-util.js';
+import { readExampleSources, runServe, SERVE_DEFAULTS } from './serve.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
 
@@ -144,6 +144,14 @@ describe('pipa start / serve', () => {
     const notDir = await runCli(['start', '--examples', 'a-file', '--port', '0'], { cwd: dir });
     expect(notDir.code).toBe(2);
     expect(notDir.stderr).toContain('is not a folder');
+    const gbk = join(dir, 'gbk-examples');
+    mkdirSync(join(gbk, 'app'), { recursive: true });
+    writeFileSync(join(gbk, 'app', 'policy.yaml'), asGbk('pipa: 1\napp:\n  name: 演示\n'));
+    expect(() => readExampleSources(gbk)).toThrow(/^--examples: app\/policy\.yaml:3:9: not UTF-8: byte 0xD1 at byte offset 21 /);
+    const notUtf8 = await runCli(['serve', '--examples', 'gbk-examples', '--port', '0'], { cwd: dir });
+    expect(notUtf8.code).toBe(2);
+    expect(notUtf8.stdout).toBe('');
+    expect(notUtf8.stderr).toContain('not UTF-8');
     const bad = await runCli(['serve', '--db', 'mysql://x@y/z', '--port', '0'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('pipa:');

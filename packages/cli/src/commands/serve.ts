@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Declaration } from '@pipa/policy';
+import { type Declaration, DeclarationError, decodeDeclaration } from '@pipa/policy';
 import { DECISION_AUDIT_MODES, type DecisionAuditMode, type ExampleSource, type RunningService, startPipaService } from '@pipa/server';
 import { type Command, Option } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
@@ -77,7 +77,15 @@ export function readExampleSources(dir: string): ExampleSource[] {
     } catch {
       continue;
     }
-    out.push({ file: join(name, 'policy.yaml'), source: readFileSync(file, 'utf8') });
+    const shown = join(name, 'policy.yaml');
+    let source: string;
+    try {
+      source = decodeDeclaration(readFileSync(file), shown);
+    } catch (err) {
+      if (err instanceof DeclarationError) throw new CliExit(EXIT.invalid, `--examples: ${err.message}`);
+      throw err;
+    }
+    out.push({ file: shown, source });
   }
   return out;
 }

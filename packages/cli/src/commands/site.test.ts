@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../io.js';
 import { buildSite, readSiteApps, renderSite } from '../static-site/render-site.js';
-import { runCli } from '../test-util.js';
+import { asGbk, runCli } from '../test-util.js';
 import { runSite, SITE_DEFAULTS } from './site.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
@@ -85,6 +85,17 @@ describe('pipa site', () => {
     expect(r.stderr).toMatch(/bad-examples\/shengshitong\/policy\.yaml:\d+:\d+: unknown field "colour"/);
     expect(r.stderr).toContain('nothing written');
     expect(existsSync(join(dir, 'bad-site'))).toBe(false);
+  });
+
+  it('exits 2 and writes nothing when an example is not UTF-8', async () => {
+    const examples = join(dir, 'gbk-examples');
+    cpSync(EXAMPLES, examples, { recursive: true });
+    const file = join(examples, 'shengshitong', 'policy.yaml');
+    writeFileSync(file, asGbk(readFileSync(file, 'utf8').replace('# ', '# 演示 ')));
+    const r = await runCli(['site', '--examples', 'gbk-examples', '--out', 'gbk-site'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/gbk-examples\/shengshitong\/policy\.yaml:\d+:\d+: not UTF-8: byte 0xD1/);
+    expect(existsSync(join(dir, 'gbk-site'))).toBe(false);
   });
 
   it('exits 2 when there are no examples', async () => {

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import {
   type Declaration,
   DeclarationError,
+  decodeDeclaration,
   escapeHtml,
   loadDeclaration,
   type RenderFormat,
@@ -152,7 +153,7 @@ export function readSiteApps(examplesDir: string, display: (p: string) => string
     }
     const shown = display(file);
     try {
-      apps.push({ file: shown, declaration: loadDeclaration(readFileSync(file, 'utf8'), shown).declaration });
+      apps.push({ file: shown, declaration: loadDeclaration(decodeDeclaration(readFileSync(file), shown), shown).declaration });
     } catch (err) {
       if (err instanceof DeclarationError) problems.push(err.message);
       else
