@@ -4,8 +4,13 @@
  * category id (`identity.id-card`) or `default`; OPERATOR is mask, redact, tag, hash, pseudonym,
  * token, generalise or keep. hash, pseudonym and token need a key from the environment variable
  * named by --key-env (at least 16 characters). Exit 0, or 2 for invalid input.
+ *
+ * Input must be UTF-8: a file in another encoding is refused, never passed through with its bytes
+ * replaced by U+FFFD. Every file is opened, and read once to check its encoding, before anything
+ * is written, so a missing or non-UTF-8 file leaves stdout empty. Standard input can be read only
+ * once: it is checked as it streams, and stops with exit 2 at the first byte that is not UTF-8.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TextDecoder } from 'node:util';
 import {
@@ -19,6 +24,7 @@ import {
   type OperatorName,
   type Redactor,
 } from '@pipa/detect';
+import { firstInvalidUtf8 } from '@pipa/policy';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 
@@ -105,15 +111,20 @@ export function registerRedact(program: Command, io: CliIo): void {
           `${needsKey.map(([t, op]) => `${t}=${op}`).join(', ')}: 需要 --key-env 提供密钥 / needs a key: give --key-env VAR`,
         );
 
-      const inputs = files.length === 0 ? ['-'] : files;
+      const inputs = openInputs(files.length === 0 ? ['-'] : files, io);
       const counts = new Map<string, number>();
-      for (const file of inputs) {
-        const redactor = createRedactor(
-          { operators, context: { ...(key ? { key } : {}), ...(opts.recipient ? { recipient: opts.recipient } : {}) } },
-          { minScore, ...(types ? { types } : {}) },
-        );
-        await pipe(file, redactor, io);
-        for (const [t, n] of redactor.counts) counts.set(t, (counts.get(t) ?? 0) + n);
+      try {
+        for (const input of inputs) if (input.regular) await checkUtf8(input);
+        for (const input of inputs) {
+          const redactor = createRedactor(
+            { operators, context: { ...(key ? { key } : {}), ...(opts.recipient ? { recipient: opts.recipient } : {}) } },
+            { minScore, ...(types ? { types } : {}) },
+          );
+          await pipe(input, redactor, io);
+          for (const [t, n] of redactor.counts) counts.set(t, (counts.get(t) ?? 0) + n);
+        }
+      } finally {
+        closeAll(inputs);
       }
       if (opts.summary) {
         const parts = [...counts].sort().map(([t, n]) => `${t} ${n}`);
@@ -122,31 +133,160 @@ export function registerRedact(program: Command, io: CliIo): void {
     });
 }
 
-async function pipe(file: string, redactor: Redactor, io: CliIo): Promise<void> {
-  let source: AsyncIterable<Buffer | string>;
-  if (file === '-') {
-    if (!io.stdin) throw new CliExit(EXIT.invalid, '没有标准输入 / no standard input');
-    source = io.stdin as AsyncIterable<Buffer | string>;
-  } else {
-    source = createReadStream(resolve(io.cwd, file), { highWaterMark: 256 * 1024 });
+interface Input {
+  /** As given on the command line; `-` is stdin. */
+  file: string;
+  /** Open file descriptor (none for stdin). */
+  fd?: number;
+  /** A regular file: it can be read twice (checked, then redacted). */
+  regular: boolean;
+}
+
+function shown(file: string): string {
+  return file === '-' ? '标准输入 / stdin' : file;
+}
+
+function readError(file: string, code: string | undefined): string {
+  const why =
+    code === 'ENOENT'
+      ? '文件不存在 / no such file'
+      : code === 'EISDIR'
+        ? '是目录 / is a directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? '没有读取权限 / permission denied'
+          : `无法读取 / cannot read (${code ?? 'error'})`;
+  return `${file}: ${why}`;
+}
+
+/** Open every input before anything is written; every one that cannot be opened is named, and nothing is written. */
+function openInputs(files: readonly string[], io: CliIo): Input[] {
+  const inputs: Input[] = [];
+  const problems: string[] = [];
+  for (const file of files) {
+    if (file === '-') {
+      if (!io.stdin) problems.push('没有标准输入 / no standard input');
+      inputs.push({ file, regular: false });
+      continue;
+    }
+    try {
+      const fd = openSync(resolve(io.cwd, file), 'r');
+      const stat = fstatSync(fd);
+      inputs.push({ file, fd, regular: stat.isFile() });
+      if (stat.isDirectory()) problems.push(readError(file, 'EISDIR'));
+    } catch (err) {
+      problems.push(readError(file, (err as NodeJS.ErrnoException).code));
+    }
   }
-  const dec = new TextDecoder('utf-8', { fatal: false });
+  if (problems.length > 0) {
+    closeAll(inputs);
+    throw new CliExit(EXIT.invalid, problems.join('\n'));
+  }
+  return inputs;
+}
+
+function closeAll(inputs: Input[]): void {
+  for (const input of inputs) {
+    if (input.fd === undefined) continue;
+    try {
+      closeSync(input.fd);
+    } catch {
+      // nothing to do: the descriptor is not used again
+    }
+    delete input.fd;
+  }
+}
+
+function source(input: Input, io: CliIo): AsyncIterable<Buffer | string> {
+  if (input.fd === undefined) return io.stdin as AsyncIterable<Buffer | string>;
+  // `start` makes every read positional, so a file checked once is read again from its start;
+  // the descriptors are closed by closeAll.
+  const from = input.regular ? { start: 0 } : {};
+  return createReadStream('', { fd: input.fd, ...from, autoClose: false, highWaterMark: 256 * 1024 });
+}
+
+/**
+ * UTF-8 decoding that refuses what is not UTF-8, naming the file and the offset of the first
+ * invalid byte (found only when the fast fatal decoder has refused a chunk).
+ */
+class StrictUtf8 {
+  private readonly dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private offset = 0;
+  private previous: Uint8Array = new Uint8Array(0);
+  /** `checking`: the first read of a file, before anything is written. */
+  constructor(
+    private readonly file: string,
+    private readonly checking: boolean,
+  ) {}
+
+  decode(chunk: Uint8Array): string {
+    let text: string;
+    try {
+      text = this.dec.decode(chunk, { stream: true });
+    } catch {
+      const tail = incompleteTail(this.previous);
+      const joined = new Uint8Array(tail.length + chunk.length);
+      joined.set(tail);
+      joined.set(chunk, tail.length);
+      const at = firstInvalidUtf8(joined);
+      this.refuse(this.offset - tail.length + at, joined[at]);
+    }
+    this.offset += chunk.length;
+    this.previous = chunk;
+    return text;
+  }
+
+  end(): string {
+    try {
+      return this.dec.decode();
+    } catch {
+      const tail = incompleteTail(this.previous);
+      return this.refuse(this.offset - tail.length, tail[0]);
+    }
+  }
+
+  private refuse(at: number, byte: number | undefined): never {
+    const hex = (byte ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    throw new CliExit(
+      EXIT.invalid,
+      `${shown(this.file)}: 不是 UTF-8 / not UTF-8: byte 0x${hex} at byte offset ${String(at)} is not valid UTF-8; ` +
+        `请先转换为 UTF-8 / convert it to UTF-8 first (e.g. iconv -f GBK -t UTF-8)` +
+        (this.checking ? '; 未输出任何内容 / nothing written' : '; 输出到此为止 / the output stops before this byte'),
+    );
+  }
+}
+
+/** The bytes of a character left incomplete at the end of a chunk the decoder accepted (at most 3). */
+function incompleteTail(b: Uint8Array): Uint8Array {
+  for (let k = 1; k <= Math.min(3, b.length); k++) {
+    const c = b[b.length - k] ?? 0;
+    if ((c & 0xc0) === 0x80) continue;
+    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > k ? b.subarray(b.length - k) : new Uint8Array(0);
+  }
+  return new Uint8Array(0);
+}
+
+async function checkUtf8(input: Input): Promise<void> {
+  const dec = new StrictUtf8(input.file, true);
+  for await (const chunk of source(input, {} as CliIo)) if (typeof chunk !== 'string') dec.decode(chunk);
+  dec.end();
+}
+
+async function pipe(input: Input, redactor: Redactor, io: CliIo): Promise<void> {
+  const dec = new StrictUtf8(input.file, false);
   try {
-    for await (const chunk of source) {
-      const text = typeof chunk === 'string' ? chunk : dec.decode(chunk, { stream: true });
+    for await (const chunk of source(input, io)) {
+      const text = typeof chunk === 'string' ? chunk : dec.decode(chunk);
       const out = redactor.push(text);
       if (out) io.stdout(out);
     }
-    const rest = redactor.push(dec.decode()) + redactor.end();
+    const rest = redactor.push(dec.end()) + redactor.end();
     if (rest) io.stdout(rest);
   } catch (err) {
+    if (err instanceof CliExit) throw err;
     if (err instanceof OperatorError) throw new CliExit(EXIT.invalid, err.message);
     const code = (err as NodeJS.ErrnoException).code;
-    if (code)
-      throw new CliExit(
-        EXIT.invalid,
-        `${file}: ${code === 'ENOENT' ? '文件不存在 / no such file' : code === 'EISDIR' ? '是目录 / is a directory' : `无法读取 / cannot read (${code})`}`,
-      );
+    if (code) throw new CliExit(EXIT.invalid, readError(input.file, code));
     throw err;
   }
 }
