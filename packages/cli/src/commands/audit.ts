@@ -4,7 +4,7 @@
  * when both are intact; exit 1 naming the chain, the first broken sequence number and why. Reads
  * only: no master key is needed.
  */
-import { createDatabase, type Database, verifyAuditChain, verifyConsentChain } from '@pipa/server';
+import { createDatabase, type Database, isAuditError, verifyAuditChain, verifyConsentChain } from '@pipa/server';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 import {
@@ -33,7 +33,7 @@ function seq(name: string, raw: string | undefined): number | undefined {
 export async function runAuditVerify(io: CliIo, opts: VerifyOptions): Promise<void> {
   const from = seq('from', opts.from);
   const to = seq('to', opts.to);
-  if (from !== undefined && to !== undefined && from > to) throw new CliExit(EXIT.invalid, '--from must not be after --to');
+  if (from !== undefined && to !== undefined && from > to) throw new CliExit(EXIT.invalid, `--from ${from} must not be after --to ${to}`);
   requireExistingDatabase(io, opts);
   let database: Database;
   try {
@@ -62,7 +62,14 @@ export async function runAuditVerify(io: CliIo, opts: VerifyOptions): Promise<vo
     }
     if (opts.json) io.stdout(`${JSON.stringify({ ok: broken.length === 0, audit: result, consent }, null, 2)}\n`);
     else {
-      if (result.ok) {
+      if (result.ok && result.from > result.to) {
+        // An empty range: nothing after `to` yet (an incremental check), or an empty log.
+        io.stdout(
+          result.head.seq === 0
+            ? '审计链完整 / audit chain intact: the log is empty\n'
+            : `审计链完整 / audit chain intact: no events after seq ${result.to} (the head, ${result.head.seq}, matches its last event)\n`,
+        );
+      } else if (result.ok) {
         io.stdout(
           `审计链完整 / audit chain intact: ${result.checked} events (seq ${result.from}..${result.to}), ` +
             `${result.checkpoints} signed checkpoint(s) verified${result.signedThrough !== null ? `, signed through seq ${result.signedThrough}` : ''}\n`,
@@ -72,6 +79,12 @@ export async function runAuditVerify(io: CliIo, opts: VerifyOptions): Promise<vo
     }
     if (broken.length > 0) throw new CliExit(EXIT.findings, opts.json ? '' : broken.join('\n'));
   } catch (err) {
+    // An option the log cannot take (a range beyond the head): exit 2 naming the option, never "broken".
+    if (isAuditError(err) && err.argument !== undefined) {
+      const { name, problem, problemZh } = err.argument;
+      const option = name === 'from' ? `--from ${opts.from}` : name === 'to' ? `--to ${opts.to}` : `--${name}`;
+      throw new CliExit(EXIT.invalid, `pipa audit verify: ${option} ${problemZh} / ${option} ${problem}`);
+    }
     if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa audit verify: ${describeError(err)}`);
     throw err;
   } finally {
@@ -87,6 +100,9 @@ export function registerAudit(program: Command, io: CliIo): void {
     .option('--to <seq>', '结束序号 / last sequence number')
     .option('--trusted-key <base64...>', '信任的检查点公钥 / checkpoint public keys to trust')
     .option('--json', '输出 JSON / JSON output', false)
-    .addHelpText('after', '\n退出码 / exit codes: 0 完整 / intact; 1 断裂 / broken; 2 无法读取 / cannot read\n')
+    .addHelpText(
+      'after',
+      '\n退出码 / exit codes: 0 完整 / intact; 1 断裂 / broken; 2 无法读取或选项无效（如范围超出链头）/ cannot read, or a bad option (e.g. a range beyond the head)\n',
+    )
     .action((opts: VerifyOptions) => runAuditVerify(io, opts));
 }

@@ -4,6 +4,7 @@
  * the subject reaches with its token and an app's backend with audit:read.
  */
 import { z } from 'zod';
+import { isAuditError } from '../audit/errors.js';
 import type { AuditEvent } from '../audit/types.js';
 import { actorOf, appScopeOf, assertAppAccess, assertSubjectAccess } from '../auth/access.js';
 import { PipaError } from '../errors.js';
@@ -124,10 +125,18 @@ export function auditRoutes(ctx: ServiceContext): AnyRoute[] {
         if (body?.from !== undefined && body.to !== undefined && body.from > body.to) {
           throw new PipaError('validation_failed', 'from must not be after to', [{ path: '$.body.from', message: 'must be <= to' }]);
         }
-        return ctx.audit.verify({
-          ...(body?.from !== undefined ? { from: body.from } : {}),
-          ...(body?.to !== undefined ? { to: body.to } : {}),
-        });
+        try {
+          return await ctx.audit.verify({
+            ...(body?.from !== undefined ? { from: body.from } : {}),
+            ...(body?.to !== undefined ? { to: body.to } : {}),
+          });
+        } catch (err) {
+          // A range beyond the head is the caller's mistake (400), never a broken chain.
+          if (isAuditError(err, 'invalid_argument') && err.argument !== undefined) {
+            throw new PipaError('validation_failed', err.message, [{ path: `$.body.${err.argument.name}`, message: err.argument.problem }]);
+          }
+          throw err;
+        }
       },
     }),
     defineRoute({

@@ -25,14 +25,28 @@ export const AUDIT_ERROR_CODES = [
 
 export type AuditErrorCode = (typeof AUDIT_ERROR_CODES)[number];
 
+/**
+ * The option an `invalid_argument` (or `invalid_key`) error is about, and what is wrong with it
+ * without the option's name, so that a caller can name the option its own way (`--from`, `$.body.from`).
+ */
+export interface AuditErrorArgument {
+  /** The option as the function takes it (`from`, `to`, `trustedKeys`). */
+  name: string;
+  /** E.g. "is beyond the head (16)". */
+  problem: string;
+  problemZh: string;
+}
+
 export class AuditError extends Error {
   readonly code: AuditErrorCode;
   readonly messageZh: string;
-  constructor(code: AuditErrorCode, message: string, messageZh: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly argument: AuditErrorArgument | undefined;
+  constructor(code: AuditErrorCode, message: string, messageZh: string, options?: { cause?: unknown; argument?: AuditErrorArgument }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'AuditError';
     this.code = code;
     this.messageZh = messageZh;
+    this.argument = options?.argument;
   }
 }
 

@@ -27,7 +27,7 @@ export {
   createCheckpointSigner,
   generateCheckpointKey,
 } from './checkpoint.js';
-export { AUDIT_ERROR_CODES, AuditError, type AuditErrorCode, isAuditError } from './errors.js';
+export { AUDIT_ERROR_CODES, AuditError, type AuditErrorArgument, type AuditErrorCode, isAuditError } from './errors.js';
 export {
   AUDIT_EXPORT_TYPE,
   AUDIT_EXPORT_VERSION,

@@ -236,8 +236,45 @@ forEachDialect('audit verify', (ctx) => {
     expect((await audit.verify({ from: 5, to: 10 })).ok).toBe(true);
     expect(await audit.verify({ from: 5 })).toMatchObject({ ok: false, firstBrokenSeq: 12 });
     expect(await audit.verify({ from: 12, to: 12 })).toMatchObject({ ok: false, firstBrokenSeq: 12, reason: 'hash' });
-    // `to` beyond the end is the end.
-    expect(await audit.verify({ from: 13, to: 10_000 })).toMatchObject({ ok: true, to: N, checked: N - 12 });
+    expect(await audit.verify({ from: 13, to: N })).toMatchObject({ ok: true, to: N, checked: N - 12 });
+  });
+
+  it('refuses a range beyond the head instead of calling an intact chain broken', async () => {
+    const audit = await seeded(ctx.db);
+    for (const [options, name, problem] of [
+      [{ from: N + 2 }, 'from', `is beyond the head (${N})`],
+      [{ from: 100 }, 'from', `is beyond the head (${N})`],
+      [{ to: N + 1 }, 'to', `is beyond the head (${N})`],
+      [{ from: 5, to: 10_000 }, 'to', `is beyond the head (${N})`],
+      [{ from: N + 1, to: N + 1 }, 'to', `is beyond the head (${N})`],
+    ] as const) {
+      await expect(audit.verify(options)).rejects.toSatisfy(
+        (err: unknown) =>
+          isAuditError(err, 'invalid_argument') &&
+          err.argument?.name === name &&
+          err.argument.problem === problem &&
+          err.message === `verify: ${name} ${options[name]} ${problem}`,
+      );
+    }
+    // The head + 1: nothing new to check, and the head still matches the last event.
+    expect(await audit.verify({ from: N + 1 })).toMatchObject({ ok: true, checked: 0, from: N + 1, to: N });
+    expect(await audit.verify({ from: N, to: N })).toMatchObject({ ok: true, checked: 1 });
+    // An empty log: the default range is empty; any explicit end is beyond it.
+    await resetAudit(ctx.db);
+    expect(await audit.verify({ from: 1 })).toMatchObject({ ok: true, checked: 0 });
+    await expect(audit.verify({ from: 2 })).rejects.toSatisfy(
+      (err: unknown) => isAuditError(err, 'invalid_argument') && /head \(0\)/.test((err as Error).message),
+    );
+    await expect(audit.verify({ to: 1 })).rejects.toSatisfy((err: unknown) => isAuditError(err, 'invalid_argument'));
+  });
+
+  it('names the last event, not the head, when rows lie beyond the head', async () => {
+    const audit = await seeded(ctx.db);
+    await tamper(ctx.db, `update chain_heads set seq = ${N - 2} where chain = 'audit'`);
+    expect(await audit.verify({ from: N - 1 })).toMatchObject({ ok: false, reason: 'beyond_head', firstBrokenSeq: N - 1 });
+    await expect(audit.verify({ from: N + 2 })).rejects.toSatisfy(
+      (err: unknown) => isAuditError(err, 'invalid_argument') && err.argument?.problem === `is beyond the last event (${N})`,
+    );
   });
 
   it('says when a range start is taken on trust', async () => {
@@ -249,7 +286,7 @@ forEachDialect('audit verify', (ctx) => {
 
   it('refuses a range that is not one', async () => {
     const audit = await seeded(ctx.db, 3);
-    for (const options of [{ from: 5, to: 3 }, { from: 1.5 }, { to: Number.NaN }, { from: 0 }, { to: -1 }, { pageSize: 0 }]) {
+    for (const options of [{ from: 5, to: 3 }, { to: 0 }, { from: 1.5 }, { to: Number.NaN }, { from: 0 }, { to: -1 }, { pageSize: 0 }]) {
       await expect(audit.verify(options)).rejects.toSatisfy(
         (err: unknown) => isAuditError(err, 'invalid_argument') && /verify/.test((err as Error).message),
       );

@@ -29,7 +29,10 @@ export type VerifyProblem = (typeof VERIFY_PROBLEMS)[number];
 export interface VerifyOptions {
   /** First sequence number to check. Default 1. */
   from?: number;
-  /** Last sequence number to check. Default: the head. */
+  /**
+   * Last sequence number to check. Default: the head. A `to` beyond the last event, or a `from` beyond
+   * the last event + 1, is `invalid_argument` (never a broken chain).
+   */
   to?: number;
   /** Rows read per query. Default 2000. */
   pageSize?: number;
@@ -229,15 +232,23 @@ function seqOfInput(input: string): number {
   return Number(input.slice(colon + 1, colon + 1 + length));
 }
 
+/** `verify: <name> <value> <problem>`, with the option and the problem apart for callers that name the option their way. */
+function badArgument(name: string, value: unknown, problem: string, problemZh: string): AuditError {
+  return new AuditError(
+    'invalid_argument',
+    `verify: ${name} ${String(value)} ${problem}`,
+    `verify：${name} ${String(value)} ${problemZh}`,
+    {
+      argument: { name, problem, problemZh },
+    },
+  );
+}
+
 /** An optional integer option of at least `min`. */
 function integerOption(name: string, value: number | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new AuditError(
-      'invalid_argument',
-      `verify: ${name} must be an integer >= ${min} (got ${String(value)})`,
-      `verify：${name} 必须是不小于 ${min} 的整数（实际为 ${String(value)}）`,
-    );
+    throw badArgument(name, value, `must be an integer >= ${min}`, `必须是不小于 ${min} 的整数`);
   }
   return value;
 }
@@ -245,13 +256,9 @@ function integerOption(name: string, value: number | undefined, min: number): nu
 export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOptions = {}): Promise<VerifyResult> {
   const pageSize = integerOption('pageSize', options.pageSize, 1) ?? 2000;
   const fromOption = integerOption('from', options.from, 1);
-  const toOption = integerOption('to', options.to, 0);
-  if (fromOption !== undefined && toOption !== undefined && toOption < fromOption) {
-    throw new AuditError(
-      'invalid_argument',
-      `verify: to (${toOption}) is before from (${fromOption})`,
-      `verify：to（${toOption}）小于 from（${fromOption}）`,
-    );
+  const toOption = integerOption('to', options.to, 1);
+  if (toOption !== undefined && toOption < (fromOption ?? 1)) {
+    throw badArgument('to', toOption, `is before from (${fromOption ?? 1})`, `小于 from（${fromOption ?? 1}）`);
   }
   // Head, last row and checkpoints from one snapshot, so appends during verification do not look like tampering.
   const snapshot = await withTransaction(
@@ -269,9 +276,23 @@ export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOption
   );
   if (snapshot.head === undefined) throw new Error('chain head "audit" is missing: run the migrations');
   const head: ChainHead = { seq: Number(snapshot.head.seq), hash: snapshot.head.hash };
-  const from = fromOption ?? 1;
   const lastRow = Math.max(head.seq, snapshot.max);
-  const to = Math.min(toOption ?? lastRow, lastRow);
+  // A range must lie within the log: a start beyond it has no anchor (the chain head would be compared
+  // with nothing and look broken), an end beyond it was cut short silently. Either is the caller's
+  // mistake, not a finding about the log. `from` = the end + 1 is an empty range that still checks the
+  // head against the last event (an incremental check with nothing new).
+  const end =
+    lastRow === head.seq
+      ? { en: `the head (${head.seq})`, zh: `链头（${head.seq}）` }
+      : { en: `the last event (${lastRow})`, zh: `最后一个事件（${lastRow}）` };
+  if (fromOption !== undefined && fromOption > lastRow + 1) {
+    throw badArgument('from', fromOption, `is beyond ${end.en}`, `超出${end.zh}`);
+  }
+  if (toOption !== undefined && toOption > lastRow) {
+    throw badArgument('to', toOption, `is beyond ${end.en}`, `超出${end.zh}`);
+  }
+  const from = fromOption ?? 1;
+  const to = toOption ?? lastRow;
   // Checkpoints beyond the last row count only when the range runs to the end (they reveal a cut-off tail).
   const checkpoints: Checkpoint[] = snapshot.checkpoints
     .filter((c) => c.seq >= from && (to === lastRow || c.seq <= to))

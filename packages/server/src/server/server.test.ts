@@ -319,6 +319,26 @@ forEachDialect('pipa server', (dctx) => {
       expect([other.status, (other.body.error as { details: { path: string }[] }).details[0]?.path]).toEqual([403, '$.query.app']);
       expect((await call('GET', '/v1/audit/events?after=-1', { token: auditor })).status).toBe(400);
       expect((await call('POST', '/v1/audit/verify', { token: auditor, body: { from: 5, to: 2 } })).status).toBe(400);
+      // A range beyond the head is a bad request naming the field, never a broken chain (the margins
+      // leave room for events the service appends meanwhile).
+      const head = (verify.body.head as { seq: number }).seq;
+      for (const [body, field] of [
+        [{ from: head + 100 }, 'from'],
+        [{ from: head + 1000, to: head + 1000 }, 'from'],
+        [{ to: head + 100 }, 'to'],
+        [{ from: 1, to: head + 1000 }, 'to'],
+      ] as const) {
+        const beyond = await call('POST', '/v1/audit/verify', { token: auditor, body });
+        expect(beyond.status).toBe(400);
+        expect(beyond.body).toMatchObject({
+          error: {
+            code: 'validation_failed',
+            details: [{ path: `$.body.${field}`, message: expect.stringMatching(/^is beyond the head \(\d+\)$/) }],
+          },
+        });
+      }
+      const atHead = await call('POST', '/v1/audit/verify', { token: auditor, body: { from: head, to: head } });
+      expect(atHead.body).toMatchObject({ ok: true, checked: 1 });
     });
 
     it("answers a subject's access history to the subject's token and to audit:read, nobody else", async () => {
