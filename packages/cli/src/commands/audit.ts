@@ -4,7 +4,15 @@
  * when both are intact; exit 1 naming the chain, the first broken sequence number and why. Reads
  * only: no master key is needed.
  */
-import { createDatabase, type Database, isAuditError, verifyAuditChain, verifyConsentChain } from '@pipa/server';
+import {
+  createDatabase,
+  type Database,
+  isAuditError,
+  parseCheckpointPublicKey,
+  TRUSTED_KEY_FORM,
+  verifyAuditChain,
+  verifyConsentChain,
+} from '@pipa/server';
 import type { Command } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 import {
@@ -34,6 +42,17 @@ export async function runAuditVerify(io: CliIo, opts: VerifyOptions): Promise<vo
   const from = seq('from', opts.from);
   const to = seq('to', opts.to);
   if (from !== undefined && to !== undefined && from > to) throw new CliExit(EXIT.invalid, `--from ${from} must not be after --to ${to}`);
+  // Before the database is opened: a value that is not a key would report every checkpoint as untrusted.
+  for (const key of opts.trustedKey ?? []) {
+    if (parseCheckpointPublicKey(key) === null) {
+      const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
+      throw new CliExit(
+        EXIT.invalid,
+        `--trusted-key ${shown} 不是 Ed25519 公钥：应为${TRUSTED_KEY_FORM.zh} / ` +
+          `--trusted-key ${shown} is not an Ed25519 public key: expected ${TRUSTED_KEY_FORM.en}`,
+      );
+    }
+  }
   requireExistingDatabase(io, opts);
   let database: Database;
   try {
@@ -50,7 +69,12 @@ export async function runAuditVerify(io: CliIo, opts: VerifyOptions): Promise<vo
     });
     const consent = await verifyConsentChain(database.db);
     const broken: string[] = [];
-    if (!result.ok) {
+    if (!result.ok && result.reason === 'checkpoint_signature') {
+      // The events up to it may be intact: what failed is a signature, or whose key made it.
+      broken.push(
+        `审计检查点在序号 ${result.firstBrokenSeq} 处未通过验证 / audit checkpoint at seq ${result.firstBrokenSeq} failed verification (${result.reason}): ${result.message ?? ''}`,
+      );
+    } else if (!result.ok) {
       broken.push(
         `审计链在序号 ${result.firstBrokenSeq} 处断裂 / audit chain broken at seq ${result.firstBrokenSeq} (${result.reason}): ${result.message ?? ''}`,
       );
@@ -98,7 +122,10 @@ export function registerAudit(program: Command, io: CliIo): void {
     .description('重新计算审计哈希链，指出第一个断裂的序号 / recompute the audit hash chain and name the first broken sequence number')
     .option('--from <seq>', '起始序号 / first sequence number')
     .option('--to <seq>', '结束序号 / last sequence number')
-    .option('--trusted-key <base64...>', '信任的检查点公钥 / checkpoint public keys to trust')
+    .option(
+      '--trusted-key <base64...>',
+      '信任的检查点公钥（32 字节原始公钥的 base64）/ checkpoint public keys to trust (base64 of the raw 32-byte key)',
+    )
     .option('--json', '输出 JSON / JSON output', false)
     .addHelpText(
       'after',

@@ -299,7 +299,8 @@ describe('pipa keys', () => {
 
 describe('pipa audit verify', () => {
   it('exits 0 on intact chains and 1 naming the chain and the first broken seq after tampering', async () => {
-    // A consent in the ledger, through the service.
+    let signingKey = { publicKey: '', keyId: '' };
+    // A consent in the ledger and a signed checkpoint, through the service.
     const s = await serve();
     try {
       const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
@@ -316,6 +317,15 @@ describe('pipa audit verify', () => {
         body: JSON.stringify({ action: 'grant', consents: [{ purpose: 'push-notifications' }], method: 'user', policyVersion: '1' }),
       });
       expect(grant.status).toBe(201);
+      const cp = await fetch(`${s.service.url}v1/audit/checkpoints`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      expect(cp.status).toBe(201);
+      const listed = (await (await fetch(`${s.service.url}v1/audit/checkpoints`, { headers })).json()) as {
+        signingKey: { publicKey: string; keyId: string };
+      };
+      signingKey = listed.signingKey;
     } finally {
       await s.stop();
     }
@@ -349,6 +359,39 @@ describe('pipa audit verify', () => {
         expect([r.code, r.stdout]).toEqual([2, '']);
         expect(r.stderr).toContain(message);
         expect(r.stderr).not.toContain('broken');
+      }
+    }
+    // --trusted-key: the service's key verifies the checkpoint; a well-formed other key is a finding
+    // about the checkpoint (exit 1), named as such; a value that is not a key is exit 2, before anything.
+    const trusted = await runCli(['audit', 'verify', '--trusted-key', signingKey.publicKey], { cwd: dir });
+    expect([trusted.code, trusted.stderr]).toEqual([0, '']);
+    expect(trusted.stdout).toMatch(/1 signed checkpoint\(s\) verified, signed through seq \d+/);
+    const { generateCheckpointKey } = await import('@pipa/server');
+    const other = generateCheckpointKey();
+    const untrusted = await runCli(['audit', 'verify', '--trusted-key', other.publicKey], { cwd: dir });
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(
+      new RegExp(
+        `audit checkpoint at seq \\d+ failed verification \\(checkpoint_signature\\): checkpoint at seq \\d+ is not signed by a trusted key: its key is ${signingKey.keyId}, the trusted key is ${other.keyId}`,
+      ),
+    );
+    expect(untrusted.stderr).not.toContain('chain broken');
+    for (const bad of [
+      'AAAA',
+      'notbase64',
+      `${signingKey.publicKey}x`,
+      Buffer.from(signingKey.publicKey, 'base64').toString('base64url'),
+    ]) {
+      for (const args of [
+        ['--trusted-key', bad],
+        ['--trusted-key', signingKey.publicKey, bad],
+        ['--trusted-key', bad, '--data-dir', 'nowhere'],
+      ]) {
+        const r = await runCli(['audit', 'verify', ...args], { cwd: dir });
+        expect([r.code, r.stdout]).toEqual([2, '']);
+        expect(r.stderr).toContain(
+          `--trusted-key ${JSON.stringify(bad)} is not an Ed25519 public key: expected the base64 of a raw 32-byte Ed25519 public key`,
+        );
       }
     }
     const { createDatabase } = await import('@pipa/server');

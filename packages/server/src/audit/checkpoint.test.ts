@@ -8,9 +8,13 @@ import {
   checkpointMessage,
   createCheckpointSigner,
   generateCheckpointKey,
+  parseCheckpointPublicKey,
+  parseTrustedKeys,
 } from './checkpoint.js';
 import { isAuditError } from './errors.js';
 import { testSigner } from './test-util.js';
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 const POINT = { seq: 5000, hash: 'ab'.repeat(32), at: 1_718_000_000_000 };
 
@@ -103,6 +107,34 @@ describe('checkCheckpoint', () => {
     expect(checkCheckpoint(forged)).toBeNull();
     expect(checkCheckpoint(forged, [signer.publicKey])).toBe('untrusted_key');
     expect(checkCheckpoint(good, [])).toBe('untrusted_key');
+  });
+
+  it('takes trusted keys only as the base64 of 32 raw bytes, and throws on anything else', () => {
+    const raw = Buffer.from(signer.publicKey, 'base64');
+    expect(parseCheckpointPublicKey(signer.publicKey)).toEqual(raw);
+    expect(parseCheckpointPublicKey(signer.publicKey.replace(/=$/, ''))).toEqual(raw);
+    const bad = [
+      'AAAA',
+      'notbase64',
+      '',
+      Buffer.alloc(31).toString('base64'),
+      Buffer.alloc(33).toString('base64'),
+      Buffer.alloc(64).toString('base64'),
+      raw.toString('base64url'),
+      ` ${signer.publicKey}`,
+      `${signer.publicKey.slice(0, 10)}!${signer.publicKey.slice(11)}`,
+      // Not canonical: the last character carries bits beyond the 32 bytes (Buffer.from would drop them).
+      `${signer.publicKey.slice(0, 42)}${B64[B64.indexOf(signer.publicKey[42] ?? '') | 1]}=`,
+    ];
+    for (const k of bad) {
+      expect(parseCheckpointPublicKey(k)).toBeNull();
+      expect(() => checkCheckpoint(good, [signer.publicKey, k])).toThrow(
+        expect.objectContaining({ code: 'invalid_key', argument: expect.objectContaining({ name: 'trustedKeys' }) }),
+      );
+    }
+    expect(() => parseTrustedKeys([signer.publicKey, 'AAAA'])).toThrow(
+      /trustedKeys\[1\] "AAAA" is not an Ed25519 public key: expected the base64/,
+    );
   });
 
   it('detects a swapped key, a wrong key id, and malformed fields', () => {

@@ -110,12 +110,51 @@ export function generateCheckpointKey(): { privateKeyPem: string; publicKey: str
 
 export type CheckpointProblem = 'bad_signature' | 'untrusted_key' | 'key_id_mismatch' | 'malformed';
 
+/** What a trusted key must be, for error messages. */
+export const TRUSTED_KEY_FORM = {
+  en: 'the base64 of a raw 32-byte Ed25519 public key (44 characters ending in "="), as GET /v1/audit/checkpoints gives it in signingKey.publicKey',
+  zh: 'Ed25519 公钥原始 32 字节的 base64（44 个字符，以 "=" 结尾），即 GET /v1/audit/checkpoints 返回的 signingKey.publicKey',
+};
+
+/**
+ * A checkpoint public key as an auditor gives it: the base64 of the raw 32-byte Ed25519 key, in its
+ * canonical form (the final "=" may be left out). Null for anything else: other lengths, other
+ * alphabets, stray characters (which `Buffer.from(…, 'base64')` would skip silently).
+ */
+export function parseCheckpointPublicKey(value: unknown): Buffer | null {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]{43}=?$/.test(value)) return null;
+  const raw = Buffer.from(value, 'base64');
+  if (raw.length !== 32 || raw.toString('base64').slice(0, 43) !== value.slice(0, 43)) return null;
+  return raw;
+}
+
+/**
+ * The raw bytes of each trusted key; `invalid_key` naming the first that is not one, so that a typo
+ * is a bad argument rather than every checkpoint reported as signed by an untrusted key.
+ */
+export function parseTrustedKeys(trustedKeys: readonly string[]): Buffer[] {
+  return trustedKeys.map((k, i) => {
+    const raw = parseCheckpointPublicKey(k);
+    if (raw === null) {
+      const shown = typeof k === 'string' ? JSON.stringify(k.length > 80 ? `${k.slice(0, 80)}…` : k) : String(k);
+      const problem = `${shown} is not an Ed25519 public key: expected ${TRUSTED_KEY_FORM.en}`;
+      const problemZh = `${shown} 不是 Ed25519 公钥：应为${TRUSTED_KEY_FORM.zh}`;
+      throw new AuditError('invalid_key', `trustedKeys[${i}] ${problem}`, `trustedKeys[${i}] ${problemZh}`, {
+        argument: { name: 'trustedKeys', problem, problemZh },
+      });
+    }
+    return raw;
+  });
+}
+
 /**
  * Check a checkpoint's signature. With `trustedKeys` (base64 public keys the auditor obtained
  * independently), the checkpoint's key must be one of them; without, the embedded key is used,
- * which proves integrity of the checkpoint but not who made it.
+ * which proves integrity of the checkpoint but not who made it. A trusted key that is not the
+ * base64 of 32 bytes throws `invalid_key` (see `parseTrustedKeys`).
  */
 export function checkCheckpoint(cp: Checkpoint, trustedKeys?: readonly string[]): CheckpointProblem | null {
+  const trusted = trustedKeys === undefined ? undefined : parseTrustedKeys(trustedKeys);
   let key: KeyObject;
   let raw: Buffer;
   try {
@@ -124,7 +163,7 @@ export function checkCheckpoint(cp: Checkpoint, trustedKeys?: readonly string[])
   } catch {
     return 'malformed';
   }
-  if (trustedKeys !== undefined && !trustedKeys.some((k) => Buffer.from(k, 'base64').equals(raw))) return 'untrusted_key';
+  if (trusted !== undefined && !trusted.some((k) => k.equals(raw))) return 'untrusted_key';
   if (checkpointKeyId(raw) !== cp.keyId) return 'key_id_mismatch';
   const signature = Buffer.from(cp.signature, 'base64');
   if (signature.length !== 64) return 'bad_signature';

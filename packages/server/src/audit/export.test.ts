@@ -97,6 +97,10 @@ forEachDialect('audit export', (ctx) => {
       firstBrokenSeq: 20,
       reason: 'checkpoint_signature',
     });
+    // A trusted key that is not one is a bad argument, not a finding (and an import writes nothing).
+    await expect(verifyAuditExport(lines.join('\n'), { trustedKeys: ['AAAA'] })).rejects.toSatisfy((err: unknown) =>
+      isAuditError(err, 'invalid_key'),
+    );
   });
 
   it('reads a string, lines, CRLF and a file stream alike', async () => {

@@ -24,7 +24,7 @@ import { capabilitiesOfKysely } from '../store/capabilities.js';
 import type { Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { AUDIT_HASH_FORMAT, GENESIS_HASH } from './chain.js';
-import { CHECKPOINT_FORMAT, type Checkpoint } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, type Checkpoint, parseTrustedKeys } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { AUDIT_CHAIN, AUDIT_COLUMNS, type ChainHead, moveHead, readHead } from './records.js';
 import type { AuditRecord } from './types.js';
@@ -281,6 +281,8 @@ async function readExport(
   onEvent?: (record: AuditRecord) => Promise<void>,
   onHeader?: (header: AuditExportHeader) => Promise<void>,
 ): Promise<{ result: ExportVerifyResult; checkpoints: Checkpoint[] }> {
+  // Before the first line: a trusted key that is not one is a bad argument, not a finding.
+  if (options.trustedKeys !== undefined) parseTrustedKeys(options.trustedKeys);
   let header: AuditExportHeader | undefined;
   const checkpoints: Checkpoint[] = [];
   let checker: ChainChecker | undefined;

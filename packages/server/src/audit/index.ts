@@ -26,6 +26,9 @@ export {
   checkpointMessage,
   createCheckpointSigner,
   generateCheckpointKey,
+  parseCheckpointPublicKey,
+  parseTrustedKeys,
+  TRUSTED_KEY_FORM,
 } from './checkpoint.js';
 export { AUDIT_ERROR_CODES, AuditError, type AuditErrorArgument, type AuditErrorCode, isAuditError } from './errors.js';
 export {

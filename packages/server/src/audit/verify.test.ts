@@ -356,7 +356,30 @@ forEachDialect('audit verify', (ctx) => {
       firstBrokenSeq: 10,
       reason: 'checkpoint_signature',
     });
-    expect((await audit.verify({ trustedKeys: [signer.publicKey] })).message).toMatch(/not trusted/);
+    expect((await audit.verify({ trustedKeys: [signer.publicKey] })).message).toBe(
+      `checkpoint at seq 10 is not signed by a trusted key: its key is ${forged.keyId}, the trusted key is ${signer.keyId}`,
+    );
+  });
+
+  it('refuses a trusted key that is not one before reading anything, instead of calling the chain broken', async () => {
+    const audit = await seeded(ctx.db);
+    await audit.checkpoint();
+    for (const bad of ['AAAA', 'notbase64', Buffer.alloc(31).toString('base64'), '']) {
+      await expect(audit.verify({ trustedKeys: [testSigner().publicKey, bad] })).rejects.toSatisfy(
+        (err: unknown) =>
+          isAuditError(err, 'invalid_key') && err.argument?.name === 'trustedKeys' && /raw 32-byte Ed25519/.test(err.message),
+      );
+    }
+    // Even with no checkpoint to check, and with a range that has none.
+    await expect(audit.verify({ to: 3, trustedKeys: ['AAAA'] })).rejects.toSatisfy((err: unknown) => isAuditError(err, 'invalid_key'));
+    // A well-formed key that signed nothing here is a finding, named as such.
+    const other = testSigner(9);
+    expect(await audit.verify({ trustedKeys: [other.publicKey] })).toMatchObject({
+      ok: false,
+      reason: 'checkpoint_signature',
+      firstBrokenSeq: N,
+      message: `checkpoint at seq ${N} is not signed by a trusted key: its key is ${testSigner().keyId}, the trusted key is ${other.keyId}`,
+    });
   });
 
   it('reports a chain break before a bad checkpoint first', async () => {

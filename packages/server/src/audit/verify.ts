@@ -18,7 +18,7 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Schema } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import { AUDIT_HASH_FORMAT, computeAuditHash, GENESIS_HASH, sha256Hex } from './chain.js';
-import { type Checkpoint, type CheckpointProblem, checkCheckpoint } from './checkpoint.js';
+import { type Checkpoint, type CheckpointProblem, checkCheckpoint, checkpointKeyId, parseTrustedKeys } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { AUDIT_CHAIN, type ChainHead } from './records.js';
 import type { AuditRecord } from './types.js';
@@ -37,8 +37,10 @@ export interface VerifyOptions {
   /** Rows read per query. Default 2000. */
   pageSize?: number;
   /**
-   * Checkpoint public keys (base64) the auditor trusts. Given, a checkpoint signed by another key is
-   * a failure; not given, signatures are checked against the key stored with the checkpoint.
+   * Checkpoint public keys the auditor trusts: the base64 of the raw 32-byte Ed25519 key each (what
+   * `CheckpointSigner.publicKey` gives); anything else is `invalid_key` before anything is read.
+   * Given, a checkpoint signed by another key is a failure; not given, signatures are checked against
+   * the key stored with the checkpoint.
    */
   trustedKeys?: readonly string[];
   /** Called after each page. */
@@ -71,12 +73,21 @@ export interface Problem {
   message: string;
 }
 
-const SIGNATURE_TEXT: Record<CheckpointProblem, string> = {
+const SIGNATURE_TEXT: Record<Exclude<CheckpointProblem, 'untrusted_key'>, string> = {
   bad_signature: 'the signature does not verify',
-  untrusted_key: 'it is signed by a key that is not trusted',
   key_id_mismatch: 'its key id does not match its public key',
   malformed: 'its public key is malformed',
 };
+
+/** Why a checkpoint failed; for a well-formed signature by another key, which key, and which were trusted. */
+function checkpointText(cp: Checkpoint, problem: CheckpointProblem, trusted: readonly Buffer[]): string {
+  if (problem !== 'untrusted_key') return `checkpoint at seq ${cp.seq}: ${SIGNATURE_TEXT[problem]}`;
+  const ids = trusted.map((k) => checkpointKeyId(k)).join(', ');
+  return (
+    `checkpoint at seq ${cp.seq} is not signed by a trusted key: its key is ${checkpointKeyId(Buffer.from(cp.publicKey, 'base64'))}, ` +
+    `the trusted ${trusted.length === 1 ? 'key is' : 'keys are'} ${ids === '' ? 'none' : ids}`
+  );
+}
 
 /**
  * Checks records fed in order; shared by database verification and offline export verification.
@@ -93,10 +104,11 @@ export class ChainChecker {
   constructor(from: number, anchorHash: string, checkpoints: readonly Checkpoint[], trustedKeys?: readonly string[]) {
     this.#expectedSeq = from;
     this.#prev = anchorHash;
+    const trusted = trustedKeys === undefined ? [] : parseTrustedKeys(trustedKeys);
     for (const cp of [...checkpoints].sort((a, b) => a.seq - b.seq)) {
       const bad = checkCheckpoint(cp, trustedKeys);
       if (bad !== null) {
-        this.#fail({ seq: cp.seq, reason: 'checkpoint_signature', message: `checkpoint at seq ${cp.seq}: ${SIGNATURE_TEXT[bad]}` });
+        this.#fail({ seq: cp.seq, reason: 'checkpoint_signature', message: checkpointText(cp, bad, trusted) });
         break;
       }
       this.#checkpoints.set(cp.seq, cp);
@@ -260,6 +272,8 @@ export async function verifyAuditChain(db: Kysely<Schema>, options: VerifyOption
   if (toOption !== undefined && toOption < (fromOption ?? 1)) {
     throw badArgument('to', toOption, `is before from (${fromOption ?? 1})`, `小于 from（${fromOption ?? 1}）`);
   }
+  // Before anything is read: a key that is not one would otherwise report every checkpoint as untrusted.
+  if (options.trustedKeys !== undefined) parseTrustedKeys(options.trustedKeys);
   // Head, last row and checkpoints from one snapshot, so appends during verification do not look like tampering.
   const snapshot = await withTransaction(
     db,
