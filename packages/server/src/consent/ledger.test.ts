@@ -5,7 +5,7 @@ import { spyAuditAppends } from '../audit/test-spy.js';
 import type { ServiceContext } from '../service/context.js';
 import { loadExample, openTestContext, publishForTest, refuseSubjectUpdates } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
-import { createSubjectService, type SubjectService, subjectSyncState } from '../subjects/index.js';
+import { createSubjectService, refreshAfterCommit, type SubjectService, subjectSyncState } from '../subjects/index.js';
 import { expectPipaError } from '../test-errors.js';
 import { decide } from './decide.js';
 import { idNumberCheckChar } from './id-number.js';
@@ -332,7 +332,39 @@ forEachDialect('consent ledger', (dctx) => {
     expect(subjectSyncState(ctx)?.lastError).toBe(refusing.error);
     // The events reached the projection all the same.
     for (const s of subs) expect(ctx.consent.subject(SST, s.id)).toBeDefined();
+    // And the birth dates do too, once the projection accepts updates again: the subjects stayed
+    // pending (their notifications were refused as well) and are re-read until they apply.
+    const deadline = Date.now() + 5_000;
+    const settled = () =>
+      subs.every((s) => ctx.consent.subject(SST, s.id)?.birthDate !== undefined) && subjectSyncState(ctx)?.pending.size === 0;
+    while (!settled() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const [i, s] of subs.entries()) {
+      expect(ctx.consent.subject(SST, s.id)?.birthDate).toBe(`${now.getUTCFullYear() - 30}-01-${String(i + 1).padStart(2, '0')}`);
+    }
+    expect(subjectSyncState(ctx)?.pending.size).toBe(0);
     expect((await verifyConsentChain(ctx.db)).ok).toBe(true);
+  });
+
+  it('a subject change that could not be applied stays pending and is re-read until it applies', async () => {
+    const s = await subjects.ensure(ctx.db, { appId: SST, kind: 'account', externalId: 'pending-1' });
+    // The row changed behind the projection's back, and the read-back after the commit fails.
+    await ctx.db.updateTable('subjects').set({ birth_date: '1990-05-06' }).where('id', '=', s.id).execute();
+    const refusing = refuseSubjectUpdates(ctx);
+    try {
+      await refreshAfterCommit(ctx, [s.id]);
+      expect(subjectSyncState(ctx)?.pending.has(s.id)).toBe(true);
+      // Retried while still refused: still pending.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(subjectSyncState(ctx)?.pending.has(s.id)).toBe(true);
+    } finally {
+      refusing.restore();
+    }
+    const deadline = Date.now() + 5_000;
+    while (ctx.consent.subject(SST, s.id)?.birthDate !== '1990-05-06' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(ctx.consent.subject(SST, s.id)?.birthDate).toBe('1990-05-06');
+    expect(subjectSyncState(ctx)?.pending.has(s.id)).toBe(false);
   });
 
   it('minors: a 10-year-old (from an ID number) needs a guardian grant; accepted with guardian info; the number is never stored', async () => {

@@ -7,6 +7,11 @@
  * truth, so a late, repeated or reordered notification applies the current state again, harmlessly.
  * After a lost LISTEN connection (`resync`) every subject is re-read.
  *
+ * A subject whose change could not be applied (its read-back and its notification's re-read both
+ * failed, e.g. the database was briefly unreachable) is not left stale until the next restart: it
+ * stays pending and is re-read after 200 ms, then with a doubling delay up to 30 s, until it applies
+ * (a failed full re-read after `resync` likewise).
+ *
  * One listener per service context, started by the first `createSubjectService(ctx)` (or the consent
  * sync) and stopped by `ctx.close()`.
  */
@@ -37,8 +42,57 @@ export async function refreshAfterCommit(ctx: ServiceContext, ids: readonly stri
       .execute();
     for (const row of rows) applySubjectRow(ctx, row);
   } catch (err) {
-    syncStateOf(ctx).lastError = err;
+    failed(ctx, ids, err);
   }
+}
+
+/** First delay before pending subjects are re-read, and the longest (doubling in between). */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 30_000;
+/** Subjects re-read per statement. */
+const RETRY_CHUNK = 500;
+
+/** These subjects' changes could not be applied: keep them pending and re-read them later. */
+function failed(ctx: ServiceContext, ids: readonly string[], err: unknown): void {
+  const state = syncStateOf(ctx);
+  state.lastError = err;
+  for (const id of ids) state.pending.add(id);
+  scheduleRetry(ctx, state);
+}
+
+function scheduleRetry(ctx: ServiceContext, state: SubjectSyncState & Internal): void {
+  if (state.timer !== undefined || (state.pending.size === 0 && !state.resync) || state.closed) return;
+  state.timer = setTimeout(() => {
+    state.timer = undefined;
+    void retryPending(ctx, state);
+  }, state.delayMs);
+  state.timer.unref();
+}
+
+async function retryPending(ctx: ServiceContext, state: SubjectSyncState & Internal): Promise<void> {
+  const ids = [...state.pending];
+  try {
+    if (state.resync) {
+      await loadSubjectsIntoProjection(ctx);
+      state.resync = false;
+    }
+    for (let i = 0; i < ids.length; i += RETRY_CHUNK) {
+      const chunk = ids.slice(i, i + RETRY_CHUNK);
+      const rows = await ctx.db
+        .selectFrom('subjects')
+        .select(['id', 'app_id', 'status', 'birth_date', 'linked_to'])
+        .where('id', 'in', chunk)
+        .execute();
+      for (const row of rows) applySubjectRow(ctx, row);
+      // Applied (or gone: a rolled-back insert has nothing to apply).
+      for (const id of chunk) state.pending.delete(id);
+    }
+    state.delayMs = RETRY_FIRST_MS;
+  } catch (err) {
+    state.lastError = err;
+    state.delayMs = Math.min(state.delayMs * 2, RETRY_MAX_MS);
+  }
+  scheduleRetry(ctx, state);
 }
 
 /** Apply one subject row to `ctx.consent`. A linked device only links (its account's status is what applies to it). */
@@ -88,21 +142,46 @@ export async function loadSubjectsIntoProjection(ctx: ServiceContext): Promise<n
 export interface SubjectSyncState {
   /** Notifications applied. */
   applied: number;
-  /** The last failure to apply a change (a notification's or a writer's read-back); the next notification or resync applies it again. */
+  /** The last failure to apply a change (a notification's or a writer's read-back, or a retry's). */
   lastError: unknown;
+  /** Subjects whose last change is not applied yet: re-read until it is. */
+  readonly pending: ReadonlySet<string>;
 }
 
-const states = new WeakMap<ServiceContext, SubjectSyncState>();
+interface Internal {
+  pending: Set<string>;
+  timer: NodeJS.Timeout | undefined;
+  delayMs: number;
+  closed: boolean;
+  /** A full re-read (after a lost LISTEN connection) failed: run it again. */
+  resync: boolean;
+}
+
+const states = new WeakMap<ServiceContext, SubjectSyncState & Internal>();
 
 export function subjectSyncState(ctx: ServiceContext): SubjectSyncState | undefined {
   return states.get(ctx);
 }
 
-function syncStateOf(ctx: ServiceContext): SubjectSyncState {
+function syncStateOf(ctx: ServiceContext): SubjectSyncState & Internal {
   let state = states.get(ctx);
   if (state === undefined) {
-    state = { applied: 0, lastError: undefined };
-    states.set(ctx, state);
+    const created: SubjectSyncState & Internal = {
+      applied: 0,
+      lastError: undefined,
+      pending: new Set(),
+      timer: undefined,
+      delayMs: RETRY_FIRST_MS,
+      closed: false,
+      resync: false,
+    };
+    ctx.onClose(() => {
+      created.closed = true;
+      clearTimeout(created.timer);
+      created.timer = undefined;
+    });
+    states.set(ctx, created);
+    state = created;
   }
   return state;
 }
@@ -130,15 +209,15 @@ export function ensureSubjectSync(ctx: ServiceContext): Promise<void> {
       if (closed) return;
       if (event.kind === 'resync') {
         loadSubjectsIntoProjection(ctx).catch((err: unknown) => {
-          state.lastError = err;
+          state.resync = true;
+          failed(ctx, [], err);
         });
         return;
       }
       const tab = event.payload.indexOf('\t');
       if (tab <= 0) return;
-      refresh(event.payload.slice(0, tab), event.payload.slice(tab + 1)).catch((err: unknown) => {
-        state.lastError = err;
-      });
+      const subject = event.payload.slice(tab + 1);
+      refresh(event.payload.slice(0, tab), subject).catch((err: unknown) => failed(ctx, [subject], err));
     })
     .then(
       (stop) => {
