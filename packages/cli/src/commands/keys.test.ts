@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openServiceContext } from '@pipa/server';
+import { createDatabase, openServiceContext } from '@pipa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-util.js';
 
@@ -141,5 +141,79 @@ describe('pipa keys create / revoke: errors name the option given', () => {
     expect(revoke.stderr).toContain('<id>');
     expect(revoke.stderr).not.toContain('$.params');
     expect((await runCli(['keys', 'list', '--json'], { cwd: dir })).stdout.trim()).toBe('[]');
+  });
+});
+
+/** Every file under `root`, relative, sorted. */
+function files(root: string): string[] {
+  return (readdirSync(root, { recursive: true }) as string[]).sort();
+}
+
+async function systemKeyRows(dataDir: string): Promise<number> {
+  const database = await createDatabase({ url: `sqlite:${join(dataDir, 'pipa.db')}` });
+  try {
+    return (await database.db.selectFrom('system_keys').select('purpose').execute()).length;
+  } finally {
+    await database.close();
+  }
+}
+
+describe('pipa keys / requests never create a master key: they refuse an installation they cannot open (exit 2)', () => {
+  it('a migrated database without system keys: refused, no key file, no system keys', async () => {
+    expect((await runCli(['migrate', '--data-dir', 'migrated-only'], { cwd: dir })).code).toBe(0);
+    for (const args of [
+      ['keys', 'list'],
+      ['keys', 'status'],
+      ['requests', 'list'],
+    ]) {
+      const r = await runCli([...args, '--data-dir', 'migrated-only'], { cwd: dir });
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
+      expect(r.stderr).toContain('no pipa installation in');
+      expect(r.stderr).toContain('start the service once (pipa serve)');
+    }
+    expect(files(join(dir, 'migrated-only'))).toEqual(['pipa.db']);
+    expect(await systemKeyRows(join(dir, 'migrated-only'))).toBe(0);
+  });
+
+  it('an installation whose key file is gone: "no master key", named, and no new key file', async () => {
+    const copy = join(dir, 'copy');
+    cpSync(join(dir, '.pipa'), copy, { recursive: true });
+    rmSync(join(copy, 'master-key.json'));
+    const before = files(copy);
+    for (const args of [
+      ['keys', 'status'],
+      ['keys', 'list'],
+      ['keys', 'create', '--scopes', 'decide'],
+      ['requests', 'list'],
+    ]) {
+      const r = await runCli([...args, '--data-dir', 'copy'], { cwd: dir });
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
+      expect(r.stderr).toContain(
+        `no master key for this installation: its system keys are wrapped, but the key file ${join(copy, 'master-key.json')} does not exist`,
+      );
+      expect(r.stderr).toContain('此安装没有主密钥');
+      expect(r.stderr).not.toContain('authentication failed');
+    }
+    expect(files(copy)).toEqual(before);
+    expect(await systemKeyRows(copy)).toBe(4);
+  });
+
+  it('a wrong PIPA_MASTER_KEY: "wrapped by another master key", not tampering; nothing written', async () => {
+    const env = { PIPA_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') };
+    const before = files(join(dir, '.pipa'));
+    for (const args of [
+      ['keys', 'status'],
+      ['keys', 'list'],
+      ['requests', 'list'],
+    ]) {
+      const r = await runCli(args, { cwd: dir, env });
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
+      expect(r.stderr).toContain("this database's keys were wrapped by another master key than the one configured (env PIPA_MASTER_KEY");
+      expect(r.stderr).toContain('restore the right key');
+      expect(r.stderr).toContain('此数据库的密钥由另一个主密钥包装');
+      expect(r.stderr).not.toContain('ciphertext authentication failed');
+    }
+    expect(files(join(dir, '.pipa'))).toEqual(before);
+    expect((await runCli(['keys', 'status'], { cwd: dir })).code).toBe(0);
   });
 });

@@ -2,7 +2,10 @@
  * Options shared by the commands that reach the service's database: `--db <url>` (default: the
  * `PIPA_DB_URL` environment variable, else SQLite in the data directory) and `--data-dir <dir>`
  * (default `.pipa`: the embedded database and the master key file). The master key comes from
- * `PIPA_MASTER_KEY` when set, else from the key file in the data directory.
+ * `PIPA_MASTER_KEY` when set, else from the key file in the data directory. Only `pipa serve` and
+ * `pipa start` set up a new installation (key file, system keys); every other command opens an
+ * existing one (`withServiceContext`) and is refused, writing nothing, when there is none or when its
+ * master key is missing or is not the one that wrapped its keys.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -64,6 +67,12 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
+/** The option a service error is about (details path `dataDir` → `--data-dir`), or undefined. */
+export function optionOf(err: unknown): string | undefined {
+  const details = (err as { details?: { path?: string }[] }).details;
+  return details?.[0]?.path === 'dataDir' ? '--data-dir' : undefined;
+}
+
 /** Errors of the service layers end the command with exit 2 and their message (no stack trace). */
 export function isServiceError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -92,9 +101,13 @@ export async function withServiceContext<T>(
   requireExistingDatabase(io, opts);
   let ctx: ServiceContext;
   try {
-    ctx = await openServiceContext(serviceOptions(io, opts));
+    // An existing installation only: no key file, no system keys created here.
+    ctx = await openServiceContext({ ...serviceOptions(io, opts), setup: false });
   } catch (err) {
-    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `${command}: ${describeError(err)}`);
+    if (isServiceError(err)) {
+      const option = optionOf(err);
+      throw new CliExit(EXIT.invalid, `${command}: ${option !== undefined ? `${option} ${opts.dataDir}: ` : ''}${describeError(err)}`);
+    }
     throw err;
   }
   try {

@@ -12,6 +12,16 @@ export const CRYPTO_ERROR_CODES = [
   'key_file_insecure',
   /** The key file is not the JSON document pipa writes. */
   'key_file_invalid',
+  /**
+   * No master key is configured (no key file, no `PIPA_MASTER_KEY`) for an installation whose system
+   * keys are already wrapped, or for a command that does not set up an installation.
+   */
+  'master_key_missing',
+  /**
+   * None of the installation's system keys unwraps under the configured master key: it is another
+   * master key than the one that wrapped them (a configuration error, not tampering).
+   */
+  'master_key_mismatch',
   /** A key version that the provider does not hold (old KEK removed before rewrap finished). */
   'unknown_key_version',
   /** The provider cannot do this (e.g. rotate keys that live in environment variables). */

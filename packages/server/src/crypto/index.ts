@@ -95,7 +95,13 @@ export {
   type MasterKeyProviderKind,
   type MasterKeyVersionInfo,
 } from './master-key.js';
-export { type MasterKeyConfig, type OpenMasterKeyOptions, openMasterKeyProvider } from './provider.js';
+export {
+  type MasterKeyConfig,
+  type OpenMasterKeyOptions,
+  openMasterKeyProvider,
+  type PreparedMasterKey,
+  prepareMasterKeyProvider,
+} from './provider.js';
 export {
   createPseudonymizer,
   isPseudonym,

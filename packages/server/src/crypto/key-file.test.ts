@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,10 +66,20 @@ describe('file master key provider', () => {
     await expect(createFileKeyProvider({ path })).resolves.toBeDefined();
   });
 
-  it('with create: false, a missing file is an error that says how to create it', async () => {
+  it('with create: false, a missing file is an error that says where one comes from, and nothing is created', async () => {
     await expect(createFileKeyProvider({ path: join(dir, 'none.json'), create: false })).rejects.toMatchObject({
+      code: 'master_key_missing',
+      message: expect.stringContaining('first start of a new installation (pipa serve)'),
+    });
+    expect(existsSync(join(dir, 'none.json'))).toBe(false);
+  });
+
+  it('a key file under a file (not a folder) is a key_file_invalid error naming the file and the reason', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, 'x');
+    await expect(createFileKeyProvider({ path: join(blocker, KEY_FILE_NAME) })).rejects.toMatchObject({
       code: 'key_file_invalid',
-      message: expect.stringContaining('pipa init'),
+      message: expect.stringMatching(/a-file\/master-key\.json: cannot (open|create the key file) \((EEXIST|ENOTDIR)/),
     });
   });
 

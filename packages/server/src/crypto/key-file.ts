@@ -238,18 +238,32 @@ export async function createFileKeyProvider(options: FileKeyProviderOptions): Pr
   if (!(await load())) {
     if (options.create === false) {
       throw new CryptoError(
-        'key_file_invalid',
-        `${path}: no key file (run \`pipa init\` to create one)`,
-        `${path}：密钥文件不存在（请运行 \`pipa init\` 创建）`,
+        'master_key_missing',
+        `${path}: no key file. pipa creates one at the first start of a new installation (pipa serve); ` +
+          'for an existing installation, restore the key file from a backup or set PIPA_MASTER_KEY',
+        `${path}：密钥文件不存在。新安装首次启动（pipa serve）时会自动创建；已有安装请从备份恢复密钥文件或设置 PIPA_MASTER_KEY`,
       );
     }
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const cannotCreate = (err: unknown): CryptoError => {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      return new CryptoError(
+        'key_file_invalid',
+        `${path}: cannot create the key file (${code}: ${(err as Error).message})`,
+        `${path}：无法创建密钥文件（${code}：${(err as Error).message}）`,
+        { cause: err },
+      );
+    };
+    try {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw cannotCreate(err);
+    }
     const doc: KeyFileDocument = { format: KEY_FILE_FORMAT, formatVersion: 1, current: 1, keys: [newKeyEntry(1)] };
     try {
       await writeKeyFileAtomic(path, serialise(doc), true);
     } catch (err) {
       // Another process created it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotCreate(err);
     }
     if (!(await load())) throw new CryptoError('key_file_invalid', `${path}: created but cannot be read back`, `${path}：已创建但无法读回`);
   }

@@ -244,7 +244,7 @@ export interface SystemKeys {
 
 export type WrappedSystemKeys = Record<SystemKeyPurpose, Buffer>;
 
-/** Generate the system keys once (at `pipa init` / first start); store `wrapped`. */
+/** Generate the system keys once (at the first start of a new installation); store `wrapped`. */
 export async function generateSystemKeys(keyring: Keyring): Promise<{ keys: SystemKeys; wrapped: WrappedSystemKeys }> {
   const index = await keyring.generateSecret('blind-index');
   const audit = await keyring.generateSecret('audit-pseudonym');

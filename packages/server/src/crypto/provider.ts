@@ -1,8 +1,11 @@
 /**
  * Choosing the master key provider from configuration (container.ts calls this once at start).
  * Without explicit configuration: `PIPA_MASTER_KEY` in the environment selects `env`; otherwise the
- * key file `<dataDir>/master-key.json` is used, created on first start.
+ * key file `<dataDir>/master-key.json` is used. The service context prepares the provider with
+ * `prepareMasterKeyProvider`, which creates nothing: a key file is created only for a new installation
+ * (no system keys in the database yet) by a command that sets one up (`pipa serve`, `pipa start`).
  */
+import { lstat } from 'node:fs/promises';
 import { CryptoError } from './errors.js';
 import { createFileKeyProvider, keyFilePath } from './key-file.js';
 import { createKmsKeyProvider, type KmsClient } from './kms.js';
@@ -54,5 +57,52 @@ export async function openMasterKeyProvider(options: OpenMasterKeyOptions): Prom
       if (fromEnv !== undefined && fromEnv.trim() !== '') return createEnvKeyProvider({ ...common, env });
       return createFileKeyProvider({ ...common, path: filePath(), now: options.now });
     }
+  }
+}
+
+/**
+ * The configured provider, checked and opened without creating anything (environment variables are
+ * parsed, an existing key file is read and its permissions checked). A key file that does not exist
+ * yet comes back as `provider: null` with its path and a `create` function: the caller decides
+ * whether this is a new installation that may have one created.
+ */
+export type PreparedMasterKey =
+  | { provider: MasterKeyProvider; missingKeyFile?: undefined }
+  | { provider: null; missingKeyFile: string; create(): Promise<MasterKeyProvider> };
+
+export async function prepareMasterKeyProvider(options: OpenMasterKeyOptions): Promise<PreparedMasterKey> {
+  const config = options.config ?? { provider: 'auto' };
+  const env = options.env ?? process.env;
+  let path: string;
+  let create = true;
+  if (config.provider === 'file') {
+    path = config.path ?? '';
+    create = config.create !== false;
+  } else if (config.provider === 'auto') {
+    const fromEnv = env[ENV_MASTER_KEY];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') return { provider: await openMasterKeyProvider(options) };
+    path = '';
+  } else {
+    return { provider: await openMasterKeyProvider(options) };
+  }
+  const fileConfig = { provider: 'file' as const, ...(path !== '' ? { path } : {}) };
+  const resolved = path !== '' ? path : options.dataDir !== undefined ? keyFilePath(options.dataDir) : '';
+  if (resolved === '') return { provider: await openMasterKeyProvider({ ...options, config: fileConfig }) };
+  if (await exists(resolved)) return { provider: await openMasterKeyProvider({ ...options, config: { ...fileConfig, create: false } }) };
+  return {
+    provider: null,
+    missingKeyFile: resolved,
+    create: () => openMasterKeyProvider({ ...options, config: { ...fileConfig, create } }),
+  };
+}
+
+/** Whether something is at `path` (a dangling link or an unreadable entry counts: opening it reports why). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
   }
 }

@@ -1,6 +1,25 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createFileKeyProvider } from '../crypto/key-file.js';
+import type { Database } from '../store/database.js';
 import { forEachDialect } from '../store/test-dialects.js';
-import { loadExample, openTestContext, publishForTest } from './test-context.js';
+import { openServiceContext } from './context.js';
+import { loadExample, openTestContext, publishForTest, TEST_MASTER_KEY } from './test-context.js';
+
+const OTHER_KEY = Buffer.alloc(32, 9).toString('base64');
+const countSystemKeys = async (database: Database) => (await database.db.selectFrom('system_keys').select('purpose').execute()).length;
+
+/** Run `fn` with a fresh temporary data directory, removed after. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pipa-ctx-setup-'));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 forEachDialect(
   'service context',
@@ -38,11 +57,134 @@ forEachDialect(
       expect(seen).toEqual(['xiaopiaopiao-merchant@2026-12-01']);
       await c.close();
     });
+
+    it('setup: false refuses a database without system keys and creates neither a key file nor system keys', async () => {
+      await inTempDir(async (dir) => {
+        const dataDir = join(dir, 'data');
+        for (const env of [{}, { PIPA_MASTER_KEY: TEST_MASTER_KEY }]) {
+          await expect(openServiceContext({ database: ctx.database, dataDir, env, setup: false })).rejects.toMatchObject({
+            code: 'precondition_failed',
+            message: expect.stringContaining('no pipa installation'),
+          });
+        }
+        expect(existsSync(dataDir)).toBe(false);
+        expect(await countSystemKeys(ctx.database)).toBe(0);
+      });
+    });
+
+    it('an installation without its master key is refused (master_key_missing): no key file is created, even with setup', async () => {
+      const first = await openTestContext(ctx.database, { examples: [] });
+      await first.close();
+      await inTempDir(async (dataDir) => {
+        for (const setup of [false, true]) {
+          await expect(openServiceContext({ database: ctx.database, dataDir, env: {}, setup })).rejects.toMatchObject({
+            code: 'master_key_missing',
+            message: expect.stringContaining(
+              `the key file ${join(dataDir, 'master-key.json')} does not exist and PIPA_MASTER_KEY is not set`,
+            ),
+          });
+        }
+        expect(readdirSync(dataDir)).toEqual([]);
+      });
+      expect(await countSystemKeys(ctx.database)).toBe(4);
+    });
+
+    it("another master key than the installation's is master_key_mismatch, not tampering, and nothing is added under it", async () => {
+      const first = await openTestContext(ctx.database, { examples: [] });
+      await first.close();
+      const before = await ctx.db.selectFrom('system_keys').selectAll().orderBy('purpose').execute();
+      // A missing purpose (as after an upgrade that adds one) must not be created under the wrong key.
+      await ctx.db.deleteFrom('system_keys').where('purpose', '=', 'audit-checkpoint').execute();
+      await inTempDir(async (dataDir) => {
+        for (const setup of [false, true]) {
+          const err = await openServiceContext({ database: ctx.database, dataDir, env: { PIPA_MASTER_KEY: OTHER_KEY }, setup }).catch(
+            (e: unknown) => e,
+          );
+          expect(err).toMatchObject({ name: 'CryptoError', code: 'master_key_mismatch' });
+          expect((err as Error).message).toContain(
+            "this database's keys were wrapped by another master key than the one configured (env PIPA_MASTER_KEY",
+          );
+          expect((err as Error).message).toContain('not tampering');
+          expect((err as { messageZh: string }).messageZh).toContain('这是配置错误，而非篡改');
+        }
+        // Another installation's key file in the data directory: the same.
+        await createFileKeyProvider({ path: join(dataDir, 'other', 'master-key.json') });
+        const other = await openServiceContext({ database: ctx.database, dataDir: join(dataDir, 'other'), env: {} }).catch(
+          (e: unknown) => e,
+        );
+        expect(other).toMatchObject({ code: 'master_key_mismatch', message: expect.stringContaining('master-key.json') });
+      });
+      expect(await countSystemKeys(ctx.database)).toBe(3);
+      // With the right key the missing one is created again, and the others are unchanged.
+      const again = await openTestContext(ctx.database, { examples: [] });
+      await again.close();
+      const after = await ctx.db.selectFrom('system_keys').selectAll().orderBy('purpose').execute();
+      expect(after.map((r) => r.purpose)).toEqual(before.map((r) => r.purpose));
+      expect(after.filter((r) => r.purpose !== 'audit-checkpoint')).toEqual(before.filter((r) => r.purpose !== 'audit-checkpoint'));
+    });
+
+    it('some system keys unwrap and one does not: tampering (authentication_failed), not a wrong key', async () => {
+      const first = await openTestContext(ctx.database, { examples: [] });
+      await first.close();
+      const row = await ctx.db.selectFrom('system_keys').selectAll().where('purpose', '=', 'blind-index').executeTakeFirstOrThrow();
+      const altered = Buffer.from(row.wrapped);
+      altered[altered.length - 1] = (altered[altered.length - 1] ?? 0) ^ 1;
+      await ctx.db.updateTable('system_keys').set({ wrapped: altered }).where('purpose', '=', 'blind-index').execute();
+      await expect(openTestContext(ctx.database, { examples: [] })).rejects.toMatchObject({ code: 'authentication_failed' });
+    });
   },
   { perTest: true },
 );
 
+forEachDialect(
+  'service context on a database never migrated',
+  (ctx) => {
+    it('setup: false refuses it before migrating: no table, no key file', async () => {
+      await inTempDir(async (dataDir) => {
+        await expect(openServiceContext({ database: ctx.database, dataDir, env: {}, setup: false })).rejects.toMatchObject({
+          code: 'precondition_failed',
+        });
+        expect(readdirSync(dataDir)).toEqual([]);
+      });
+      expect((await ctx.db.introspection.getTables()).map((t) => t.name)).not.toContain('system_keys');
+    });
+
+    it('a first start (setup) migrates, creates the key file in the data directory and the system keys', async () => {
+      await inTempDir(async (dir) => {
+        const dataDir = join(dir, 'data');
+        const c = await openServiceContext({ database: ctx.database, dataDir, env: {} });
+        await c.close();
+        expect(readdirSync(dataDir)).toEqual(['master-key.json']);
+        expect(await countSystemKeys(ctx.database)).toBe(4);
+      });
+    });
+  },
+  { perTest: true, migrate: false },
+);
+
 describe('openServiceContext', () => {
+  it('checks the master key before creating anything: a bad PIPA_MASTER_KEY leaves no data directory', async () => {
+    await inTempDir(async (dir) => {
+      const dataDir = join(dir, 'data');
+      for (const key of ['notbase64!!', Buffer.alloc(16, 1).toString('base64')]) {
+        await expect(openServiceContext({ dataDir, env: { PIPA_MASTER_KEY: key } })).rejects.toMatchObject({ code: 'malformed_key' });
+      }
+      expect(existsSync(dataDir)).toBe(false);
+    });
+  });
+
+  it('a data directory that is a file is a configuration error naming it (details path dataDir)', async () => {
+    await inTempDir(async (dir) => {
+      const file = join(dir, 'afile');
+      writeFileSync(file, 'x');
+      await expect(openServiceContext({ dataDir: file, env: {} })).rejects.toMatchObject({
+        name: 'PipaError',
+        message: expect.stringContaining(`data directory ${file}: it (or a folder above it) is a file, not a folder`),
+        details: [{ path: 'dataDir' }],
+      });
+    });
+  });
+
   it('refuses an unknown suite', async () => {
     const { openServiceContext } = await import('./context.js');
     // @ts-expect-error: deliberately wrong

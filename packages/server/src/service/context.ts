@@ -1,8 +1,16 @@
 /**
  * The service context: everything a domain service (policies, vault, consent, decisions, rights)
- * needs, opened once per process. `openServiceContext` connects the database, runs the migrations,
- * opens the master key, unwraps (or creates on first start) the system keys, and builds the audit
- * log, the policy registry and the (empty) consent projection. Domain services take the context and
+ * needs, opened once per process. `openServiceContext` checks the master key configuration, connects
+ * the database, runs the migrations, opens the master key, unwraps (or, for a new installation,
+ * creates) the system keys, and builds the audit log, the policy registry and the (empty) consent
+ * projection.
+ *
+ * A new installation (no system keys in the database) is set up only when `setup` is not false
+ * (`pipa serve`, `pipa start`): then, and only then, a missing key file is created. An existing
+ * installation is never given a new key file: without its master key the open is refused
+ * (`master_key_missing`), and a configured master key that unwraps none of its system keys is
+ * another installation's key (`master_key_mismatch`), told apart from tampering (some unwrap, some
+ * do not: `authentication_failed`). Domain services take the context and
  * keep no global state of their own, so a test opens a context on a throw-away database and gets a
  * complete service.
  *
@@ -20,10 +28,12 @@ import { type CompiledPolicy, compilePolicy } from '../consent/compile.js';
 import { type ConsentProjection, createConsentProjection } from '../consent/projection.js';
 import { type BlindIndex, createBlindIndex } from '../crypto/blind-index.js';
 import { createDataKeyCache, type DataKeyCache } from '../crypto/data-key.js';
+import { CryptoError, isCryptoError } from '../crypto/errors.js';
 import { createFieldCipher, type FieldCipher } from '../crypto/field-cipher.js';
+import { keyFilePath } from '../crypto/key-file.js';
 import { createKeyring, type Keyring, SYSTEM_KEY_PURPOSES, type SystemKeys } from '../crypto/keyring.js';
-import type { MasterKeyProvider } from '../crypto/master-key.js';
-import { type MasterKeyConfig, openMasterKeyProvider } from '../crypto/provider.js';
+import { ENV_MASTER_KEY, type MasterKeyProvider } from '../crypto/master-key.js';
+import { type MasterKeyConfig, prepareMasterKeyProvider } from '../crypto/provider.js';
 import { createPseudonymizer, type Pseudonymizer } from '../crypto/pseudonym.js';
 import { isSuiteName, type SuiteName } from '../crypto/suites.js';
 import { PipaError } from '../errors.js';
@@ -80,8 +90,15 @@ export interface ServiceOptions {
   onError?: (error: Error, context: string) => void;
   /** Where the embedded database and the master key file live. Default `./.pipa`. */
   dataDir?: string;
-  /** Master key provider. Default: `PIPA_MASTER_KEY` when set, else the key file in `dataDir` (created on first start). */
+  /** Master key provider. Default: `PIPA_MASTER_KEY` when set, else the key file in `dataDir` (created for a new installation, see `setup`). */
   masterKey?: MasterKeyConfig;
+  /**
+   * Whether this open may set up a new installation: on a database without system keys, create the
+   * key file (when the master key comes from a key file that does not exist) and the system keys.
+   * Default true (`pipa serve`, `pipa start`, tests). The CLI's other commands pass false: on a
+   * database without system keys they are refused and nothing is written.
+   */
+  setup?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
   /** Suite for new subjects' data keys. Default `aes-256-gcm`; `sm4` for GM/T deployments. */
   suite?: SuiteName;
@@ -133,6 +150,10 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
   const env = options.env ?? process.env;
   const suite = options.suite ?? 'aes-256-gcm';
   if (!isSuiteName(suite)) throw new PipaError('invalid_request', `unknown cipher suite ${String(suite)}`);
+  const setup = options.setup !== false;
+  // The master key configuration is checked before anything is created (variables parsed, an existing
+  // key file read); a key file that does not exist yet is created below, for a new installation only.
+  const prepared = await prepareMasterKeyProvider({ config: options.masterKey ?? { provider: 'auto' }, env, dataDir, suite });
   const ownsDatabase = options.database === undefined;
   let database: Database;
   if (options.database !== undefined) database = options.database;
@@ -144,16 +165,29 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
         : typeof options.db === 'string'
           ? { url: options.db, ...onError }
           : { ...onError, ...options.db };
-    if (dbConfig.url === undefined || dbConfig.url.startsWith('sqlite:')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (dbConfig.url === undefined || dbConfig.url.startsWith('sqlite:')) ensureDataDir(dataDir);
     database = await createDatabase(dbConfig);
   }
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
+    const installed = await hasSystemKeys(database.db);
+    if (!installed && !setup) {
+      throw new PipaError(
+        'precondition_failed',
+        `数据库 ${database.description} 中还没有 pipa 安装（没有系统密钥）：请先启动一次服务（pipa serve）/ ` +
+          `no pipa installation in ${database.description} yet (no system keys): start the service once (pipa serve) to set it up`,
+      );
+    }
     if (options.migrate !== false) await migrate(database.db);
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const provider = await openMasterKeyProvider({ config: options.masterKey ?? { provider: 'auto' }, env, dataDir, suite });
+    let provider: MasterKeyProvider;
+    if (prepared.provider !== null) provider = prepared.provider;
+    else if (installed) throw masterKeyMissing(prepared.missingKeyFile);
+    else {
+      if (prepared.missingKeyFile === keyFilePath(dataDir)) ensureDataDir(dataDir);
+      provider = await prepared.create();
+    }
     const keyring = createKeyring({ provider });
-    const secrets = await loadSystemSecrets(database.db, keyring, clock);
+    const secrets = await loadSystemSecrets(database.db, keyring, provider, clock, setup);
     const systemKeys: SystemKeys = {
       blindIndex: need(secrets, 'blind-index'),
       auditPseudonym: need(secrets, 'audit-pseudonym'),
@@ -228,9 +262,112 @@ function need(secrets: Map<string, Buffer>, purpose: string): Buffer {
   return s;
 }
 
-/** Unwrap the system keys; create the missing ones on first start (in one transaction, so two first starts agree). */
-async function loadSystemSecrets(db: Kysely<Schema>, keyring: Keyring, clock: () => number): Promise<Map<string, Buffer>> {
+/**
+ * Create the data directory (0700); a path that is not a folder or cannot be created is a
+ * configuration error naming the directory (details path `dataDir`, which the CLI names `--data-dir`).
+ */
+function ensureDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const [why, whyZh] =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? ['it (or a folder above it) is a file, not a folder', '它（或其上级）是文件，不是文件夹']
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? [`it cannot be created here (permission denied, ${code})`, `无权在此创建（${code}）`]
+          : [`it cannot be created (${code ?? String(err)})`, `无法创建（${code ?? String(err)}）`];
+    throw new PipaError('invalid_request', `数据目录 ${dataDir}：${whyZh} / data directory ${dataDir}: ${why}`, [
+      { path: 'dataDir', message: why },
+    ]);
+  }
+}
+
+/** Whether the database holds wrapped system keys (an installation), without creating anything (no migration yet). */
+async function hasSystemKeys(db: Kysely<Schema>): Promise<boolean> {
+  try {
+    return (await db.selectFrom('system_keys').select('purpose').limit(1).executeTakeFirst()) !== undefined;
+  } catch (err) {
+    const tables = await db.introspection.getTables();
+    if (!tables.some((t) => t.name === 'system_keys')) return false;
+    throw err;
+  }
+}
+
+function masterKeyMissing(keyFile: string): CryptoError {
+  return new CryptoError(
+    'master_key_missing',
+    `no master key for this installation: its system keys are wrapped, but the key file ${keyFile} does not exist and ${ENV_MASTER_KEY} is not set. ` +
+      `Restore the installation's key file (or set ${ENV_MASTER_KEY} to its key); pipa creates a key file only for a new installation`,
+    `此安装没有主密钥：数据库中的系统密钥已被包装，但密钥文件 ${keyFile} 不存在，也未设置 ${ENV_MASTER_KEY}。` +
+      `请恢复此安装的密钥文件（或将 ${ENV_MASTER_KEY} 设为其密钥）；pipa 只为新安装创建密钥文件`,
+  );
+}
+
+/** `unknownVersion`: one of the failures was a version the provider does not hold (its message says which). */
+function masterKeyMismatch(provider: MasterKeyProvider, count: number, unknownVersion?: CryptoError): CryptoError {
+  const source = provider.describe();
+  return new CryptoError(
+    'master_key_mismatch',
+    `this database's keys were wrapped by another master key than the one configured (${source}): restore the right key ` +
+      `(the installation's key file or ${ENV_MASTER_KEY}). None of its ${count} system keys unwraps, so this is a configuration error, not tampering` +
+      (unknownVersion !== undefined ? ` (${unknownVersion.message})` : ''),
+    `此数据库的密钥由另一个主密钥包装，而不是当前配置的主密钥（${source}）：请恢复正确的密钥（此安装的密钥文件或 ${ENV_MASTER_KEY}）。` +
+      `${count} 个系统密钥没有一个能解开，这是配置错误，而非篡改` +
+      (unknownVersion !== undefined ? `（${unknownVersion.messageZh}）` : ''),
+  );
+}
+
+/**
+ * Unwrap the system keys, the ones already stored first: they tell whether the configured master key is
+ * this installation's before anything is wrapped under it. None unwraps: `master_key_mismatch`; some
+ * do, some do not: the failure itself (tampering). Then, when `create`, the missing ones are created
+ * (in one transaction, so two first starts agree); without `create` a missing one is refused.
+ */
+async function loadSystemSecrets(
+  db: Kysely<Schema>,
+  keyring: Keyring,
+  provider: MasterKeyProvider,
+  clock: () => number,
+  create: boolean,
+): Promise<Map<string, Buffer>> {
   const purposes = [...SYSTEM_KEY_PURPOSES, CHECKPOINT_PURPOSE];
+  const out = new Map<string, Buffer>();
+  const unwrapAll = async (rows: readonly { purpose: string; wrapped: Buffer }[]): Promise<void> => {
+    const failures: unknown[] = [];
+    let tried = 0;
+    for (const row of rows) {
+      if (!purposes.includes(row.purpose) || out.has(row.purpose)) continue;
+      tried++;
+      try {
+        out.set(row.purpose, await keyring.unwrapSecret(row.wrapped, row.purpose));
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length === 0) return;
+    const wrongKey = (err: unknown) =>
+      isCryptoError(err, 'authentication_failed') ||
+      isCryptoError(err, 'key_version_mismatch') ||
+      isCryptoError(err, 'unknown_key_version');
+    if (out.size === 0 && failures.every(wrongKey)) {
+      throw masterKeyMismatch(
+        provider,
+        tried,
+        failures.find((e): e is CryptoError => isCryptoError(e, 'unknown_key_version')),
+      );
+    }
+    throw failures.find((e) => !isCryptoError(e, 'unknown_key_version')) ?? failures[0];
+  };
+  await unwrapAll(await db.selectFrom('system_keys').selectAll().execute());
+  const missing = purposes.filter((p) => !out.has(p));
+  if (missing.length === 0) return out;
+  if (!create) {
+    throw new PipaError(
+      'precondition_failed',
+      `缺少系统密钥 ${missing.join(', ')}：请先启动一次服务（pipa serve）/ system key(s) ${missing.join(', ')} missing: start the service once (pipa serve) to create them`,
+    );
+  }
   const rows = await withTransaction(db, async (trx) => {
     const existing = await trx.selectFrom('system_keys').selectAll().execute();
     const have = new Set(existing.map((r) => r.purpose));
@@ -246,11 +383,8 @@ async function loadSystemSecrets(db: Kysely<Schema>, keyring: Keyring, clock: ()
     }
     return trx.selectFrom('system_keys').selectAll().execute();
   });
-  const out = new Map<string, Buffer>();
-  for (const row of rows) {
-    if (!purposes.includes(row.purpose)) continue;
-    out.set(row.purpose, await keyring.unwrapSecret(row.wrapped, row.purpose));
-  }
+  // Ours, or those another process created first (under its key: a mismatch if that is not ours).
+  await unwrapAll(rows);
   return out;
 }
 
