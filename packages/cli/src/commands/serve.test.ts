@@ -1,8 +1,9 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunningService } from '@pipa/server';
+import { createDatabase, type RunningService } from '@pipa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../io.js';
 import { asGbk, runCli } from '../test-util.js';
@@ -411,5 +412,82 @@ describe('pipa audit verify', () => {
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('consent ledger broken at seq 1 (hash)');
     expect((await runCli(['audit', 'verify', '--data-dir', 'nowhere'], { cwd: dir })).code).toBe(2);
+  });
+});
+
+describe('pipa serve: configuration is checked before anything is written (exit 2)', () => {
+  const exists = (name: string) => existsSync(join(dir, name));
+
+  it('a bad PIPA_MASTER_KEY, a bad PIPA_WEBHOOK_ALLOW_NETWORKS or an invalid example: exit 2, no data directory', async () => {
+    mkdirSync(join(dir, 'bad-examples', 'broken'), { recursive: true });
+    writeFileSync(join(dir, 'bad-examples', 'broken', 'policy.yaml'), 'app:\n  id: broken\n');
+    const cases: { args: string[]; env: Record<string, string>; message: string }[] = [
+      { args: [], env: { PIPA_MASTER_KEY: 'notbase64!!' }, message: 'PIPA_MASTER_KEY: not valid base64' },
+      { args: [], env: { PIPA_MASTER_KEY: Buffer.alloc(16, 1).toString('base64') }, message: 'decodes to 16 bytes; a key is 32 bytes' },
+      {
+        args: [],
+        env: { PIPA_WEBHOOK_ALLOW_NETWORKS: '10.0.0.0/99' },
+        message: 'PIPA_WEBHOOK_ALLOW_NETWORKS: "10.0.0.0/99" is not a network',
+      },
+      { args: ['--examples', 'bad-examples'], env: {}, message: 'broken/policy.yaml' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const r = await runCli(['serve', '--port', '0', '--data-dir', `b7-${i}`, ...c.args], { cwd: dir, env: c.env });
+      expect([i, r.code]).toEqual([i, 2]);
+      expect(r.stderr).toContain(c.message);
+      expect(exists(`b7-${i}`)).toBe(false);
+    }
+  });
+
+  it('--data-dir that is a file, or cannot be created: exit 2 naming --data-dir, not an internal error', async () => {
+    writeFileSync(join(dir, 'afile'), 'x');
+    const file = await runCli(['serve', '--port', '0', '--data-dir', 'afile'], { cwd: dir });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain('--data-dir afile:');
+    expect(file.stderr).toContain('is a file, not a folder');
+    expect(file.stderr).not.toContain('internal error');
+    if (process.getuid?.() !== 0) {
+      mkdirSync(join(dir, 'locked'), { mode: 0o500 });
+      const locked = await runCli(['serve', '--port', '0', '--data-dir', 'locked/data'], { cwd: dir });
+      expect(locked.code).toBe(2);
+      expect(locked.stderr).toContain('--data-dir locked/data:');
+      expect(locked.stderr).toContain('permission denied');
+    }
+  });
+
+  it('--host that does not resolve: exit 2 naming --host', async () => {
+    const r = await runCli(['serve', '--host', '999.1.1.1', '--port', '0', '--data-dir', 'b6-host'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot listen on 999.1.1.1:0');
+    expect(r.stderr).toContain('--host 999.1.1.1');
+    expect(r.stderr).not.toContain('internal error');
+  });
+
+  it('a first start that cannot listen creates no admin key: the next start prints it', async () => {
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const r = await runCli(['serve', '--port', String(port), '--data-dir', 'b5'], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--port ${port} is in use by another process`);
+      expect(r.stdout).not.toContain('admin API key');
+    } finally {
+      await new Promise((done) => blocker.close(done));
+    }
+    const database = await createDatabase({ url: `sqlite:${join(dir, 'b5', 'pipa.db')}` });
+    try {
+      expect(await database.db.selectFrom('api_keys').select('id').execute()).toEqual([]);
+      expect(await database.db.selectFrom('audit_events').select('seq').where('action', '=', 'key.create').execute()).toEqual([]);
+    } finally {
+      await database.close();
+    }
+    const s = await serve({ dataDir: 'b5' });
+    try {
+      expect(s.io.out()).toContain('admin API key (shown once, store it now)');
+      expect(s.service.adminKey).not.toBeNull();
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -7,6 +7,10 @@
  *
  * `pipa start` (what `npm start` runs) is `pipa serve --examples examples` with the defaults: SQLite
  * in ./.pipa, the master key file created there on first start, both example apps published.
+ *
+ * Configuration is checked before anything is written (the master key, PIPA_WEBHOOK_ALLOW_NETWORKS,
+ * the example declarations); a start that cannot listen exits 2 without creating the admin key, so the
+ * next start prints it. Exit 2 for every configuration or listen error, naming the option.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,7 +22,7 @@ import { CliExit, type CliIo, EXIT } from '../io.js';
 import { VERSION } from '../program.js';
 import { buildSite } from '../static-site/render-site.js';
 import { shutdownSignal } from '../static-site/serve.js';
-import { addDbOptions, type DbCommandOptions, describeError, isServiceError, serviceOptions } from './service-options.js';
+import { addDbOptions, type DbCommandOptions, describeError, isServiceError, optionOf, serviceOptions } from './service-options.js';
 
 export interface ServeCommandOptions extends DbCommandOptions {
   host: string;
@@ -47,6 +51,17 @@ function parsePort(raw: string): number {
     throw new CliExit(EXIT.invalid, `--port must be a number from 0 to 65535 (got "${raw}")`);
   return Number(raw);
 }
+
+/** Why `listen` failed, naming the option to change. */
+const LISTEN_ERRORS: Record<string, (host: string, port: number) => string> = {
+  EADDRINUSE: (_h, p) => `--port ${p} is in use by another process`,
+  EACCES: (_h, p) => `--port ${p} needs privileges (ports below 1024) or is not permitted`,
+  EADDRNOTAVAIL: (h) => `--host ${h} is not an address of this machine`,
+  ENOTFOUND: (h) => `--host ${h} is neither an address of this machine nor a name that resolves`,
+  EAI_AGAIN: (h) => `--host ${h} could not be resolved (name resolution failed, try an IP address)`,
+  EAI_NONAME: (h) => `--host ${h} is neither an address of this machine nor a name that resolves`,
+  EAI_FAIL: (h) => `--host ${h} could not be resolved`,
+};
 
 /** Every `<dir>/<app>/policy.yaml`, sorted by folder name. */
 export function readExampleSources(dir: string): ExampleSource[] {
@@ -136,9 +151,14 @@ export async function runServe(
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
-      throw new CliExit(EXIT.invalid, `cannot listen on ${opts.host}:${port} (${code})`);
-    if (isServiceError(err)) throw new CliExit(EXIT.invalid, `pipa: ${describeError(err)}`);
+    const why = typeof code === 'string' ? LISTEN_ERRORS[code] : undefined;
+    if (why !== undefined && !isServiceError(err)) {
+      throw new CliExit(EXIT.invalid, `无法监听 / cannot listen on ${opts.host}:${port} (${code}): ${why(opts.host, port)}`);
+    }
+    if (isServiceError(err)) {
+      const option = optionOf(err);
+      throw new CliExit(EXIT.invalid, `pipa: ${option !== undefined ? `${option} ${opts.dataDir}: ` : ''}${describeError(err)}`);
+    }
     throw err;
   }
 

@@ -1,19 +1,23 @@
 /**
  * `startPipaService(options)`: what `pipa serve` and `pipa start` run.
  *
- *   1. open the service context (database, migrations, master key — the key file is created on first
- *      start —, system keys, audit log, policy registry);
- *   2. start the areas (fill the consent projection and keep it current, apply re-consent marks);
- *   3. keep the policy registry current across nodes (LISTEN on CHANNELS.policy);
- *   4. publish the given example declarations whose version is not published yet;
- *   5. on first start, create the one-time admin API key;
- *   6. build the server and listen.
+ *   1. check the configuration before anything is created or migrated: the master key (variables, an
+ *      existing key file), PIPA_WEBHOOK_ALLOW_NETWORKS, the example declarations;
+ *   2. open the service context (database, migrations, master key — the key file is created for a new
+ *      installation —, system keys, audit log, policy registry);
+ *   3. start the areas (fill the consent projection and keep it current, apply re-consent marks);
+ *   4. keep the policy registry current across nodes (LISTEN on CHANNELS.policy);
+ *   5. publish the given example declarations whose version is not published yet;
+ *   6. build the server and listen;
+ *   7. once it listens, on first start, create the one-time admin API key (a start that cannot listen
+ *      leaves it to the next start, which prints it).
  *
  * `close()` is the graceful shutdown (see create.ts); `pipa serve` calls it on SIGTERM and SIGINT.
  */
 import { DeclarationError, loadDeclaration } from '@pipa/policy';
 import { PipaError } from '../errors.js';
 import { startPolicySync } from '../policies/sync.js';
+import { createEgressPolicy, WEBHOOK_ALLOW_ENV } from '../rights/egress.js';
 import { openServiceContext, type ServiceContext, type ServiceOptions } from '../service/context.js';
 import { createAreaServices, startAreas } from './areas.js';
 import { createPipaServer, type PipaServer, type PipaServerOptions } from './create.js';
@@ -65,6 +69,10 @@ export function serviceUrl(host: string, port: number): string {
 }
 
 export async function startPipaService(options: StartOptions = {}): Promise<RunningService> {
+  // Configuration errors are answered before the service context creates or migrates anything.
+  const env = options.env ?? process.env;
+  createEgressPolicy(env[WEBHOOK_ALLOW_ENV] ?? []);
+  const parsedExamples = (options.examples ?? []).map(parseExample);
   const ctx = await openServiceContext(options);
   let server: PipaServer | undefined;
   try {
@@ -77,11 +85,12 @@ export async function startPipaService(options: StartOptions = {}): Promise<Runn
     server = await createPipaServer(ctx, { ...options, services, projectionLoaded: areas.projectionLoaded });
 
     const examples: ExampleOutcome[] = [];
-    for (const ex of options.examples ?? []) examples.push(await publishExample(ctx, server, ex));
+    for (const ex of parsedExamples) examples.push(await publishExample(ctx, server, ex));
 
-    const bootstrap = await server.services.keys.bootstrapAdminKey();
     const host = options.host ?? '127.0.0.1';
     await server.app.listen({ host, port: options.port ?? 7800 });
+    // Only now: a first start that cannot listen must not create the admin key it could never print.
+    const bootstrap = await server.services.keys.bootstrapAdminKey();
     const address = server.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7800);
     const url = serviceUrl(host, port);
@@ -103,18 +112,25 @@ export async function startPipaService(options: StartOptions = {}): Promise<Runn
   }
 }
 
-/** Publish an example unless its version is already published (by this node or another: a conflict counts as published). */
-async function publishExample(ctx: ServiceContext, server: PipaServer, ex: ExampleSource): Promise<ExampleOutcome> {
-  let appId: string;
-  let version: string;
+interface ParsedExample extends ExampleSource {
+  appId: string;
+  version: string;
+}
+
+/** An example's app and version; a declaration that does not load is `validation_failed` (before anything is written). */
+function parseExample(ex: ExampleSource): ParsedExample {
   try {
     const d = loadDeclaration(ex.source, ex.file).declaration;
-    appId = d.app.id;
-    version = d.versions[d.versions.length - 1]?.version ?? '';
+    return { ...ex, appId: d.app.id, version: d.versions[d.versions.length - 1]?.version ?? '' };
   } catch (err) {
     if (err instanceof DeclarationError) throw new PipaError('validation_failed', err.message);
     throw err;
   }
+}
+
+/** Publish an example unless its version is already published (by this node or another: a conflict counts as published). */
+async function publishExample(ctx: ServiceContext, server: PipaServer, ex: ParsedExample): Promise<ExampleOutcome> {
+  const { appId, version } = ex;
   const existing = await ctx.db
     .selectFrom('policy_versions')
     .select('version')
