@@ -41,24 +41,24 @@ describe('pipa keys status / rotate / retire', () => {
     const r = await runCli(['keys', 'status'], { cwd: dir });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/version 1\s+in use\s+5 row\(s\)/);
+    expect(r.stdout).toMatch(/version 1\s+in use\s+6 row\(s\)/);
     expect(r.stdout).toMatch(/version 2\s+current\s+0 row\(s\)/);
-    expect(r.stdout).toMatch(/system_keys\.wrapped\s+v1: 4/);
+    expect(r.stdout).toMatch(/system_keys\.wrapped\s+v1: 5/);
     expect(r.stdout).toMatch(/rights_webhooks\.secret_wrapped\s+v1: 1/);
     expect(r.stdout).toMatch(/rights_requests\.key_wrapped\s+\(empty\)/);
-    expect(r.stdout).toContain('pending: 5 row(s)');
+    expect(r.stdout).toContain('pending: 6 row(s)');
     const json = JSON.parse((await runCli(['keys', 'status', '--json'], { cwd: dir })).stdout) as {
       currentVersion: number;
       pending: number;
     };
-    expect(json).toMatchObject({ currentVersion: 2, pending: 5 });
+    expect(json).toMatchObject({ currentVersion: 2, pending: 6 });
   });
 
   it('retire refuses a version rows still use, naming each table, and changes nothing', async () => {
     const r = await runCli(['keys', 'retire', '1'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('master key version 1 still wraps rows');
-    expect(r.stderr).toContain('system_keys.wrapped 仍有 4 行由版本 1 包装');
+    expect(r.stderr).toContain('system_keys.wrapped 仍有 5 行由版本 1 包装');
     expect(r.stderr).toContain('rights_webhooks.secret_wrapped 仍有 1 行由版本 1 包装');
     expect(r.stderr).not.toMatch(/\n\s+at /);
     for (const bad of ['0', 'x', '1.5', '-1']) {
@@ -67,7 +67,7 @@ describe('pipa keys status / rotate / retire', () => {
     }
     expect((await runCli(['keys', 'retire', '2'], { cwd: dir })).stderr).toContain('version 2 is current');
     expect((await runCli(['keys', 'retire', '7'], { cwd: dir })).stderr).toContain('master key version 7 is not held');
-    expect((await runCli(['keys', 'status'], { cwd: dir })).stdout).toContain('pending: 5 row(s)');
+    expect((await runCli(['keys', 'status'], { cwd: dir })).stdout).toContain('pending: 6 row(s)');
   });
 
   it('rotate continues the unfinished rotation (no new version), then a version can be retired and the secret is unchanged', async () => {
@@ -75,7 +75,7 @@ describe('pipa keys status / rotate / retire', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('resuming the unfinished rotation to master key version 2');
-    expect(r.stdout).toContain('system keys: 4 re-wrapped, 0 failed');
+    expect(r.stdout).toContain('system keys: 5 re-wrapped, 0 failed');
     expect(r.stdout).toContain('webhook secrets: 1 re-wrapped, 0 failed');
     expect(r.stdout).toContain('nothing is wrapped under older versions any more');
     const status = await runCli(['keys', 'status'], { cwd: dir });
@@ -120,7 +120,7 @@ describe('pipa keys status / rotate / retire', () => {
       [2, 0, true],
       [3, 0, true],
       [4, 0, true],
-      [5, 5, false],
+      [5, 6, false],
     ]);
   });
 });
@@ -195,7 +195,7 @@ describe('pipa keys / requests never create a master key: they refuse an install
       expect(r.stderr).not.toContain('authentication failed');
     }
     expect(files(copy)).toEqual(before);
-    expect(await systemKeyRows(copy)).toBe(4);
+    expect(await systemKeyRows(copy)).toBe(5);
   });
 
   it('a wrong PIPA_MASTER_KEY: "wrapped by another master key", not tampering; nothing written', async () => {

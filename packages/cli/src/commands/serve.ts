@@ -16,7 +16,15 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Declaration, DeclarationError, decodeDeclaration } from '@pipa/policy';
-import { DECISION_AUDIT_MODES, type DecisionAuditMode, type ExampleSource, type RunningService, startPipaService } from '@pipa/server';
+import {
+  DECISION_AUDIT_MODES,
+  type DecisionAuditMode,
+  type ExampleSource,
+  type RunningService,
+  SUITE_NAMES,
+  type SuiteName,
+  startPipaService,
+} from '@pipa/server';
 import { type Command, Option } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 import { VERSION } from '../program.js';
@@ -33,6 +41,8 @@ export interface ServeCommandOptions extends DbCommandOptions {
   logLevel: string;
   /** Which decisions the audit log records: all, denied (default) or counted per minute. */
   auditDecisions: string;
+  /** Cipher suite of a new installation (an existing one keeps its own). */
+  suite?: string;
 }
 
 export const SERVE_DEFAULTS: ServeCommandOptions = {
@@ -122,6 +132,9 @@ export async function runServe(
   if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
     throw new CliExit(EXIT.invalid, `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${opts.logLevel}")`);
   }
+  if (opts.suite !== undefined && !(SUITE_NAMES as readonly string[]).includes(opts.suite)) {
+    throw new CliExit(EXIT.invalid, `--suite must be one of ${SUITE_NAMES.join(', ')} (got "${opts.suite}")`);
+  }
   if (!(DECISION_AUDIT_MODES as readonly string[]).includes(opts.auditDecisions)) {
     throw new CliExit(EXIT.invalid, `--audit-decisions must be one of ${DECISION_AUDIT_MODES.join(', ')} (got "${opts.auditDecisions}")`);
   }
@@ -141,6 +154,7 @@ export async function runServe(
     running = await startPipaService({
       ...serviceOptions(io, opts),
       auditDecisions: opts.auditDecisions as DecisionAuditMode,
+      ...(opts.suite !== undefined ? { suite: opts.suite as SuiteName } : {}),
       host: opts.host,
       port,
       examples,
@@ -166,6 +180,7 @@ export async function runServe(
     `pipa ${VERSION} 正在运行 / running: ${running.url}`,
     `API 文档 / API docs: ${running.docsUrl}`,
     `数据库 / database: ${running.ctx.database.description}`,
+    `密码套件 / cipher suite: ${running.ctx.suite}`,
     `决定的审计 / decisions audited: ${running.ctx.auditDecisions}`,
   ];
   if (opts.site) lines.push(`隐私政策网站 / policy site: ${running.url}site/`);
@@ -212,6 +227,10 @@ export function addServeOptions(command: Command): Command {
         '--audit-decisions <mode>',
         '审计日志记录哪些决定：all 全部、denied 仅拒绝、counted 每分钟计数 / which decisions the audit log records: all, denied only, or counted per minute',
       ).default(SERVE_DEFAULTS.auditDecisions),
+    )
+    .option(
+      '--suite <suite>',
+      '新安装的密码套件：aes-256-gcm（默认）或 sm4（SM4 + SM3）；已有安装沿用其套件 / cipher suite of a new installation: aes-256-gcm (default) or sm4 (SM4 + SM3); an existing one keeps its own',
     );
 }
 

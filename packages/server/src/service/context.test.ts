@@ -29,7 +29,13 @@ forEachDialect(
       const indexA = a.blindIndex.index('xiaopiaopiao', 'contact.phone', 'phone', '13812345678');
       const psnA = a.pseudonyms.audit('sub_1');
       const keys = await ctx.db.selectFrom('system_keys').select('purpose').orderBy('purpose').execute();
-      expect(keys.map((k) => k.purpose)).toEqual(['audit-checkpoint', 'audit-pseudonym', 'blind-index', 'sharing-pseudonym']);
+      expect(keys.map((k) => k.purpose)).toEqual([
+        'audit-checkpoint',
+        'audit-pseudonym',
+        'blind-index',
+        'deployment-suite:aes-256-gcm',
+        'sharing-pseudonym',
+      ]);
       await a.close();
       const b = await openTestContext(ctx.database, { examples: [] });
       expect(b.blindIndex.index('xiaopiaopiao', 'contact.phone', 'phone', '13812345678').equals(indexA)).toBe(true);
@@ -86,7 +92,7 @@ forEachDialect(
         }
         expect(readdirSync(dataDir)).toEqual([]);
       });
-      expect(await countSystemKeys(ctx.database)).toBe(4);
+      expect(await countSystemKeys(ctx.database)).toBe(5);
     });
 
     it("another master key than the installation's is master_key_mismatch, not tampering, and nothing is added under it", async () => {
@@ -114,7 +120,7 @@ forEachDialect(
         );
         expect(other).toMatchObject({ code: 'master_key_mismatch', message: expect.stringContaining('master-key.json') });
       });
-      expect(await countSystemKeys(ctx.database)).toBe(3);
+      expect(await countSystemKeys(ctx.database)).toBe(4);
       // With the right key the missing one is created again, and the others are unchanged.
       const again = await openTestContext(ctx.database, { examples: [] });
       await again.close();
@@ -155,11 +161,68 @@ forEachDialect(
         const c = await openServiceContext({ database: ctx.database, dataDir, env: {} });
         await c.close();
         expect(readdirSync(dataDir)).toEqual(['master-key.json']);
-        expect(await countSystemKeys(ctx.database)).toBe(4);
+        expect(await countSystemKeys(ctx.database)).toBe(5);
       });
     });
   },
   { perTest: true, migrate: false },
+);
+
+forEachDialect(
+  'the cipher suite of an installation',
+  (ctx) => {
+    const env = { PIPA_MASTER_KEY: TEST_MASTER_KEY };
+    const open = (options: { suite?: 'aes-256-gcm' | 'sm4'; setup?: boolean } = {}) =>
+      inTempDir((dataDir) => openServiceContext({ database: ctx.database, dataDir, env, ...options }).then((c) => c.close()));
+    const suiteOf = async (options: { suite?: 'aes-256-gcm' | 'sm4'; setup?: boolean } = {}) => {
+      let suite = '';
+      let psn = '';
+      await inTempDir(async (dataDir) => {
+        const c = await openServiceContext({ database: ctx.database, dataDir, env, ...options });
+        suite = c.suite;
+        psn = c.pseudonyms.audit('sub_1');
+        await c.close();
+      });
+      return { suite, psn };
+    };
+    const markers = async () =>
+      (await ctx.db.selectFrom('system_keys').select('purpose').where('purpose', 'like', 'deployment-suite:%').execute()).map(
+        (r) => r.purpose,
+      );
+
+    it('is recorded at the first start and kept: later opens without a suite use it, another suite is refused', async () => {
+      const first = await suiteOf({ suite: 'sm4' });
+      expect(first.suite).toBe('sm4');
+      expect(await markers()).toEqual(['deployment-suite:sm4']);
+      // Without a suite (pipa serve again, pipa keys …): the recorded one, the same pseudonyms.
+      expect(await suiteOf()).toEqual(first);
+      expect(await suiteOf({ setup: false })).toEqual(first);
+      const refused = await open({ suite: 'aes-256-gcm' }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'conflict' });
+      expect((refused as Error).message).toContain('this installation uses the sm4 cipher suite');
+      expect(await markers()).toEqual(['deployment-suite:sm4']);
+    });
+
+    it('the record is bound to its suite: renamed to the other one, it does not unwrap', async () => {
+      await open({ suite: 'sm4' });
+      await ctx.db
+        .updateTable('system_keys')
+        .set({ purpose: 'deployment-suite:aes-256-gcm' })
+        .where('purpose', '=', 'deployment-suite:sm4')
+        .execute();
+      await expect(open()).rejects.toMatchObject({ code: 'authentication_failed' });
+    });
+
+    it('an installation from before the record gets it at its next start, not from a command that sets nothing up', async () => {
+      await open();
+      await ctx.db.deleteFrom('system_keys').where('purpose', 'like', 'deployment-suite:%').execute();
+      expect((await suiteOf({ setup: false })).suite).toBe('aes-256-gcm');
+      expect(await markers()).toEqual([]);
+      await open();
+      expect(await markers()).toEqual(['deployment-suite:aes-256-gcm']);
+    });
+  },
+  { perTest: true },
 );
 
 describe('openServiceContext', () => {

@@ -148,12 +148,17 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
   const dataDir = resolve(options.dataDir ?? '.pipa');
   const clock = options.clock ?? Date.now;
   const env = options.env ?? process.env;
-  const suite = options.suite ?? 'aes-256-gcm';
-  if (!isSuiteName(suite)) throw new PipaError('invalid_request', `unknown cipher suite ${String(suite)}`);
+  const requested = options.suite;
+  if (requested !== undefined && !isSuiteName(requested)) {
+    throw new PipaError('invalid_request', `unknown cipher suite ${String(requested)} (one of aes-256-gcm, sm4)`);
+  }
+  let suite: SuiteName = requested ?? 'aes-256-gcm';
   const setup = options.setup !== false;
   // The master key configuration is checked before anything is created (variables parsed, an existing
   // key file read); a key file that does not exist yet is created below, for a new installation only.
-  const prepared = await prepareMasterKeyProvider({ config: options.masterKey ?? { provider: 'auto' }, env, dataDir, suite });
+  const prepareFor = (s: SuiteName) =>
+    prepareMasterKeyProvider({ config: options.masterKey ?? { provider: 'auto' }, env, dataDir, suite: s });
+  let prepared = await prepareFor(suite);
   const ownsDatabase = options.database === undefined;
   let database: Database;
   if (options.database !== undefined) database = options.database;
@@ -179,6 +184,17 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
       );
     }
     if (options.migrate !== false) await migrate(database.db);
+    // The installation's suite is recorded at its first start and kept: its blind indexes and
+    // pseudonyms are computed with that suite's hash, so opening it with the other one would silently
+    // stop lookups from matching and change every audit pseudonym.
+    const stored = await storedSuite(database.db);
+    if (stored !== undefined) {
+      if (requested !== undefined && requested !== stored) throw suiteMismatch(stored, requested);
+      if (stored !== suite) {
+        suite = stored;
+        prepared = await prepareFor(suite);
+      }
+    }
     let provider: MasterKeyProvider;
     if (prepared.provider !== null) provider = prepared.provider;
     else if (installed) throw masterKeyMissing(prepared.missingKeyFile);
@@ -187,7 +203,14 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
       provider = await prepared.create();
     }
     const keyring = createKeyring({ provider });
-    const secrets = await loadSystemSecrets(database.db, keyring, provider, clock, setup);
+    // The suite's record is written with the system keys (a first start, or the first start of an
+    // installation from before it was recorded); a command that sets nothing up writes none.
+    const marker = stored === undefined && setup ? [`${SUITE_PURPOSE_PREFIX}${suite}`] : [];
+    const secrets = await loadSystemSecrets(database.db, keyring, provider, clock, setup, marker);
+    if (marker.length > 0) {
+      const now = await storedSuite(database.db);
+      if (now !== suite) throw suiteMismatch(now ?? suite, suite);
+    }
     const systemKeys: SystemKeys = {
       blindIndex: need(secrets, 'blind-index'),
       auditPseudonym: need(secrets, 'audit-pseudonym'),
@@ -318,6 +341,34 @@ function masterKeyMismatch(provider: MasterKeyProvider, count: number, unknownVe
   );
 }
 
+/** `system_keys` purpose prefix of the record of the installation's cipher suite. */
+const SUITE_PURPOSE_PREFIX = 'deployment-suite:';
+
+/** The suite recorded for this installation; undefined before it is recorded. Two records: refused. */
+async function storedSuite(db: Kysely<Schema>): Promise<SuiteName | undefined> {
+  const rows = await db.selectFrom('system_keys').select('purpose').where('purpose', 'like', `${SUITE_PURPOSE_PREFIX}%`).execute();
+  const names = rows.map((r) => r.purpose.slice(SUITE_PURPOSE_PREFIX.length));
+  if (names.length === 0) return undefined;
+  const [name] = names;
+  if (names.length > 1 || name === undefined || !isSuiteName(name)) {
+    throw new PipaError(
+      'conflict',
+      `the database records ${names.length > 1 ? 'several cipher suites' : 'an unknown cipher suite'} (${names.join(', ')}): it was altered`,
+    );
+  }
+  return name;
+}
+
+function suiteMismatch(stored: SuiteName, requested: SuiteName): PipaError {
+  return new PipaError(
+    'conflict',
+    `该安装使用 ${stored} 密码套件，不能以 ${requested} 打开 / this installation uses the ${stored} cipher suite ` +
+      `(its blind indexes and pseudonyms are computed with ${stored === 'sm4' ? 'SM3' : 'SHA-256'}); it cannot be opened with ${requested}: ` +
+      'leave the suite out, or give the one it was set up with',
+    [{ path: 'suite', message: `must be ${stored}` }],
+  );
+}
+
 /**
  * Unwrap the system keys, the ones already stored first: they tell whether the configured master key is
  * this installation's before anything is wrapped under it. None unwraps: `master_key_mismatch`; some
@@ -330,8 +381,12 @@ async function loadSystemSecrets(
   provider: MasterKeyProvider,
   clock: () => number,
   create: boolean,
+  extra: readonly string[] = [],
 ): Promise<Map<string, Buffer>> {
-  const purposes = [...SYSTEM_KEY_PURPOSES, CHECKPOINT_PURPOSE];
+  const stored = await db.selectFrom('system_keys').select('purpose').where('purpose', 'like', `${SUITE_PURPOSE_PREFIX}%`).execute();
+  // The suite record is a wrapped secret like the others: its purpose (and so the suite's name) is
+  // bound to it, so a record renamed to the other suite does not unwrap.
+  const purposes = [...SYSTEM_KEY_PURPOSES, CHECKPOINT_PURPOSE, ...stored.map((r) => r.purpose), ...extra];
   const out = new Map<string, Buffer>();
   const unwrapAll = async (rows: readonly { purpose: string; wrapped: Buffer }[]): Promise<void> => {
     const failures: unknown[] = [];
