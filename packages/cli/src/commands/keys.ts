@@ -121,9 +121,15 @@ export function registerKeys(program: Command, io: CliIo): void {
     .argument('<id>', '密钥 ID（key_…）/ key id (key_…)')
     .option('--json', '输出 JSON / JSON output', false)
     .action(async (id: string, opts: CommonOptions) => {
-      if (!/^key_[a-z2-7]{12}$/.test(id)) throw new CliExit(EXIT.invalid, `not a key id: ${id} (key_ followed by 12 letters or digits)`);
-      const key = await withContext(io, opts, (ctx) => createKeyService(ctx).revoke(id, 'cli'));
+      if (!/^key_[a-z2-7]{12}$/.test(id))
+        throw new CliExit(EXIT.invalid, `not a key id: ${id} (key_ followed by 12 characters from a-z and 2-7)`);
+      const { key, already } = await withContext(io, opts, async (ctx) => {
+        const service = createKeyService(ctx);
+        const before = await service.get(id);
+        return { key: await service.revoke(id, 'cli'), already: before.revokedAt !== null };
+      });
       if (opts.json) io.stdout(`${JSON.stringify(key, null, 2)}\n`);
+      else if (already) io.stdout(`已撤销过，未作更改 / already revoked, nothing changed: ${keyLine(key)}\n`);
       else io.stdout(`已撤销 / revoked: ${keyLine(key)}\n`);
     });
 

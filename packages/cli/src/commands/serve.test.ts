@@ -220,7 +220,10 @@ describe('pipa keys', () => {
     expect(list.stdout).not.toContain(token.slice(18));
     const revoked = await runCli(['keys', 'revoke', id], { cwd: dir });
     expect(revoked.code).toBe(0);
-    expect(revoked.stdout).toContain('revoked');
+    expect(revoked.stdout).toContain('已撤销 / revoked:');
+    // Again: says it was revoked already (the service changes nothing then).
+    const again = await runCli(['keys', 'revoke', id], { cwd: dir });
+    expect([again.code, again.stdout.startsWith('已撤销过，未作更改 / already revoked, nothing changed:')]).toEqual([0, true]);
     expect((await runCli(['keys', 'list', '--app', 'shengshitong'], { cwd: dir })).stdout).not.toContain(id);
     expect((await runCli(['keys', 'list', '--app', 'shengshitong', '--all', '--json'], { cwd: dir })).stdout).toContain(id);
   });
