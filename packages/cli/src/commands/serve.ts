@@ -30,7 +30,7 @@ import { CliExit, type CliIo, EXIT } from '../io.js';
 import { VERSION } from '../program.js';
 import { buildSite } from '../static-site/render-site.js';
 import { shutdownSignal } from '../static-site/serve.js';
-import { addDbOptions, type DbCommandOptions, describeError, isServiceError, optionOf, serviceOptions } from './service-options.js';
+import { addDbOptions, type DbCommandOptions, describeError, isServiceError, serviceErrorExit, serviceOptions } from './service-options.js';
 
 export interface ServeCommandOptions extends DbCommandOptions {
   host: string;
@@ -169,10 +169,7 @@ export async function runServe(
     if (why !== undefined && !isServiceError(err)) {
       throw new CliExit(EXIT.invalid, `无法监听 / cannot listen on ${opts.host}:${port} (${code}): ${why(opts.host, port)}`);
     }
-    if (isServiceError(err)) {
-      const option = optionOf(err);
-      throw new CliExit(EXIT.invalid, `pipa: ${option !== undefined ? `${option} ${opts.dataDir}: ` : ''}${describeError(err)}`);
-    }
+    if (isServiceError(err)) throw serviceErrorExit('pipa', err, opts);
     throw err;
   }
 

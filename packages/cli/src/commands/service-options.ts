@@ -67,10 +67,14 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
-/** The option a service error is about (details path `dataDir` → `--data-dir`), or undefined. */
-export function optionOf(err: unknown): string | undefined {
+/**
+ * A service error as the command's exit 2: `<prefix>: <message>`, naming `--data-dir` and its value
+ * when the error is about the data directory (details path `dataDir`).
+ */
+export function serviceErrorExit(prefix: string, err: unknown, opts: DbCommandOptions): CliExit {
   const details = (err as { details?: { path?: string }[] }).details;
-  return details?.[0]?.path === 'dataDir' ? '--data-dir' : undefined;
+  const option = details?.[0]?.path === 'dataDir' ? `--data-dir ${opts.dataDir}: ` : '';
+  return new CliExit(EXIT.invalid, `${prefix}: ${option}${describeError(err)}`);
 }
 
 /** Errors of the service layers end the command with exit 2 and their message (no stack trace). */
@@ -104,10 +108,7 @@ export async function withServiceContext<T>(
     // An existing installation only: no key file, no system keys created here.
     ctx = await openServiceContext({ ...serviceOptions(io, opts), setup: false });
   } catch (err) {
-    if (isServiceError(err)) {
-      const option = optionOf(err);
-      throw new CliExit(EXIT.invalid, `${command}: ${option !== undefined ? `${option} ${opts.dataDir}: ` : ''}${describeError(err)}`);
-    }
+    if (isServiceError(err)) throw serviceErrorExit(command, err, opts);
     throw err;
   }
   try {

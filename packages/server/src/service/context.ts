@@ -75,7 +75,8 @@ export interface AppPolicy {
 export interface PolicyRegistry {
   get(appId: string): AppPolicy | undefined;
   /** The app's policy, or `PipaError('unknown_app')`. */
-  require(appId: string): AppPolicy;
+  /** The app's policy, else `unknown_app` with `path` in its details (default `app`; the HTTP layer's `$.params.app`). */
+  require(appId: string, path?: string): AppPolicy;
   list(): AppPolicy[];
   /** Re-read one app (or all) from the database: after a notification or a publication. */
   reload(appId?: string): Promise<void>;
@@ -207,10 +208,9 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
     // installation from before it was recorded); a command that sets nothing up writes none.
     const marker = stored === undefined && setup ? [`${SUITE_PURPOSE_PREFIX}${suite}`] : [];
     const secrets = await loadSystemSecrets(database.db, keyring, provider, clock, setup, marker);
-    if (marker.length > 0) {
-      const now = await storedSuite(database.db);
-      if (now !== suite) throw suiteMismatch(now ?? suite, suite);
-    }
+    // Two first starts racing with different suites: the one whose record is not this open's refuses.
+    const recorded = suiteOf([...secrets.keys()]);
+    if (marker.length > 0 && recorded !== suite) throw suiteMismatch(recorded ?? suite, suite);
     const systemKeys: SystemKeys = {
       blindIndex: need(secrets, 'blind-index'),
       auditPseudonym: need(secrets, 'audit-pseudonym'),
@@ -344,10 +344,17 @@ function masterKeyMismatch(provider: MasterKeyProvider, count: number, unknownVe
 /** `system_keys` purpose prefix of the record of the installation's cipher suite. */
 const SUITE_PURPOSE_PREFIX = 'deployment-suite:';
 
-/** The suite recorded for this installation; undefined before it is recorded. Two records: refused. */
+const isSuitePurpose = (purpose: string) => purpose.startsWith(SUITE_PURPOSE_PREFIX);
+
+/** The suite recorded for this installation; undefined before it is recorded. */
 async function storedSuite(db: Kysely<Schema>): Promise<SuiteName | undefined> {
   const rows = await db.selectFrom('system_keys').select('purpose').where('purpose', 'like', `${SUITE_PURPOSE_PREFIX}%`).execute();
-  const names = rows.map((r) => r.purpose.slice(SUITE_PURPOSE_PREFIX.length));
+  return suiteOf(rows.map((r) => r.purpose));
+}
+
+/** The suite named by the suite records among `purposes`; undefined without one. Two records: refused. */
+function suiteOf(purposes: readonly string[]): SuiteName | undefined {
+  const names = purposes.filter(isSuitePurpose).map((p) => p.slice(SUITE_PURPOSE_PREFIX.length));
   if (names.length === 0) return undefined;
   const [name] = names;
   if (names.length > 1 || name === undefined || !isSuiteName(name)) {
@@ -383,16 +390,16 @@ async function loadSystemSecrets(
   create: boolean,
   extra: readonly string[] = [],
 ): Promise<Map<string, Buffer>> {
-  const stored = await db.selectFrom('system_keys').select('purpose').where('purpose', 'like', `${SUITE_PURPOSE_PREFIX}%`).execute();
-  // The suite record is a wrapped secret like the others: its purpose (and so the suite's name) is
-  // bound to it, so a record renamed to the other suite does not unwrap.
-  const purposes = [...SYSTEM_KEY_PURPOSES, CHECKPOINT_PURPOSE, ...stored.map((r) => r.purpose), ...extra];
+  const required = [...SYSTEM_KEY_PURPOSES, CHECKPOINT_PURPOSE, ...extra];
+  // The suite record is a wrapped secret like the others, unwrapped whichever suite it names: its
+  // purpose (and so the suite's name) is bound to it, so a record renamed to the other suite does not unwrap.
+  const isSystem = (purpose: string) => required.includes(purpose) || isSuitePurpose(purpose);
   const out = new Map<string, Buffer>();
   const unwrapAll = async (rows: readonly { purpose: string; wrapped: Buffer }[]): Promise<void> => {
     const failures: unknown[] = [];
     let tried = 0;
     for (const row of rows) {
-      if (!purposes.includes(row.purpose) || out.has(row.purpose)) continue;
+      if (!isSystem(row.purpose) || out.has(row.purpose)) continue;
       tried++;
       try {
         out.set(row.purpose, await keyring.unwrapSecret(row.wrapped, row.purpose));
@@ -415,7 +422,7 @@ async function loadSystemSecrets(
     throw failures.find((e) => !isCryptoError(e, 'unknown_key_version')) ?? failures[0];
   };
   await unwrapAll(await db.selectFrom('system_keys').selectAll().execute());
-  const missing = purposes.filter((p) => !out.has(p));
+  const missing = required.filter((p) => !out.has(p));
   if (missing.length === 0) return out;
   if (!create) {
     throw new PipaError(
@@ -426,7 +433,7 @@ async function loadSystemSecrets(
   const rows = await withTransaction(db, async (trx) => {
     const existing = await trx.selectFrom('system_keys').selectAll().execute();
     const have = new Set(existing.map((r) => r.purpose));
-    for (const purpose of purposes) {
+    for (const purpose of required) {
       if (have.has(purpose)) continue;
       const { wrapped } = await keyring.generateSecret(purpose);
       const info = wrapped.readUInt32BE(2);
@@ -507,10 +514,10 @@ export function createPolicyRegistry(db: Kysely<Schema>): PolicyRegistry {
 
   return {
     get: (appId) => byApp.get(appId),
-    require(appId) {
+    require(appId, path = 'app') {
       const p = byApp.get(appId);
       if (p === undefined)
-        throw new PipaError('unknown_app', `unknown app ${appId}`, [{ path: 'app', message: `no published policy for app ${appId}` }]);
+        throw new PipaError('unknown_app', `unknown app ${appId}`, [{ path, message: `no published policy for app ${appId}` }]);
       return p;
     },
     list: () => [...byApp.values()],

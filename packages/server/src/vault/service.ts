@@ -357,15 +357,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   }
 
   // The vault's paths are the HTTP routes' (`$.body.fields`, `$.params.app`).
-  const requirePolicy = (appId: string): VaultPolicy => {
-    const policy = ctx.policies.get(appId);
-    if (policy === undefined) {
-      throw new PipaError('unknown_app', `unknown app ${appId}`, [
-        { path: '$.params.app', message: `no published policy for app ${appId}` },
-      ]);
-    }
-    return vaultPolicy(policy);
-  };
+  const requirePolicy = (appId: string): VaultPolicy => vaultPolicy(ctx.policies.require(appId, '$.params.app'));
 
   // Rows of the first storage layout (one envelope per field) are converted to records before the
   // vault answers anything (legacy.ts); a failed conversion is retried by the next call.

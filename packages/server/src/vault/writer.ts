@@ -383,7 +383,6 @@ function withRemoved(event: AuditEventInput, removed: readonly string[]): AuditE
   const given = event.details;
   const details: { [key: string]: JsonValue } =
     given !== null && given !== undefined && typeof given === 'object' && !Array.isArray(given) ? { ...given } : {};
-  delete details.removed;
   if (removed.length > 0) details.removed = [...removed];
   const categories = [...new Set([...(event.categories ?? []), ...removed])];
   return { ...event, categories, details };
