@@ -482,6 +482,13 @@ describe('pipa serve: configuration is checked before anything is written (exit 
       expect(locked.stderr).toContain('--data-dir locked/data:');
       expect(locked.stderr).toContain('permission denied');
     }
+    // A pseudo file system that refuses new folders (Node's recursive mkdir never returns there).
+    if (process.platform === 'linux' && existsSync('/proc/self')) {
+      const proc = await runCli(['serve', '--port', '0', '--data-dir', '/proc/pipa-no-such/data'], { cwd: dir });
+      expect(proc.code).toBe(2);
+      expect(proc.stderr).toContain('--data-dir /proc/pipa-no-such/data:');
+      expect(proc.stderr).toContain('it cannot be created (ENOENT)');
+    }
   });
 
   it('--host that does not resolve: exit 2 naming --host', async () => {

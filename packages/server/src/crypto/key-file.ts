@@ -22,8 +22,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makeDirectories } from '../fs.js';
 import { assertKeyVersion, decodeKeyMaterial } from './encoding.js';
 import { CryptoError } from './errors.js';
 import { createLocalKek, type KeyEncryptionKey, type LocalKekOptions, type MasterKeyProvider, unknownKeyVersion } from './master-key.js';
@@ -254,7 +255,7 @@ export async function createFileKeyProvider(options: FileKeyProviderOptions): Pr
       );
     };
     try {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      makeDirectories(dirname(path), 0o700);
     } catch (err) {
       throw cannotCreate(err);
     }

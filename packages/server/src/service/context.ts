@@ -18,7 +18,6 @@
  * call `ctx.database.notify(channel, payload, trx)` inside their transaction; the channels are listed in
  * `CHANNELS`. On SQLite (one process) the notification is local.
  */
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Declaration, validateDeclaration } from '@pipa/policy';
 import type { Kysely } from 'kysely';
@@ -37,6 +36,7 @@ import { type MasterKeyConfig, prepareMasterKeyProvider } from '../crypto/provid
 import { createPseudonymizer, type Pseudonymizer } from '../crypto/pseudonym.js';
 import { isSuiteName, type SuiteName } from '../crypto/suites.js';
 import { PipaError } from '../errors.js';
+import { makeDirectories } from '../fs.js';
 import type { DatabaseConfig } from '../store/config.js';
 import { createDatabase, type Database } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
@@ -291,7 +291,7 @@ function need(secrets: Map<string, Buffer>, purpose: string): Buffer {
  */
 function ensureDataDir(dataDir: string): void {
   try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeDirectories(dataDir, 0o700);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const [why, whyZh] =

@@ -10,11 +10,11 @@
  * await database.close();
  * ```
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
+import { makeDirectories } from '../fs.js';
 import { type Capabilities, capabilitiesOf, type DialectName } from './capabilities.js';
 import { type Checkpointer, startCheckpointer } from './checkpointer.js';
 import {
@@ -75,7 +75,7 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
   const synchronous = config.durability === 'power' ? 'FULL' : 'NORMAL';
   let raw: BetterSqlite3.Database;
   try {
-    if (!memory) mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
+    if (!memory) makeDirectories(dirname(config.file), 0o700);
     raw = new BetterSqlite3(config.file);
   } catch (err) {
     throw new StoreError(
