@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shownId } from './errors.js';
+import { pathStep, shownId } from './errors.js';
 
 describe('shownId: what a message may repeat of a client-given id', () => {
   it('repeats ids, versions and mistyped ids', () => {
@@ -23,5 +23,16 @@ describe('shownId: what a message may repeat of a client-given id', () => {
       expect(shownId(value), value).toBe('(value not shown: not an id)');
     expect(shownId(42)).toBe('(value not shown: not an id)');
     expect(shownId(null)).toBe('(value not shown: not an id)');
+  });
+});
+
+describe('pathStep: one step of a JSON path', () => {
+  it('writes indexes and plain keys as such, brackets a dotted key, and hides a key that may be personal information', () => {
+    expect(`$.body.fields${pathStep('contact.phone')}`).toBe('$.body.fields["contact.phone"]');
+    expect(`$.query${pathStep('limit')}`).toBe('$.query.limit');
+    expect(`$.body${pathStep('birth-date')}`).toBe('$.body.birth-date');
+    expect(`$.body.items${pathStep(3)}`).toBe('$.body.items[3]');
+    expect(pathStep('13812345678')).toBe('["(value not shown: not an id)"]');
+    expect(pathStep('2022-03-20')).toBe('["2022-03-20"]');
   });
 });

@@ -45,6 +45,18 @@ export function shownId(value: unknown): string {
   return '(value not shown: not an id)';
 }
 
+/**
+ * One step of a JSON path, as the policy loader writes them (formatPath): `[2]` for an index, `.kind` for
+ * a key that is a plain identifier (letters, digits, `_` and `-`), else the
+ * key bracketed and quoted (`["contact.phone"]`: a dotted key read as `.contact.phone` would name a
+ * nested field). A key that may be personal information is not repeated (`shownId`).
+ */
+export function pathStep(key: string | number | symbol): string {
+  if (typeof key === 'number') return `[${key}]`;
+  const shown = shownId(String(key));
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(shown) ? `.${shown}` : `[${JSON.stringify(shown)}]`;
+}
+
 export interface ErrorDetail {
   /** JSON path (`$.body.fields[2]`) or field name the detail is about. */
   path?: string;

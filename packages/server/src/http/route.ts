@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type ErrorDetail, moreInDetails, PipaError } from '../errors.js';
+import { type ErrorDetail, moreInDetails, PipaError, pathStep } from '../errors.js';
 
 export type Scope =
   | 'admin'
@@ -94,7 +94,7 @@ export type AnyRoute = RouteDef<any, any, any, any>;
 
 export function zodDetails(error: z.ZodError, root: string): ErrorDetail[] {
   return error.issues.map((i) => {
-    const path = [root, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/\.\[/g, '[');
+    const path = root + i.path.map(pathStep).join('');
     return { path, message: i.message, code: i.code };
   });
 }
@@ -198,7 +198,7 @@ function strictQuery(schema: Schema | undefined): (value: unknown) => unknown {
       throw invalidPart(
         '$.query',
         repeated.map(([k, v]) => ({
-          path: `$.query.${k}`,
+          path: `$.query${pathStep(k)}`,
           message: `given ${(v as unknown[]).length} times; give it once`,
           code: 'repeated_parameter',
         })),

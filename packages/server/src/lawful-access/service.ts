@@ -25,7 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DatasetDecl } from '@pipa/policy';
 import type { JsonValue } from '../audit/types.js';
-import { PipaError } from '../errors.js';
+import { PipaError, pathStep } from '../errors.js';
 import {
   type CellValue,
   type Connector,
@@ -345,7 +345,7 @@ export function createLawfulAccessService(ctx: ServiceContext, deps: LawfulAcces
       `the held data in ${where} cannot be read now (${cause.code}): ${cause.message}; access ${access.id} is recorded as failed, nothing was returned`,
       [
         {
-          path: `$.datasets.${failure.dataset}`,
+          path: `$.datasets${pathStep(failure.dataset)}`,
           message: `${cause.message} (${cause.code}${cause.retryable ? ', try again later' : ''})`,
           messageZh: `${whereZh}暂时无法读取：${cause.messageZh}`,
           dataset: failure.dataset,

@@ -118,9 +118,9 @@ forEachDialect('rights routes', (dialect) => {
     const cases: [unknown, string][] = [
       [{ type: 'everything' }, '$.body.type'],
       [{ type: 'access', extra: 1 }, '$.body'],
-      [{ type: 'correction', corrections: { 'contact.phone': '' } }, '$.body.corrections.contact.phone'],
+      [{ type: 'correction', corrections: { 'contact.phone': '' } }, '$.body.corrections["contact.phone"]'],
       // A value the vault would refuse when the request runs is refused at submission.
-      [{ type: 'correction', corrections: { 'contact.phone': '12' } }, '$.body.corrections.contact.phone'],
+      [{ type: 'correction', corrections: { 'contact.phone': '12' } }, '$.body.corrections["contact.phone"]'],
       [{ type: 'access', exportFirst: true }, '$.body.exportFirst'],
       [{ type: 'consent_withdrawal', withdraw: [{ purpose: 7 }] }, '$.body.withdraw[0].purpose'],
     ];

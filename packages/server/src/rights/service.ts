@@ -16,7 +16,7 @@
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Declaration } from '@pipa/policy';
 import type { Kysely } from 'kysely';
-import { type ErrorDetail, PipaError, shownId } from '../errors.js';
+import { type ErrorDetail, PipaError, pathStep, shownId } from '../errors.js';
 import { isJobError } from '../jobs/errors.js';
 import type { JobHandlers } from '../jobs/runner.js';
 import type { ServiceContext } from '../service/context.js';
@@ -304,7 +304,7 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
       const now = ctx.clock();
       const problems: ErrorDetail[] = [];
       for (const [category, value] of entries) {
-        const path = `$.body.corrections.${category}`;
+        const path = `$.body.corrections${pathStep(category)}`;
         requireDeclaredCategory(declaration, category, path);
         if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_CORRECTION_LENGTH) {
           throw new PipaError('validation_failed', `${path}: must be a non-empty text of at most ${MAX_CORRECTION_LENGTH} characters`, [

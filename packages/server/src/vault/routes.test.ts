@@ -223,7 +223,7 @@ forEachDialect('vault routes', (dctx) => {
         payload: { fields: { 'contact.phone': '12345' } },
         status: 400,
         code: 'validation_failed',
-        path: '$.body.fields.contact.phone',
+        path: '$.body.fields["contact.phone"]',
       },
       {
         name: 'GET bad view',
@@ -375,7 +375,7 @@ forEachDialect('vault routes', (dctx) => {
         payload: { fields: { 'contact.phon': '13812345678' } },
         status: 422,
         code: 'unknown_category',
-        path: '$.body.fields.contact.phon',
+        path: '$.body.fields["contact.phon"]',
       },
       {
         name: 'PATCH unknown category',

@@ -159,7 +159,7 @@ forEachDialect('vault service', (dctx) => {
       await expectPipaError(
         vault.put(SST, sub, { 'contact.postcode': null }, KEY, { mode: 'replace' }),
         'validation_failed',
-        '$.body.fields.contact.postcode',
+        '$.body.fields["contact.postcode"]',
       );
     });
 
@@ -171,16 +171,16 @@ forEachDialect('vault service', (dctx) => {
         vault.put(SST, sub, { 'contact.phon': '13812345678', 'basic.name': '张三' }, KEY),
         'unknown_category',
       );
-      expect(e.details?.[0]).toMatchObject({ path: '$.body.fields.contact.phon', suggestion: 'contact.phone' });
+      expect(e.details?.[0]).toMatchObject({ path: '$.body.fields["contact.phon"]', suggestion: 'contact.phone' });
       expect(e.message).toContain('did you mean contact.phone');
       // Declared by another app, not by this one.
-      await expectPipaError(vault.put(XPP, xsub, { 'contact.email': 'a@b.cn' }, KEY), 'unknown_category', '$.body.fields.contact.email');
+      await expectPipaError(vault.put(XPP, xsub, { 'contact.email': 'a@b.cn' }, KEY), 'unknown_category', '$.body.fields["contact.email"]');
       await expectPipaError(vault.put(SST, sub, {}, KEY), 'validation_failed', '$.body.fields');
       // A caller whose values sit elsewhere in its input (a rights request's corrections) names that place.
       await expectPipaError(
         vault.put(SST, sub, { 'contact.phon': '13812345678' }, KEY, { path: '$.body.corrections' }),
         'unknown_category',
-        '$.body.corrections.contact.phon',
+        '$.body.corrections["contact.phon"]',
       );
       await expectPipaError(vault.put(SST, sub, {}, KEY, { path: '$.body.corrections' }), 'validation_failed', '$.body.corrections');
       await expectPipaError(vault.put('no-such-app', sub, { 'basic.name': '张三' }, KEY), 'unknown_app');
@@ -201,7 +201,7 @@ forEachDialect('vault service', (dctx) => {
       const e = await expectPipaError(vault.put(SST, sub, bad, KEY), 'validation_failed');
       expect(e.details?.map((d) => d.path).sort()).toEqual(
         Object.keys(bad)
-          .map((k) => `$.body.fields.${k}`)
+          .map((k) => `$.body.fields["${k}"]`)
           .sort(),
       );
       const text = JSON.stringify({ m: e.message, d: e.details });
@@ -209,22 +209,22 @@ forEachDialect('vault service', (dctx) => {
       // The message names the first problem and counts the others.
       const first = e.details?.[0];
       expect(e.message).toBe(`${first?.path}: ${first?.message}; ${Object.keys(bad).length - 1} more problems in details`);
-      expect(e.details?.find((d) => d.path === '$.body.fields.contact.phone')?.message).toContain('not a mobile phone number');
-      expect(e.details?.find((d) => d.path === '$.body.fields.basic.birth-date')?.message).toContain('in the future');
+      expect(e.details?.find((d) => d.path === '$.body.fields["contact.phone"]')?.message).toContain('not a mobile phone number');
+      expect(e.details?.find((d) => d.path === '$.body.fields["basic.birth-date"]')?.message).toContain('in the future');
       // A landline is not a mobile number; an ID number needs its check character.
       await expectPipaError(
         vault.put(SST, sub, { 'contact.phone': '010-12345678' }, KEY),
         'validation_failed',
-        '$.body.fields.contact.phone',
+        '$.body.fields["contact.phone"]',
       );
       const id = await expectPipaError(vault.put(XPP, xsub, { 'identity.id-card': '110101199003071234' }, KEY), 'validation_failed');
       expect(id.details?.[0]?.message).toContain('check character');
       await expectPipaError(
         vault.put(XPP, xsub, { 'finance.bank-account': '12ab' }, KEY),
         'validation_failed',
-        '$.body.fields.finance.bank-account',
+        '$.body.fields["finance.bank-account"]',
       );
-      await expectPipaError(vault.put(XPP, xsub, { 'network.ip': '300.1.1.1' }, KEY), 'validation_failed', '$.body.fields.network.ip');
+      await expectPipaError(vault.put(XPP, xsub, { 'network.ip': '300.1.1.1' }, KEY), 'validation_failed', '$.body.fields["network.ip"]');
       expect(await counts(ctx)).toEqual(before);
       // Accepted forms.
       await vault.put(

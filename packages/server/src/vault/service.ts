@@ -16,7 +16,7 @@ import type { Decision } from '../consent/types.js';
 import type { DataKey } from '../crypto/data-key.js';
 import { isCryptoError } from '../crypto/errors.js';
 import type { SuiteName } from '../crypto/suites.js';
-import { type ErrorDetail, moreInDetails, PipaError, shownId } from '../errors.js';
+import { type ErrorDetail, moreInDetails, PipaError, pathStep, shownId } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
 import { param, prepare } from '../store/prepared.js';
@@ -49,7 +49,7 @@ export interface PutOptions {
   mode?: 'merge' | 'replace';
   /**
    * Where `fields` sits in the caller's input, for the paths of errors about one category
-   * (default `$.body.fields`, the HTTP routes' body: `$.body.fields.contact.phone`).
+   * (default `$.body.fields`, the HTTP routes' body: `$.body.fields["contact.phone"]`).
    */
   path?: string;
 }
@@ -258,11 +258,9 @@ export function vaultValueProblem(policy: AppPolicy, category: string, value: st
   return cat === undefined ? undefined : valueProblem(cat, value, path, now);
 }
 
-/** JSON path of a category key (`$.body.fields.contact.phone`, or bracketed when it is not a plain id, a placeholder when it does not look like an id). */
+/** JSON path of a category key: `$.body.fields["contact.phone"]` (a placeholder for a key that does not look like an id). */
 function fieldPath(root: string, id: string): string {
-  // A key that may be personal information (a phone number as a category) is not repeated.
-  const shown = shownId(id);
-  return shown === id && /^[a-z0-9][a-z0-9.-]*$/.test(id) ? `${root}.${id}` : `${root}[${JSON.stringify(shown)}]`;
+  return root + pathStep(id);
 }
 
 /** A row of the read statement: the subject or one of its linked devices, with its record and wrapped data key. */
