@@ -133,6 +133,34 @@ describe('http app', () => {
     expect(writes).toHaveLength(0);
   });
 
+  it('a body that is not JSON, or holds a __proto__ key, is refused saying where, without repeating it', async () => {
+    const a = await app();
+    const json = { ...K1, 'content-type': 'application/json' };
+    const cut = await a.inject({
+      method: 'POST',
+      url: '/v1/things/t_abc',
+      headers: json,
+      payload: '{"phone": "13812345678",\n "count" 2}',
+    });
+    expect(cut.statusCode).toBe(400);
+    expect(cut.json().error).toMatchObject({
+      code: 'invalid_json',
+      message: "the body is not valid JSON: line 2, column 10: expected ':' after a property name",
+      details: [{ path: '$.body', line: 2, column: 10 }],
+    });
+    expect(cut.body).not.toContain('138');
+    const proto = await a.inject({
+      method: 'POST',
+      url: '/v1/things/t_abc',
+      headers: json,
+      payload: '{"phone": "1", "count": 1, "__proto__": {"admin": true}}',
+    });
+    expect(proto.statusCode).toBe(400);
+    expect(proto.json().error.code).toBe('invalid_json');
+    expect(proto.json().error.message).toContain('line 1, column 28: a "__proto__" key is refused');
+    expect(writes).toHaveLength(0);
+  });
+
   it('refuses a query parameter the route does not declare instead of ignoring it', async () => {
     const a = await app();
     const known = await a.inject({ method: 'GET', url: '/v1/ping?q=1' });

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { ERROR_STATUS, type ErrorCode, PipaError } from '../errors.js';
 import { createReplyCoalescer } from './coalesce.js';
+import { parseJsonBody } from './json-body.js';
 import { buildOpenApi, renderDocsPage } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
 import { type AnyRoute, type Authenticator, registerRoute } from './route.js';
@@ -187,6 +188,18 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
   // JSON only: Fastify also parses text/plain by default, which turned a JSON body sent as text into a
   // confusing "expected object, received string"; now every other media type is 415 (send JSON).
   app.removeContentTypeParser('text/plain');
+  // Our JSON parser (json-body.ts): the same parse, with errors that say where and why.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(body as string);
+    } catch (err) {
+      done(err as Error, undefined);
+      return;
+    }
+    done(null, parsed);
+  });
 
   const limiter = createRateLimiter();
   const limit = opts.rateLimit === undefined ? { perMinute: 6000 } : opts.rateLimit;
