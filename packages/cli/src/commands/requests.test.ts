@@ -84,6 +84,16 @@ it('lists, refuses to run an unverified request, approves with a reason, dry-run
 }, 120_000);
 
 it('rejects with the reason the person sees; bad arguments exit 2', async () => {
+  // A bad value names the option it came from, not a field of an HTTP body.
+  const badCode = await cli('reject', access, '--code', 'Not A Code', '--zh', '无法核实身份');
+  expect(badCode.code).toBe(2);
+  expect(badCode.stderr).toContain('pipa requests: --code: a lower-case code such as "identity-not-confirmed"');
+  expect(badCode.stderr).toContain('  --code 须为小写代码');
+  expect(badCode.stderr).not.toContain('$.body');
+  const shortReason = await cli('approve', access, '--reason', 'ok');
+  expect(shortReason.code).toBe(2);
+  expect(shortReason.stderr).toContain('pipa requests: --reason: staff verification needs a reason of 3 to 500 characters');
+  expect(shortReason.stderr).not.toContain('$.body');
   const rejected = await cli(
     'reject',
     access,

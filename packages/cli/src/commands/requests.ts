@@ -32,9 +32,15 @@ import { addDbOptions, type DbCommandOptions, withServiceContext } from './servi
 
 const ACTOR = 'cli';
 
-function withRights<T>(io: CliIo, opts: DbCommandOptions, fn: (ctx: ServiceContext, area: RightsArea) => Promise<T>): Promise<T> {
+/** `flags`: the command's options by the path the service names them with (`$.body.reason` → `--reason`). */
+function withRights<T>(
+  io: CliIo,
+  opts: DbCommandOptions,
+  fn: (ctx: ServiceContext, area: RightsArea) => Promise<T>,
+  flags: Readonly<Record<string, string>> = {},
+): Promise<T> {
   return withServiceContext(io, opts, 'pipa requests', (ctx) => fn(ctx, createRightsArea(ctx, { env: io.env })), {
-    flags: { app: '--app', '$.params.app': '--app' },
+    flags: { app: '--app', '$.params.app': '--app', ...flags },
   });
 }
 
@@ -151,10 +157,15 @@ export function registerRequests(program: Command, io: CliIo): void {
     .description('人工核验身份并开始处理（须写明理由）/ verify the identity (with the reason) and start')
     .requiredOption('--reason <text>', '核验方式与理由 / how the identity was verified')
     .action(async (id: string, opts: DbCommandOptions & { reason: string }) => {
-      const d = await withRights(io, opts, async (_ctx, area) => {
-        const r = await requireRequest(area, id);
-        return area.service.verifyByStaff(r.request.appId, id, opts.reason, { id: ACTOR });
-      });
+      const d = await withRights(
+        io,
+        opts,
+        async (_ctx, area) => {
+          const r = await requireRequest(area, id);
+          return area.service.verifyByStaff(r.request.appId, id, opts.reason, { id: ACTOR });
+        },
+        { '$.body.reason': '--reason' },
+      );
       io.stdout(details(d));
     });
 
@@ -164,15 +175,20 @@ export function registerRequests(program: Command, io: CliIo): void {
     .requiredOption('--zh <text>', '中文理由 / the reason in Chinese')
     .option('--en <text>', '英文理由 / the reason in English (default: the Chinese text)')
     .action(async (id: string, opts: DbCommandOptions & { code: string; zh: string; en?: string }) => {
-      const d = await withRights(io, opts, async (_ctx, area) => {
-        const r = await requireRequest(area, id);
-        return area.service.reject(
-          r.request.appId,
-          id,
-          { code: opts.code, reason: { zh: opts.zh, en: opts.en ?? opts.zh } },
-          { id: ACTOR },
-        );
-      });
+      const d = await withRights(
+        io,
+        opts,
+        async (_ctx, area) => {
+          const r = await requireRequest(area, id);
+          return area.service.reject(
+            r.request.appId,
+            id,
+            { code: opts.code, reason: { zh: opts.zh, en: opts.en ?? opts.zh } },
+            { id: ACTOR },
+          );
+        },
+        { '$.body.code': '--code', '$.body.reason.zh': '--zh', '$.body.reason.en': '--en' },
+      );
       io.stdout(details(d));
     });
 

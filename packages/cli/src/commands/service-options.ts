@@ -77,6 +77,23 @@ export function serviceErrorExit(prefix: string, err: unknown, opts: DbCommandOp
   return new CliExit(EXIT.invalid, `${prefix}: ${option}${describeError(err)}`);
 }
 
+/**
+ * A service message with the JSON paths it names (`$.body.reason: …`) replaced by the options they
+ * came from (`--reason: …`), longest path first so that `$.body.reason.zh` is not read as
+ * `$.body.reason` followed by `.zh`. Only paths that start with `$.`: a bare word in a message is
+ * not touched.
+ */
+function withFlags(message: string, flags: Readonly<Record<string, string>> | undefined): string {
+  if (flags === undefined) return message;
+  let out = message;
+  for (const [path, flag] of Object.entries(flags)
+    .filter(([p]) => p.startsWith('$.'))
+    .sort((a, b) => b[0].length - a[0].length)) {
+    out = out.replace(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w.\\[-])`, 'g'), flag);
+  }
+  return out;
+}
+
 /** Errors of the service layers end the command with exit 2 and their message (no stack trace). */
 export function isServiceError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -119,7 +136,7 @@ export async function withServiceContext<T>(
       throw new CliExit(
         EXIT.invalid,
         [
-          `${command}: ${describeError(err)}`,
+          `${command}: ${withFlags(describeError(err), options.flags)}`,
           ...details.map((d) => `  ${(d.path !== undefined ? options.flags?.[d.path] : undefined) ?? d.path ?? ''} ${d.message}`),
         ].join('\n'),
       );
