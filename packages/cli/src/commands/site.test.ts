@@ -1,4 +1,6 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +123,21 @@ describe('pipa site', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--port must be a number from 0 to 65535');
     expect(existsSync(join(dir, 'port-site'))).toBe(false);
+  });
+
+  it('a port that is taken is found before anything is written', async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = await runCli(['site', '--serve', '--port', String(port), '--out', 'taken-site'], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+      expect(r.stderr).toContain('nothing written');
+      expect(existsSync(join(dir, 'taken-site'))).toBe(false);
+    } finally {
+      await new Promise((done) => taken.close(done));
+    }
   });
 
   it('serves the site until stopped, then shuts down', async () => {

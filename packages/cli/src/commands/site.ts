@@ -3,6 +3,7 @@
  * every `examples/*\/policy.yaml` into a static site (zh and en; html, md and json) with an index of
  * the apps, and with `--serve` serve it over HTTP until SIGINT or SIGTERM.
  */
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CliExit, type CliIo, EXIT } from '../io.js';
 import { renderSite, SiteError } from '../static-site/render-site.js';
@@ -31,10 +32,24 @@ function parsePort(raw: string): number {
  */
 export async function runSite(io: CliIo, opts: SiteCommandOptions, stop?: AbortSignal): Promise<void> {
   const port = parsePort(opts.port);
+  // With --serve, the port first: a port that is taken is found before anything is written.
+  let running: Awaited<ReturnType<typeof serveDirectory>> | undefined;
+  if (opts.serve) {
+    try {
+      running = await serveDirectory(resolve(io.cwd, opts.out), opts.host, port);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+      throw new CliExit(
+        EXIT.invalid,
+        `cannot listen on ${opts.host}:${port} (${code})\n网站未生成，未写入任何文件 / site not rendered, nothing written`,
+      );
+    }
+  }
   let result: ReturnType<typeof renderSite>;
   try {
     result = renderSite({ examplesDir: opts.examples, outDir: opts.out, cwd: io.cwd });
   } catch (err) {
+    await running?.close();
     if (err instanceof SiteError || err instanceof WriteFilesError)
       throw new CliExit(EXIT.invalid, `${err.message}\n网站未生成，未写入任何文件 / site not rendered, nothing written`);
     throw err;
@@ -44,15 +59,8 @@ export async function runSite(io: CliIo, opts: SiteCommandOptions, stop?: AbortS
     `已生成网站 / site rendered: ${out}/ (${result.apps.length} apps, ${result.files.length} files)\n` +
       result.apps.map((a) => `  ${a.id}  ←  ${a.file}\n`).join(''),
   );
-  if (!opts.serve) return;
+  if (running === undefined) return;
 
-  let running: Awaited<ReturnType<typeof serveDirectory>>;
-  try {
-    running = await serveDirectory(result.outDir, opts.host, port);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
-    throw new CliExit(EXIT.invalid, `cannot listen on ${opts.host}:${port} (${code})`);
-  }
   io.stdout(`正在提供 / serving ${out}/ at ${running.url}\n按 Ctrl+C 停止 / press Ctrl+C to stop\n`);
   const signals = stop ? undefined : shutdownSignal();
   const signal = stop ?? signals?.signal;

@@ -128,14 +128,22 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
   res.end(method === 'HEAD' ? undefined : body);
 }
 
-/** An http.Server that serves `root` (which must exist). */
+/** An http.Server that serves `root` (which must exist by the first request). */
 export function createStaticServer(root: string): Server {
-  const realRoot = realpathSync(resolve(root));
+  // Resolved at the first request, not here: `pipa site --serve` listens before it writes the site
+  // (a port that is taken is found before anything is written).
+  let realRoot: string | undefined;
+  const rootOf = (): string => {
+    realRoot ??= realpathSync(resolve(root));
+    return realRoot;
+  };
   return createServer((req, res) => {
-    handle(realRoot, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
-      res.end('500 Internal Server Error\n');
-    });
+    Promise.resolve()
+      .then(() => handle(rootOf(), req, res))
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(500, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+        res.end('500 Internal Server Error\n');
+      });
   });
 }
 
