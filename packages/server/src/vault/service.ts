@@ -245,7 +245,7 @@ function unknownCategory(vp: VaultPolicy, id: string, path: string): ErrorDetail
 /** Why `value` is refused by `cat`'s value rule, as an error detail at `path` (never the value); undefined when acceptable. */
 function valueProblem(cat: VaultCategory, value: string, path: string, now: number): ErrorDetail | undefined {
   const problem = checkValue(cat.rule.value, value, now);
-  return problem === undefined ? undefined : { path, message: `${cat.id} ${problem.en}`, messageZh: `${cat.id}${problem.zh}` };
+  return problem === undefined ? undefined : { path, message: `${cat.id} ${problem.en}`, messageZh: `${cat.id} ${problem.zh}` };
 }
 
 /**
