@@ -84,6 +84,9 @@ describe('database configuration', () => {
     if (r.dialect !== 'postgres') throw new Error('not postgres');
     expect(r.connectionString).toBe('postgresql://pipa:secret@db.internal:5433/pipa?sslmode=require');
     expect(describeDatabase(r)).toBe('postgresql://pipa:***@db.internal:5433/pipa?sslmode=require&schema=tenant_a');
+    // pg reads every query parameter as a setting: a password there is masked too.
+    const inQuery = resolveDatabaseConfig('postgres://pipa@db/pipa?password=s3cret&sslpassword=k3y&application_name=x');
+    expect(describeDatabase(inQuery)).toBe('postgres://pipa@db/pipa?password=***&sslpassword=***&application_name=x');
     expect(dialectOfUrl('postgres://x')).toBe('postgres');
     expect(dialectOfUrl('sqlite:x')).toBe('sqlite');
   });

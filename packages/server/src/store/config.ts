@@ -223,12 +223,16 @@ export function resolveDatabaseConfig(input: DatabaseConfig | string = {}): Reso
   };
 }
 
-/** The configuration as it may be logged: the password of a PostgreSQL URL is masked. */
+/** Query parameters of a PostgreSQL URL that hold a credential (pg reads every parameter as a setting: `?password=` is one). */
+const SECRET_PARAMETER = /pass|secret|token/i;
+
+/** The configuration as it may be logged: the password of a PostgreSQL URL, and any credential in its query, are masked. */
 export function describeDatabase(config: ResolvedDatabaseConfig): string {
   if (config.dialect === 'sqlite') return `sqlite:${config.file}`;
   try {
     const u = new URL(config.connectionString);
     if (u.password !== '') u.password = '***';
+    for (const name of [...new Set(u.searchParams.keys())]) if (SECRET_PARAMETER.test(name)) u.searchParams.set(name, '***');
     if (config.schema !== undefined) u.searchParams.set('schema', config.schema);
     return u.toString();
   } catch {
