@@ -4,8 +4,9 @@
  * directories this call created are removed, so nothing is left behind.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { makeDirectories } from '@pipa/server';
 
 /** A path relative to `cwd` when it lies inside it, absolute otherwise (for messages). */
 export function displayPath(cwd: string, abs: string): string {
@@ -26,32 +27,13 @@ export class WriteFilesError extends Error {
 
 /** Create `dir` and its missing parents; return the directories created, outermost first. */
 function makeDirs(dir: string, display: (p: string) => string): string[] {
-  const missing: string[] = [];
-  let d = dir;
-  for (;;) {
-    let st: ReturnType<typeof statSync> | undefined;
-    try {
-      st = statSync(d);
-    } catch {
-      st = undefined;
-    }
-    if (st) {
-      if (!st.isDirectory()) throw new WriteFilesError(display(d), new Error('exists and is not a directory'));
-      break;
-    }
-    missing.unshift(d);
-    const parent = dirname(d);
-    if (parent === d) break;
-    d = parent;
+  try {
+    return makeDirectories(dir, 0o777);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const at = e.path ?? dir;
+    throw new WriteFilesError(display(at), e.code === 'ENOTDIR' ? new Error('exists and is not a directory') : err);
   }
-  for (const m of missing) {
-    try {
-      mkdirSync(m);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new WriteFilesError(display(m), err);
-    }
-  }
-  return missing;
 }
 
 /**

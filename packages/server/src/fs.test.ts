@@ -18,19 +18,19 @@ describe('makeDirectories', () => {
   it('creates the missing folders with the mode, and accepts one that exists', () => {
     const root = temp();
     const deep = join(root, 'a', 'b', 'c');
-    makeDirectories(deep, 0o700);
+    expect(makeDirectories(deep, 0o700)).toEqual([join(root, 'a'), join(root, 'a', 'b'), deep]);
     expect(statSync(deep).isDirectory()).toBe(true);
     expect(statSync(join(root, 'a')).mode & 0o777).toBe(0o700);
-    makeDirectories(deep);
-    makeDirectories(root);
+    expect(makeDirectories(deep)).toEqual([]);
+    expect(makeDirectories(root)).toEqual([]);
   });
 
   it('a file in the way is ENOTDIR, whether it is the folder itself or one above it', () => {
     const root = temp();
     const file = join(root, 'f');
     writeFileSync(file, 'x');
-    expect(() => makeDirectories(file)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
-    expect(() => makeDirectories(join(file, 'below'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+    expect(() => makeDirectories(file)).toThrow(expect.objectContaining({ code: 'ENOTDIR', path: file }));
+    expect(() => makeDirectories(join(file, 'below', 'deeper'))).toThrow(expect.objectContaining({ code: 'ENOTDIR', path: file }));
     expect(existsSync(join(file, 'below'))).toBe(false);
   });
 

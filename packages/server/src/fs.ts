@@ -11,9 +11,11 @@ const codeOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoExcepti
  * `mkdirSync(path, { recursive: true })` never returns for a path under a pseudo file system that
  * refuses new entries (`/proc/x`: it retries the ENOENT forever); here each missing folder is created
  * alone, from the first existing one down, so such a path fails at once with the error of the folder
- * that could not be made (ENOENT, EACCES, EROFS), and a file in the way fails with ENOTDIR.
+ * that could not be made (ENOENT, EACCES, EROFS), and a file in the way fails with ENOTDIR. The
+ * error's `path` names the folder. Returns the folders created, outermost first (for a caller that
+ * removes them again when what it writes into them fails).
  */
-export function makeDirectories(path: string, mode = 0o700): void {
+export function makeDirectories(path: string, mode = 0o700): string[] {
   const missing: string[] = [];
   let d = resolve(path);
   for (;;) {
@@ -21,7 +23,8 @@ export function makeDirectories(path: string, mode = 0o700): void {
     try {
       isDirectory = statSync(d).isDirectory();
     } catch (err) {
-      if (codeOf(err) !== 'ENOENT') throw err;
+      // ENOTDIR: a file above it; the walk up finds it and names it.
+      if (codeOf(err) !== 'ENOENT' && codeOf(err) !== 'ENOTDIR') throw err;
     }
     if (isDirectory === false) {
       throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${d}'`), { code: 'ENOTDIR', path: d, syscall: 'mkdir' });
@@ -40,4 +43,5 @@ export function makeDirectories(path: string, mode = 0o700): void {
       if (codeOf(err) !== 'EEXIST' || !statSync(m).isDirectory()) throw err;
     }
   }
+  return missing;
 }

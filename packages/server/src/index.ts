@@ -3,6 +3,7 @@ export { auditRoutes } from './audit-routes/index.js';
 export * from './consent/index.js';
 export * from './crypto/index.js';
 export * from './errors.js';
+export { makeDirectories } from './fs.js';
 export { createHttpApp, type HttpOptions } from './http/app.js';
 export * from './http/route.js';
 export * from './jobs/index.js';

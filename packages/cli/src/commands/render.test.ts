@@ -128,6 +128,10 @@ describe('pipa render', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('a-file: cannot write (exists and is not a directory)');
     expect(readFileSync(join(dir, 'a-file'), 'utf8')).toBe('x');
+    // A file above --out is named as such.
+    const below = await runCli(['render', 'policy.yaml', '--out', 'a-file/below'], { cwd: dir });
+    expect(below.code).toBe(2);
+    expect(below.stderr).toContain('a-file: cannot write (exists and is not a directory)');
   });
 
   it('writes all files or none: one target that cannot be written leaves the others unwritten', async () => {
