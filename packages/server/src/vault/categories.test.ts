@@ -96,6 +96,17 @@ describe('value checks', () => {
     ok('text', '任何文字\n第二行');
   });
 
+  it('a birth date is in the future by the calendar of UTC+8, day after day', () => {
+    // 2026-03-01 23:59:59.999 and 2026-03-02 00:00 in UTC+8 (15:59:59.999 and 16:00 UTC the day before).
+    const before = Date.UTC(2026, 1, 28, 15, 59, 59, 999) + 24 * 3_600_000;
+    expect(checkValue('date', '2026-03-01', before)).toBeUndefined();
+    expect(checkValue('date', '2026-03-02', before)?.en).toBe('is in the future');
+    expect(checkValue('date', '2026-03-02', before + 1)).toBeUndefined();
+    expect(checkValue('date', '2026-03-03', before + 1)?.en).toBe('is in the future');
+    // And back: the clock may be injected in any order.
+    expect(checkValue('date', '2026-03-02', before)?.en).toBe('is in the future');
+  });
+
   it('refuses with a reason that never repeats the value', () => {
     bad('mobile', '12345', 'not a mobile phone number');
     bad('mobile', '024-86277299', 'landline');

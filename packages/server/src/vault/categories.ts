@@ -136,9 +136,14 @@ function isRealDate(y: number, m: number, d: number): boolean {
   return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
 }
 
-/** Today's date (UTC+8, where the person's calendar is) as YYYY-MM-DD. */
+let todayCache = { day: Number.NaN, text: '' };
+
+/** Today's date (UTC+8, where the person's calendar is) as YYYY-MM-DD (formatted once a day: every write of a birth date asks). */
 function chinaToday(now: number): string {
-  return new Date(now + 8 * 3_600_000).toISOString().slice(0, 10);
+  const shifted = now + 8 * 3_600_000;
+  const day = Math.floor(shifted / 86_400_000);
+  if (day !== todayCache.day) todayCache = { day, text: new Date(shifted).toISOString().slice(0, 10) };
+  return todayCache.text;
 }
 
 /**

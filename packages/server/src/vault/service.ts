@@ -242,10 +242,13 @@ function unknownCategory(vp: VaultPolicy, id: string, path: string): ErrorDetail
   };
 }
 
-/** Why `value` is refused by `cat`'s value rule, as an error detail at `path` (never the value); undefined when acceptable. */
-function valueProblem(cat: VaultCategory, value: string, path: string, now: number): ErrorDetail | undefined {
+/**
+ * Why `value` is refused by `cat`'s value rule, as an error detail at `path` (never the value);
+ * undefined when acceptable. `path` is made only for a refusal (a write checks every value).
+ */
+function valueProblem(cat: VaultCategory, value: string, path: () => string, now: number): ErrorDetail | undefined {
   const problem = checkValue(cat.rule.value, value, now);
-  return problem === undefined ? undefined : { path, message: `${cat.id} ${problem.en}`, messageZh: `${cat.id} ${problem.zh}` };
+  return problem === undefined ? undefined : { path: path(), message: `${cat.id} ${problem.en}`, messageZh: `${cat.id} ${problem.zh}` };
 }
 
 /**
@@ -255,7 +258,7 @@ function valueProblem(cat: VaultCategory, value: string, path: string, now: numb
  */
 export function vaultValueProblem(policy: AppPolicy, category: string, value: string, path: string, now: number): ErrorDetail | undefined {
   const cat = vaultPolicy(policy).categories.get(category);
-  return cat === undefined ? undefined : valueProblem(cat, value, path, now);
+  return cat === undefined ? undefined : valueProblem(cat, value, () => path, now);
 }
 
 /** JSON path of a category key: `$.body.fields["contact.phone"]` (a placeholder for a key that does not look like an id). */
@@ -400,20 +403,24 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       throw new PipaError('validation_failed', 'no fields given', [{ path: root, message: 'give at least one category and value' }]);
     }
     for (const [id, value] of entries) {
-      const path = fieldPath(root, id);
+      // The JSON path only for an error: most writes have none.
+      const path = () => fieldPath(root, id);
       const cat = vp.categories.get(id);
       if (cat === undefined) {
-        unknown.push(unknownCategory(vp, id, path));
+        unknown.push(unknownCategory(vp, id, path()));
         continue;
       }
       if (value === null) {
         if (mode === 'replace') {
-          problems.push({ path, message: 'null deletes a category only in a merge (PATCH); leave the category out of a replace instead' });
+          problems.push({
+            path: path(),
+            message: 'null deletes a category only in a merge (PATCH); leave the category out of a replace instead',
+          });
         } else removed.push(id);
         continue;
       }
       if (typeof value !== 'string') {
-        problems.push({ path, message: 'must be a string' });
+        problems.push({ path: path(), message: 'must be a string' });
         continue;
       }
       const problem = valueProblem(cat, value, path, now);
