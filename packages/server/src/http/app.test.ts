@@ -157,7 +157,7 @@ describe('http app', () => {
     });
     expect(proto.statusCode).toBe(400);
     expect(proto.json().error.code).toBe('invalid_json');
-    expect(proto.json().error.message).toContain('line 1, column 28: a "__proto__" key is refused');
+    expect(proto.json().error.message).toContain('$.body.__proto__ (line 1, column 28): a "__proto__" key is refused');
     expect(writes).toHaveLength(0);
   });
 

@@ -1,6 +1,7 @@
+import sjson from 'secure-json-parse';
 import { describe, expect, it } from 'vitest';
 import { PipaError } from '../errors.js';
-import { lineColumn, locateJsonError, parseJsonBody } from './json-body.js';
+import { findForbiddenKey, lineColumn, locateJsonError, parseJsonBody } from './json-body.js';
 
 const VALID = [
   '{}',
@@ -111,16 +112,51 @@ describe('parseJsonBody', () => {
     expect(refused('').message).toBe('the body is empty but content-type is application/json');
   });
 
-  it('refuses a __proto__ key, or a constructor key holding prototype, anywhere, naming its place', () => {
+  it('refuses a __proto__ key, or a constructor key holding prototype, anywhere, naming its place and path', () => {
     const proto = refused('{"kind":"account",\n "meta": {"__proto__": {"admin": true}}}');
-    expect(proto.message).toContain('line 2, column 11');
-    expect(proto.message).toContain('"__proto__" key is refused');
-    expect(proto.details?.[0]).toMatchObject({ path: '$.body', line: 2, column: 11 });
+    expect(proto.message).toBe(
+      'the body is not accepted: $.body.meta.__proto__ (line 2, column 11): a "__proto__" key is refused: merged into another object it could change the prototype of objects the service builds',
+    );
+    expect(proto.details?.[0]).toMatchObject({ path: '$.body.meta.__proto__', line: 2, column: 11 });
     const escaped = refused('{"\\u005f_proto__": {}}');
-    expect(escaped.message).toContain('line 1, column 2');
+    expect(escaped.details?.[0]).toMatchObject({ path: '$.body.__proto__', line: 1, column: 2 });
     const ctor = refused('[{"constructor": {"prototype": {"x": 1}}}]');
-    expect(ctor.message).toContain('"constructor" key holding "prototype" is refused');
-    // A constructor key that holds something else is data like any other.
+    expect(ctor.message).toContain('$.body[0].constructor (line 1, column 3): a "constructor" key holding "prototype" is refused');
+    // A constructor key that holds something else is data like any other, and is not the one named.
     expect(parseJsonBody('{"constructor": "Ford"}')).toEqual({ constructor: 'Ford' });
+    const later = refused('{"constructor": {"name": "x"}, "items": [1, {"constructor": {"a": [], "prototype": null}}]}');
+    expect(later.details?.[0]).toMatchObject({ path: '$.body.items[1].constructor', line: 1, column: 46 });
+  });
+});
+
+describe('findForbiddenKey', () => {
+  it('agrees with secure-json-parse on where a forbidden key is and whether there is one', () => {
+    const bodies = [
+      '{}',
+      '{"a": {"b": [1, 2, {"__proto__": 1}]}}',
+      '{"a": "__proto__", "b": ["__proto__"]}',
+      '{"x": {"constructor": {"prototype": 1}}}',
+      '{"constructor": []}',
+      '{"constructor": {"prototype": 1}}',
+      '{"a\\"b": 1, "c": {"constructor": {"x": {"prototype": 1}}}}',
+      '[[[{"k": "v"}], {"__pro\\u0074o__": null}]]',
+      '{"prototype": {"constructor": 1}}',
+    ];
+    for (const text of bodies) {
+      JSON.parse(text);
+      let refusedBySjp = false;
+      try {
+        sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+      } catch {
+        refusedBySjp = true;
+      }
+      expect(findForbiddenKey(text) !== undefined, text).toBe(refusedBySjp);
+    }
+    expect(findForbiddenKey('{"a": {"b": [1, 2, {"__proto__": 1}]}}')).toEqual({
+      key: '__proto__',
+      offset: 20,
+      path: '$.body.a.b[2].__proto__',
+    });
+    expect(findForbiddenKey('[[[{"k": "v"}], {"__pro\\u0074o__": null}]]')?.path).toBe('$.body[0][1].__proto__');
   });
 });

@@ -14,7 +14,7 @@
  * The happy path is what Fastify's parser does (secure-json-parse over the body as a string).
  */
 import sjson from 'secure-json-parse';
-import { PipaError } from '../errors.js';
+import { PipaError, pathStep } from '../errors.js';
 
 /** Line and column (1-based) of a character offset. */
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -171,18 +171,68 @@ export function locateJsonError(text: string): { offset: number; problem: string
   }
 }
 
-/** A key that may not appear in a body, with its first place in the text. */
-const FORBIDDEN = [
-  {
-    key: '__proto__',
-    pattern: /"(?:_|\\u005[fF]){2}(?:p|\\u0070)(?:r|\\u0072)(?:o|\\u006[fF])(?:t|\\u0074)(?:o|\\u006[fF])(?:_|\\u005[fF]){2}"\s*:/,
-  },
-  {
-    key: 'constructor',
-    pattern:
-      /"(?:c|\\u0063)(?:o|\\u006[fF])(?:n|\\u006[eE])(?:s|\\u0073)(?:t|\\u0074)(?:r|\\u0072)(?:u|\\u0075)(?:c|\\u0063)(?:t|\\u0074)(?:o|\\u006[fF])(?:r|\\u0072)"\s*:/,
-  },
-];
+/** A container being walked by `findForbiddenKey`. */
+interface Frame {
+  kind: '{' | '[';
+  /** The key (object) or index (array) of the value being read in it. */
+  step: string | number;
+  /** When this object is the value of a `constructor` key: that key's offset and JSON path. */
+  ctor?: { offset: number; path: string };
+}
+
+/**
+ * The first `__proto__` key, or `constructor` key whose object value holds a `prototype` key, in a
+ * text that is JSON (JSON.parse accepted it), with its offset and JSON path (`$.body.meta.__proto__`);
+ * undefined when there is none. Keys are compared decoded, so `"\u005f_proto__"` is one too.
+ */
+export function findForbiddenKey(text: string): { key: '__proto__' | 'constructor'; offset: number; path: string } | undefined {
+  const stack: Frame[] = [];
+  // The path of the key being read in the innermost object: its parents' steps, then the key itself
+  // (one of the two forbidden names, written as such: `shownId` would hide it).
+  const pathTo = (key: string) =>
+    `$.body${stack
+      .slice(0, -1)
+      .map((f) => pathStep(f.step))
+      .join('')}.${key}`;
+  let expectingKey = false;
+  // The offset of a `constructor` key whose value comes next, else -1.
+  let ctorKey = -1;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      i++;
+      const top = stack.at(-1);
+      if (top?.kind === '{' && expectingKey) {
+        const key = JSON.parse(text.slice(start, i)) as string;
+        top.step = key;
+        expectingKey = false;
+        if (key === '__proto__') return { key, offset: start, path: pathTo(key) };
+        if (key === 'prototype' && top.ctor !== undefined) return { key: 'constructor', offset: top.ctor.offset, path: top.ctor.path };
+        ctorKey = key === 'constructor' ? start : -1;
+      } else ctorKey = -1;
+      continue;
+    }
+    if (c === '{' || c === '[') {
+      const frame: Frame = { kind: c, step: c === '[' ? 0 : '' };
+      if (c === '{' && ctorKey >= 0) frame.ctor = { offset: ctorKey, path: pathTo('constructor') };
+      stack.push(frame);
+      expectingKey = c === '{';
+      ctorKey = -1;
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      expectingKey = false;
+    } else if (c === ',') {
+      const top = stack.at(-1);
+      if (top?.kind === '[') top.step = (top.step as number) + 1;
+      else expectingKey = true;
+    } else if (c !== ':' && c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r') ctorKey = -1;
+    i++;
+  }
+  return undefined;
+}
 
 function invalid(text: string, offset: number, problem: string): PipaError {
   const { line, column } = lineColumn(text, offset);
@@ -201,16 +251,15 @@ export function parseJsonBody(text: string): unknown {
     const located = locateJsonError(text);
     if (located !== undefined) throw invalid(text, located.offset, located.problem);
     // Valid JSON refused by secure-json-parse: a forbidden key.
-    for (const f of FORBIDDEN) {
-      const m = f.pattern.exec(text);
-      if (m === null) continue;
-      const { line, column } = lineColumn(text, m.index);
+    const forbidden = findForbiddenKey(text);
+    if (forbidden !== undefined) {
+      const { line, column } = lineColumn(text, forbidden.offset);
       const why =
-        f.key === '__proto__'
+        forbidden.key === '__proto__'
           ? 'a "__proto__" key is refused: merged into another object it could change the prototype of objects the service builds'
           : 'a "constructor" key holding "prototype" is refused: merged into another object it could change the prototype of objects the service builds';
-      throw new PipaError('invalid_json', `the body is not accepted: line ${line}, column ${column}: ${why}`, [
-        { path: '$.body', message: why, line, column },
+      throw new PipaError('invalid_json', `the body is not accepted: ${forbidden.path} (line ${line}, column ${column}): ${why}`, [
+        { path: forbidden.path, message: why, line, column },
       ]);
     }
     throw new PipaError('invalid_json', 'the body is not valid JSON', [{ path: '$.body', message: 'not valid JSON' }]);
