@@ -100,13 +100,17 @@ export function locateJsonError(text: string): { offset: number; problem: string
     fail(
       c === "'"
         ? 'expected a value (strings take double quotes)'
-        : c === '}' || c === ']'
-          ? `expected a value before '${c}' (a trailing comma?)`
-          : 'expected a value',
+        : mark === ','
+          ? `expected a value after ','${c === ']' ? " before ']' (a trailing comma?)" : ''}`
+          : mark === ':'
+            ? "expected a value after ':'"
+            : 'expected a value',
     );
   };
   type State = 'value' | 'key' | 'after';
   let state: State = 'value';
+  // What the value expected now follows: a comma in an array, the colon of a property, else nothing.
+  let mark: ',' | ':' | '' = '';
   try {
     for (;;) {
       ws();
@@ -128,7 +132,10 @@ export function locateJsonError(text: string): { offset: number; problem: string
           if (text[i] === ']') {
             i++;
             state = 'after';
-          } else stack.push('[');
+          } else {
+            stack.push('[');
+            mark = '';
+          }
         } else {
           if (i >= n) fail('expected a value');
           scalar();
@@ -149,6 +156,7 @@ export function locateJsonError(text: string): { offset: number; problem: string
         if (text[i] !== ':') fail("expected ':' after a property name");
         i++;
         state = 'value';
+        mark = ':';
       } else {
         const top = stack.at(-1);
         if (top === undefined) {
@@ -159,6 +167,7 @@ export function locateJsonError(text: string): { offset: number; problem: string
         if (c === ',') {
           i++;
           state = top === '{' ? 'key' : 'value';
+          mark = ',';
         } else if ((top === '{' && c === '}') || (top === '[' && c === ']')) {
           i++;
           stack.pop();
