@@ -13,6 +13,7 @@
  * next start prints it. Exit 2 for every configuration or listen error, naming the option.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Declaration, DeclarationError, decodeDeclaration } from '@pipa/policy';
@@ -72,6 +73,19 @@ const LISTEN_ERRORS: Record<string, (host: string, port: number) => string> = {
   EAI_NONAME: (h) => `--host ${h} is neither an address of this machine nor a name that resolves`,
   EAI_FAIL: (h) => `--host ${h} could not be resolved`,
 };
+
+/**
+ * Listen on host:port and close at once, so that a port in use or a host that is not this machine's
+ * is found before a first start sets anything up (the data directory, the key file, the database).
+ * The service's own listen still reports what changes in between.
+ */
+function probeListen(host: string, port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(port, host, () => server.close(() => done()));
+  });
+}
 
 /** Every `<dir>/<app>/policy.yaml`, sorted by folder name. */
 export function readExampleSources(dir: string): ExampleSource[] {
@@ -149,6 +163,18 @@ export async function runServe(
       cb();
     },
   });
+  const listenError = (err: unknown): CliExit | undefined => {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = typeof code === 'string' ? LISTEN_ERRORS[code] : undefined;
+    return why === undefined || isServiceError(err)
+      ? undefined
+      : new CliExit(EXIT.invalid, `无法监听 / cannot listen on ${opts.host}:${port} (${code}): ${why(opts.host, port)}`);
+  };
+  try {
+    await probeListen(opts.host, port);
+  } catch (err) {
+    throw listenError(err) ?? err;
+  }
   let running: RunningService;
   try {
     running = await startPipaService({
@@ -164,11 +190,8 @@ export async function runServe(
       onError: (err, where) => io.stderr(`pipa: ${where}: ${describeError(err)}\n`),
     });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = typeof code === 'string' ? LISTEN_ERRORS[code] : undefined;
-    if (why !== undefined && !isServiceError(err)) {
-      throw new CliExit(EXIT.invalid, `无法监听 / cannot listen on ${opts.host}:${port} (${code}): ${why(opts.host, port)}`);
-    }
+    const cannotListen = listenError(err);
+    if (cannotListen !== undefined) throw cannotListen;
     if (isServiceError(err)) throw serviceErrorExit('pipa', err, opts);
     throw err;
   }
