@@ -75,6 +75,12 @@ describe('locateJsonError', () => {
     expect(checked).toBeGreaterThan(1000);
   });
 
+  it('skips a byte order mark first, as the parser does', () => {
+    expect(locateJsonError('\ufeff{"a": 1}')).toBeUndefined();
+    expect(locateJsonError('\ufeff{"a" 1}')).toEqual({ offset: 6, problem: "expected ':' after a property name" });
+    expect(parseJsonBody('\ufeff{"a": 1}')).toEqual({ a: 1 });
+  });
+
   it('does not overflow the stack on deep nesting', () => {
     expect(locateJsonError('['.repeat(200_000))).toEqual({ offset: 200_000, problem: 'expected a value, found the end of the body' });
     expect(locateJsonError(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)).toBeUndefined();

@@ -7,8 +7,10 @@
  *   refused: V8's message sometimes has no position, and sometimes quotes the body (which may be
  *   personal information, and is logged).
  * - a `__proto__` key, or a `constructor` key holding `prototype`, anywhere in the body (checked by
- *   secure-json-parse, as Fastify does): refused, naming the key and its line and column, because a
- *   merge of such an object into another could change the prototype of objects the service builds.
+ *   secure-json-parse, as Fastify does): refused, naming the key by its JSON path, line and column,
+ *   because a merge of such an object into another could change the prototype of objects the
+ *   service builds.
+ * - a leading byte order mark is ignored (secure-json-parse drops it; the scanner skips it too).
  * - an empty body sent as JSON: refused as before.
  *
  * The happy path is what Fastify's parser does (secure-json-parse over the body as a string).
@@ -48,7 +50,8 @@ const HEX4 = /^[0-9a-fA-F]{4}$/;
  */
 export function locateJsonError(text: string): { offset: number; problem: string } | undefined {
   const n = text.length;
-  let i = 0;
+  // A byte order mark first is not part of the JSON (secure-json-parse drops it too).
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const stack: ('{' | '[')[] = [];
   const ws = () => {
     for (;;) {
