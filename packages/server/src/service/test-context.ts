@@ -78,9 +78,21 @@ export async function openTestContext(
 ): Promise<ServiceContext> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pipa-ctx-'));
   const { examples = ['xiaopiaopiao', 'shengshitong'], ...rest } = options;
-  const ctx = await openServiceContext({ ...rest, database, dataDir, env: { PIPA_MASTER_KEY: TEST_MASTER_KEY } });
+  let ctx: ServiceContext;
+  try {
+    ctx = await openServiceContext({ ...rest, database, dataDir, env: { PIPA_MASTER_KEY: TEST_MASTER_KEY } });
+  } catch (err) {
+    // A test that expects the open to fail leaves no data directory behind.
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   ctx.onClose(() => rmSync(dataDir, { recursive: true, force: true }));
-  for (const name of examples) await publishForTest(ctx, loadExample(name));
+  try {
+    for (const name of examples) await publishForTest(ctx, loadExample(name));
+  } catch (err) {
+    await ctx.close();
+    throw err;
+  }
   return ctx;
 }
 
