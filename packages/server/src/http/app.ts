@@ -246,12 +246,6 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       status = 415;
       body = { code: 'unsupported_media_type', message: 'send application/json' };
-    } else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      status = 400;
-      body = { code: 'invalid_json', message: 'the body is empty but content-type is application/json' };
-    } else if (err.name === 'SyntaxError' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-      status = 400;
-      body = { code: 'invalid_json', message: 'the body is not valid JSON' };
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
       body = { code: 'invalid_request', message: 'the request could not be processed' };

@@ -119,25 +119,17 @@ export function locateJsonError(text: string): { offset: number; problem: string
       ws();
       if (state === 'value') {
         const c = text[i];
-        if (c === '{') {
+        if (c === '{' || c === '[') {
           i++;
           ws();
-          if (text[i] === '}') {
+          if (text[i] === (c === '{' ? '}' : ']')) {
             i++;
             state = 'after';
           } else {
-            stack.push('{');
-            state = 'key';
-          }
-        } else if (c === '[') {
-          i++;
-          ws();
-          if (text[i] === ']') {
-            i++;
-            state = 'after';
-          } else {
-            stack.push('[');
-            mark = '';
+            stack.push(c);
+            // An object goes on with a key; an array with its first value, which follows nothing.
+            if (c === '{') state = 'key';
+            else mark = '';
           }
         } else {
           if (i >= n) fail('expected a value');
