@@ -10,7 +10,7 @@
  * are recorded through the audit batcher (group commit) as well.
  */
 import { didYouMean } from '@pipa/policy';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { decide } from '../consent/decide.js';
 import type { Decision } from '../consent/types.js';
 import type { DataKey } from '../crypto/data-key.js';
@@ -19,8 +19,8 @@ import type { SuiteName } from '../crypto/suites.js';
 import { type ErrorDetail, moreInDetails, PipaError, pathStep, shownId } from '../errors.js';
 import { type AppPolicy, CHANNELS, type ServiceContext } from '../service/context.js';
 import { forUpdate } from '../store/capabilities.js';
-import { param, prepare } from '../store/prepared.js';
-import type { SubjectKind, SubjectStatusValue } from '../store/schema.js';
+import { type Prepared, param, prepare } from '../store/prepared.js';
+import type { Schema, SubjectKind, SubjectStatusValue } from '../store/schema.js';
 import { withTransaction } from '../store/transaction.js';
 import type { SubjectService } from '../subjects/service.js';
 import { type CategoryRule, categoryRule, checkValue, LOOKUP_KINDS, type LookupKind, maskFor } from './categories.js';
@@ -290,6 +290,35 @@ interface MaskedField {
   updatedAt: number;
 }
 
+/**
+ * The read statements. One statement (one round trip on PostgreSQL): the subject and the devices
+ * linked to it, each with its record and, unless the subject's data key is cached already (`cached`),
+ * its wrapped data key (primary-key joins), so that a read never needs a second query. Compiled once
+ * per vault; exported for the benchmark, which times the statement alone (bench/scenarios/vault.ts).
+ */
+export function readStatements(db: Kysely<Schema>): { withKey: Prepared<'subject' | 'app'>; cached: Prepared<'subject' | 'app'> } {
+  const withKey = (column: 's.id' | 's.linked_to') =>
+    db
+      .selectFrom('subjects as s')
+      .leftJoin('vault_records as r', 'r.subject_id', 's.id')
+      .leftJoin('data_keys as k', 'k.subject_id', 's.id')
+      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields', 'k.wrapped_dek', 'k.suite'])
+      .where(column, '=', param('subject'))
+      .where('s.app_id', '=', param('app'));
+  const noKey = (column: 's.id' | 's.linked_to') =>
+    db
+      .selectFrom('subjects as s')
+      .leftJoin('vault_records as r', 'r.subject_id', 's.id')
+      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields'])
+      .select([sql<Buffer | null>`null`.as('wrapped_dek'), sql<string | null>`null`.as('suite')])
+      .where(column, '=', param('subject'))
+      .where('s.app_id', '=', param('app'));
+  return {
+    withKey: prepare(withKey('s.id').unionAll(withKey('s.linked_to')).compile(), ['subject', 'app']),
+    cached: prepare(noKey('s.id').unionAll(noKey('s.linked_to')).compile(), ['subject', 'app']),
+  };
+}
+
 export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, options: VaultServiceOptions = {}): VaultService {
   const keys = createKeyStore(ctx);
   const writer = createVaultWriter(ctx, { ...options.writer, onCommitted: (key) => keys.committed(key) });
@@ -496,27 +525,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
 
   // ---- read -------------------------------------------------------------------------------------
 
-  // One statement (one round trip on PostgreSQL): the subject and the devices linked to it, each with
-  // its record and, unless the subject's data key is cached already, its wrapped data key (primary-key
-  // joins), so that a read never needs a second query. Compiled once per variant.
-  const withKey = (column: 's.id' | 's.linked_to') =>
-    ctx.db
-      .selectFrom('subjects as s')
-      .leftJoin('vault_records as r', 'r.subject_id', 's.id')
-      .leftJoin('data_keys as k', 'k.subject_id', 's.id')
-      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields', 'k.wrapped_dek', 'k.suite'])
-      .where(column, '=', param('subject'))
-      .where('s.app_id', '=', param('app'));
-  const readWithKey = prepare(withKey('s.id').unionAll(withKey('s.linked_to')).compile(), ['subject', 'app']);
-  const noKey = (column: 's.id' | 's.linked_to') =>
-    ctx.db
-      .selectFrom('subjects as s')
-      .leftJoin('vault_records as r', 'r.subject_id', 's.id')
-      .select(['s.id', 's.kind', 's.status', 's.linked_to', 'r.envelope', 'r.fields'])
-      .select([sql<Buffer | null>`null`.as('wrapped_dek'), sql<string | null>`null`.as('suite')])
-      .where(column, '=', param('subject'))
-      .where('s.app_id', '=', param('app'));
-  const readCached = prepare(noKey('s.id').unionAll(noKey('s.linked_to')).compile(), ['subject', 'app']);
+  const { withKey: readWithKey, cached: readCached } = readStatements(ctx.db);
 
   const readRows = async (appId: string, subjectId: string): Promise<ReadRow[]> => {
     // A cached key makes the key join useless (devices' keys, when missing, are unwrapped from theirs).
