@@ -378,6 +378,25 @@ forEachDialect('vault service', (dctx) => {
       await vault.put(SST, a, { 'basic.name': '欧阳娜娜' }, KEY);
       expect((await vault.read(SST, a, KEY)).fields['basic.name']?.value).toBe('欧阳**');
     });
+
+    it('answers repeated reads from the same masked fields, which no caller can alter; a read of some categories leaves the rest', async () => {
+      const a = await account();
+      await vault.put(SST, a, PROFILE, KEY);
+      const first = await vault.read(SST, a, KEY);
+      // Frozen: what one caller does to its answer cannot change what the next read shows.
+      expect(() => {
+        (first.fields as Record<string, unknown>)['basic.name'] = { value: '张三', masked: false };
+      }).toThrow(TypeError);
+      expect(() => {
+        (first.fields['contact.phone'] as { value: string }).value = '13812345678';
+      }).toThrow(TypeError);
+      const some = await vault.read(SST, a, KEY, { categories: ['contact.phone', 'basic.name'] });
+      expect(Object.keys(some.fields)).toEqual(['basic.name', 'contact.phone']);
+      const again = await vault.read(SST, a, KEY);
+      expect(Object.keys(again.fields)).toEqual(Object.keys(MASKED).sort());
+      expect(Object.fromEntries(Object.entries(again.fields).map(([k, v]) => [k, v.value]))).toEqual(MASKED);
+      for (const f of Object.values(again.fields)) expect(f).toMatchObject({ masked: true, from: a });
+    });
   });
 
   describe('tampering', () => {

@@ -26,7 +26,7 @@ import type { SubjectService } from '../subjects/service.js';
 import { type CategoryRule, categoryRule, checkValue, LOOKUP_KINDS, type LookupKind, maskFor } from './categories.js';
 import { createKeyStore } from './data-keys.js';
 import { convertLegacyFields } from './legacy.js';
-import { openRecord, parseManifest, type RecordFields } from './record.js';
+import { openRecord, parseManifest, type RecordField, type RecordFields } from './record.js';
 import { createVaultWriter, type FieldValue, KeyRaceError, unknownSubject, type VaultWriterOptions } from './writer.js';
 
 /** The part of the subjects service the vault uses (erasure marks the subject erased). */
@@ -96,7 +96,8 @@ export interface VaultRecord {
   purpose: string | null;
   /** Devices linked to this account whose fields are merged in. */
   devices: string[];
-  fields: Record<string, VaultField>;
+  /** By category, in category order. Read-only: a masked read may answer the fields it keeps for the next read of the same record. */
+  fields: Readonly<Record<string, Readonly<VaultField>>>;
 }
 
 /** A value read for a rights request. */
@@ -284,11 +285,11 @@ interface ReadRow {
   dek?: DataKey | null;
 }
 
-/** A masked value and when its field was last written. */
-interface MaskedField {
-  value: string;
-  updatedAt: number;
-}
+/**
+ * A holder's fields masked, as a read answers them (`from` the holder), frozen and in category order:
+ * kept by the masked-value cache, and answered as they are by a read that shows them all.
+ */
+type MaskedFields = Readonly<Record<string, Readonly<VaultField>>>;
 
 /**
  * The read statements. One statement (one round trip on PostgreSQL): the subject and the devices
@@ -549,12 +550,15 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   };
 
   /** Mask every field of a record once, and keep the result for the next read of the same envelope. */
-  const maskRecord = (vp: VaultPolicy, appId: string, holder: string, envelope: Buffer, record: RecordFields) => {
-    const all = new Map<string, MaskedField>();
-    for (const [c, f] of record) {
+  const maskRecord = (vp: VaultPolicy, appId: string, holder: string, envelope: Buffer, record: RecordFields): MaskedFields => {
+    const all: Record<string, Readonly<VaultField>> = {};
+    for (const c of [...record.keys()].sort()) {
+      const f = record.get(c) as RecordField;
       const cat = vp.categories.get(c);
-      all.set(c, { value: cat === undefined ? '******' : maskFor(cat.rule.mask, f.value), updatedAt: f.updatedAt });
+      const value = cat === undefined ? '******' : maskFor(cat.rule.mask, f.value);
+      all[c] = Object.freeze({ value, masked: true, updatedAt: f.updatedAt, from: holder });
     }
+    Object.freeze(all);
     masks.set(appId, holder, envelope, all);
     return all;
   };
@@ -565,15 +569,13 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
    */
   const maskedOne = async (vp: VaultPolicy, self: ReadRow, actor: VaultActor, wanted: Set<string> | undefined): Promise<VaultRecord> => {
     const appId = vp.policy.appId;
-    const fields: Record<string, VaultField> = {};
+    let fields: Record<string, VaultField> = {};
     if (self.envelope !== null) {
       const masked =
         masks.get(appId, self.id, self.envelope) ?? maskRecord(vp, appId, self.id, self.envelope, await openHolder(appId, self));
-      for (const category of [...masked.keys()].sort()) {
-        if (wanted !== undefined && !wanted.has(category)) continue;
-        const m = masked.get(category) as MaskedField;
-        fields[category] = { value: m.value, masked: true, updatedAt: m.updatedAt, from: self.id };
-      }
+      // All of them: the cached fields as they are (frozen, shared by the reads of this envelope).
+      if (wanted === undefined) fields = masked;
+      else for (const category in masked) if (wanted.has(category)) fields[category] = masked[category] as VaultField;
     }
     await recordMaskedRead(appId, self.id, actor, Object.keys(fields));
     return { appId, subjectId: self.id, kind: self.kind, status: self.status, view: 'masked', purpose: null, devices: [], fields };
@@ -720,7 +722,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       plain = new Set(cats);
     }
     // Per holder: masked values computed earlier from exactly this envelope need no decryption.
-    const opened = new Map<string, { masked: Map<string, MaskedField> | undefined; record: RecordFields | undefined }>();
+    const opened = new Map<string, { masked: MaskedFields | undefined; record: RecordFields | undefined }>();
     for (const { holder } of chosen.values()) {
       if (opened.has(holder.id)) continue;
       const needsPlain = [...plain].some((c) => chosen.get(c)?.holder === holder);
@@ -730,7 +732,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     const fields: Record<string, VaultField> = {};
     for (const category of [...chosen.keys()].sort()) {
       const { holder } = chosen.get(category) as { holder: ReadRow };
-      const o = opened.get(holder.id) as { masked: Map<string, MaskedField> | undefined; record: RecordFields | undefined };
+      const o = opened.get(holder.id) as { masked: MaskedFields | undefined; record: RecordFields | undefined };
       const isPlain = plain.has(category);
       if (o.masked === undefined && o.record !== undefined && !isPlain) {
         o.masked = maskRecord(vp, appId, holder.id, holder.envelope as Buffer, o.record);
@@ -740,9 +742,9 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
         if (f === undefined) continue;
         fields[category] = { value: f.value, masked: false, updatedAt: f.updatedAt, from: holder.id };
       } else {
-        const m = o.masked?.get(category);
+        const m = o.masked !== undefined && Object.hasOwn(o.masked, category) ? o.masked[category] : undefined;
         if (m === undefined) continue;
-        fields[category] = { value: m.value, masked: true, updatedAt: m.updatedAt, from: holder.id };
+        fields[category] = m;
       }
     }
     const shown = Object.keys(fields);
@@ -1016,8 +1018,8 @@ function createReadCounter(ctx: ServiceContext, windowMs: number): ReadCounter {
 }
 
 interface MaskedCache {
-  get(appId: string, subjectId: string, envelope: Buffer): Map<string, MaskedField> | undefined;
-  set(appId: string, subjectId: string, envelope: Buffer, masked: Map<string, MaskedField>): void;
+  get(appId: string, subjectId: string, envelope: Buffer): MaskedFields | undefined;
+  set(appId: string, subjectId: string, envelope: Buffer, masked: MaskedFields): void;
   drop(appId: string, subjectId: string): void;
 }
 
@@ -1029,7 +1031,7 @@ interface MaskedCache {
  * after a crypto-shredding are never shown from memory. Holds masked values only, never plain ones.
  */
 function createMaskedCache(maxSubjects: number): MaskedCache {
-  const bySubject = new Map<string, { envelope: Buffer; masked: Map<string, MaskedField> }>();
+  const bySubject = new Map<string, { envelope: Buffer; masked: MaskedFields }>();
   const id = (appId: string, subjectId: string) => `${appId}\u0000${subjectId}`;
   return {
     get(appId, subjectId, envelope) {
