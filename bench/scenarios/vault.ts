@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DeclarationInput, validateDeclaration } from '@pipa/policy';
 import BetterSqlite3 from 'better-sqlite3';
-import { type Kysely, sql } from 'kysely';
+import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import type { DataKey } from '../../packages/server/dist/crypto/data-key.js';
 import { openServiceContext, type ServiceContext } from '../../packages/server/dist/service/context.js';
@@ -103,6 +103,15 @@ async function openStore(kind: 'sqlite' | 'postgres', pgUrl: string | undefined)
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The baseline's select: the 10 plaintext values of one row of `bench_plain`, by id (the one parameter). */
+function plainSelectQuery(db: Kysely<Schema>): CompiledQuery {
+  return db
+    .selectFrom('bench_plain' as never)
+    .select(COLUMNS.map((_, i) => `c${i}`) as never)
+    .where('id' as never, '=', 'x' as never)
+    .compile();
 }
 
 /** Insert `n` subjects directly (fixture set-up, not measured). */
@@ -196,11 +205,7 @@ async function measureWriteRead(store: Store, quick: boolean, log: (l: string) =
     .insertInto('bench_plain' as never)
     .values(Object.fromEntries([['id', 'x'], ...COLUMNS.map((_, i) => [`c${i}`, 'x'])]) as never)
     .compile();
-  const select = ctx.db
-    .selectFrom('bench_plain' as never)
-    .select(COLUMNS.map((_, i) => `c${i}`) as never)
-    .where('id' as never, '=', 'x' as never)
-    .compile();
+  const select = plainSelectQuery(ctx.db);
   // The baselines run through the same store (Kysely, the same connection or pool), compiled once.
   const plainInsert = async (id: string, i: number) => {
     const p = profile(i);
@@ -298,9 +303,7 @@ async function measureWriteRead(store: Store, quick: boolean, log: (l: string) =
   );
   log(
     `${store.label}: the first read's own work alone, in a loop over the ${parts.n.toLocaleString('en')} stored records (${clock === 'cpu' ? 'CPU time' : 'time'} per record): ` +
-      `the read statement ${round(parts.statementUs, 1)} µs (the plaintext select of the row ${round(parts.selectUs, 1)} µs), ` +
-      `decrypt and parse ${round(parts.openUs, 1)} µs, mask 10 fields ${round(parts.maskUs, 1)} µs; together ${round(firstReadBound(parts).floorUs, 1)} µs, ` +
-      `a ratio of at most ${round(firstReadBound(parts).ratio, 3)} to the select alone; ` +
+      `${firstReadPartsText(parts)}; ` +
       `in the read path, first read ${round(usPerCall(colds), 1)} µs vs repeated ${round(usPerCall(warms), 1)} µs vs plaintext select ${round(usPerCall(selects), 1)} µs`,
   );
   log(
@@ -357,11 +360,7 @@ async function firstReadParts(ctx: ServiceContext, ids: readonly string[]): Prom
   // The statements in the same random order as the read rounds, each over every record.
   const order = rows.map((_, i) => rows[(i * 7919) % rows.length] as (typeof rows)[number]);
   const { cached: statement } = readStatements(ctx.db);
-  const select = ctx.db
-    .selectFrom('bench_plain' as never)
-    .select(COLUMNS.map((_, i) => `c${i}`) as never)
-    .where('id' as never, '=', 'x' as never)
-    .compile();
+  const select = plainSelectQuery(ctx.db);
   let statementMs = 0;
   let selectMs = 0;
   let found = 0;
@@ -400,10 +399,17 @@ async function firstReadParts(ctx: ServiceContext, ids: readonly string[]): Prom
   return { n: rows.length, statementUs: us(statementMs), selectUs: us(selectMs), openUs: us(openMs), maskUs: us(maskMs) };
 }
 
-/** The floor the first read's parts put under it: the ratio to the select it could reach with nothing else. */
-function firstReadBound(p: FirstReadParts): { floorUs: number; ratio: number } {
+/**
+ * A first read's parts alone and the floor they put under it: the ratio to the select a first read
+ * could reach with nothing else around them.
+ */
+function firstReadPartsText(p: FirstReadParts): string {
   const floorUs = p.statementUs + p.openUs + p.maskUs;
-  return { floorUs, ratio: p.selectUs / floorUs };
+  return (
+    `the read statement ${round(p.statementUs, 1)} µs (the plaintext select of the row ${round(p.selectUs, 1)} µs), ` +
+    `decrypt and parse ${round(p.openUs, 1)} µs, mask 10 fields ${round(p.maskUs, 1)} µs; together ${round(floorUs, 1)} µs, ` +
+    `a ratio of at most ${round(p.selectUs / floorUs, 3)} even with nothing around them`
+  );
 }
 
 interface WriteParts {
@@ -574,11 +580,7 @@ async function measureErasure(
 
 /** The first-read row's note: its parts measured alone, and the ratio they leave room for. */
 function withFirstReadNote(f: Figure, p: FirstReadParts): Figure {
-  const b = firstReadBound(p);
-  const parts =
-    `its parts alone: the read statement ${round(p.statementUs, 1)} µs (the plaintext select ${round(p.selectUs, 1)} µs), ` +
-    `decrypt and parse ${round(p.openUs, 1)} µs, mask 10 fields ${round(p.maskUs, 1)} µs; together ${round(b.floorUs, 1)} µs, ` +
-    `a ratio of at most ${round(b.ratio, 3)} even with nothing around them`;
+  const parts = `its parts alone: ${firstReadPartsText(p)}`;
   return { ...f, note: f.note === undefined ? parts : `${f.note}; ${parts}` };
 }
 
