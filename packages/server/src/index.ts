@@ -26,10 +26,14 @@ export * from './retention/index.js';
 export * from './rights/index.js';
 export * from './server/index.js';
 export {
+  CACHE_LIMITS,
   CHANNELS,
   DECISION_AUDIT_MODES,
+  DEFAULT_CACHES,
   type DecisionAuditMode,
   openServiceContext,
+  resolveCaches,
+  type ServiceCaches,
   type ServiceContext,
   type ServiceOptions,
 } from './service/context.js';

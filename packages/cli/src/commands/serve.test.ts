@@ -153,6 +153,37 @@ describe('pipa start / serve', () => {
     }
   });
 
+  it('--key-cache, --key-cache-ttl and --masked-cache size what the service keeps in memory', async () => {
+    const s = await serve({ keyCache: '5', keyCacheTtl: '30', maskedCache: '0' });
+    try {
+      expect(s.io.out()).toContain('caches: 5 data keys (each for up to 30 s), masked values of 0 subjects');
+      expect(s.service.ctx.caches).toEqual({ dataKeys: 5, dataKeyTtlMs: 30_000, maskedSubjects: 0 });
+    } finally {
+      await s.stop();
+    }
+    const d = await serve();
+    try {
+      expect(d.io.out()).toContain('caches: 10000 data keys (each for up to 300 s), masked values of 10000 subjects');
+    } finally {
+      await d.stop();
+    }
+    const refused: [string[], string][] = [
+      [['--key-cache', '0'], '--key-cache must be a whole number from 1 to 1000000 (got "0")'],
+      [['--key-cache', '2000000'], '--key-cache must be a whole number from 1 to 1000000 (got "2000000")'],
+      [['--key-cache-ttl', '0'], '--key-cache-ttl must be a whole number from 1 to 86400 (got "0")'],
+      [['--key-cache-ttl', '5m'], '--key-cache-ttl must be a whole number from 1 to 86400 (got "5m")'],
+      [['--masked-cache=-1'], '--masked-cache must be a whole number from 0 to 1000000 (got "-1")'],
+      [['--masked-cache', '1e3'], '--masked-cache must be a whole number from 0 to 1000000 (got "1e3")'],
+    ];
+    for (const [args, message] of refused) {
+      const r = await runCli(['serve', '--data-dir', '.pipa-caches', ...args, '--port', '0'], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+      // Refused before anything is set up.
+      expect(existsSync(join(dir, '.pipa-caches'))).toBe(false);
+    }
+  });
+
   it('refuses bad options with exit 2', async () => {
     expect((await runCli(['serve', '--port', 'x'], { cwd: dir })).code).toBe(2);
     expect((await runCli(['serve', '--log-level', 'loud'], { cwd: dir })).code).toBe(2);

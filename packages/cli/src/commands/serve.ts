@@ -18,7 +18,9 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Declaration, DeclarationError, decodeDeclaration } from '@pipa/policy';
 import {
+  CACHE_LIMITS,
   DECISION_AUDIT_MODES,
+  DEFAULT_CACHES,
   type DecisionAuditMode,
   type ExampleSource,
   type RunningService,
@@ -44,6 +46,12 @@ export interface ServeCommandOptions extends DbCommandOptions {
   auditDecisions: string;
   /** Cipher suite of a new installation (an existing one keeps its own). */
   suite?: string;
+  /** Unwrapped data keys kept in memory. */
+  keyCache: string;
+  /** Seconds an unwrapped data key may be reused. */
+  keyCacheTtl: string;
+  /** Subjects whose masked values are kept in memory (0: none). */
+  maskedCache: string;
 }
 
 export const SERVE_DEFAULTS: ServeCommandOptions = {
@@ -53,6 +61,9 @@ export const SERVE_DEFAULTS: ServeCommandOptions = {
   site: true,
   logLevel: 'warn',
   auditDecisions: 'denied',
+  keyCache: String(DEFAULT_CACHES.dataKeys),
+  keyCacheTtl: String(DEFAULT_CACHES.dataKeyTtlMs / 1000),
+  maskedCache: String(DEFAULT_CACHES.maskedSubjects),
 };
 
 const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug'] as const;
@@ -61,6 +72,27 @@ function parsePort(raw: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535)
     throw new CliExit(EXIT.invalid, `--port must be a number from 0 to 65535 (got "${raw}")`);
   return Number(raw);
+}
+
+/** A whole number from `min` to `max` given to `option`, else exit 2 naming the option. */
+function parseCount(option: string, raw: string, min: number, max: number): number {
+  const value = /^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) {
+    throw new CliExit(EXIT.invalid, `${option} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+/** The cache options, checked. */
+function parseCaches(opts: ServeCommandOptions): { dataKeys: number; dataKeyTtlMs: number; maskedSubjects: number } {
+  const keys = CACHE_LIMITS.dataKeys;
+  const ttl = CACHE_LIMITS.dataKeyTtlMs;
+  const masked = CACHE_LIMITS.maskedSubjects;
+  return {
+    dataKeys: parseCount('--key-cache', opts.keyCache, keys.min, keys.max),
+    dataKeyTtlMs: parseCount('--key-cache-ttl', opts.keyCacheTtl, ttl.min / 1000, ttl.max / 1000) * 1000,
+    maskedSubjects: parseCount('--masked-cache', opts.maskedCache, masked.min, masked.max),
+  };
 }
 
 /** Why `listen` failed, naming the option to change. */
@@ -152,6 +184,7 @@ export async function runServe(
   if (!(DECISION_AUDIT_MODES as readonly string[]).includes(opts.auditDecisions)) {
     throw new CliExit(EXIT.invalid, `--audit-decisions must be one of ${DECISION_AUDIT_MODES.join(', ')} (got "${opts.auditDecisions}")`);
   }
+  const caches = parseCaches(opts);
   const examplesDir =
     opts.examples === undefined || opts.examples === false
       ? undefined
@@ -180,6 +213,7 @@ export async function runServe(
     running = await startPipaService({
       ...serviceOptions(io, opts),
       auditDecisions: opts.auditDecisions as DecisionAuditMode,
+      caches,
       ...(opts.suite !== undefined ? { suite: opts.suite as SuiteName } : {}),
       host: opts.host,
       port,
@@ -202,6 +236,8 @@ export async function runServe(
     `数据库 / database: ${running.ctx.database.description}`,
     `密码套件 / cipher suite: ${running.ctx.suite}`,
     `决定的审计 / decisions audited: ${running.ctx.auditDecisions}`,
+    `内存缓存 / caches: ${running.ctx.caches.dataKeys} data keys (each for up to ${running.ctx.caches.dataKeyTtlMs / 1000} s), ` +
+      `masked values of ${running.ctx.caches.maskedSubjects} subjects`,
   ];
   if (opts.site) lines.push(`隐私政策网站 / policy site: ${running.url}site/`);
   for (const ex of running.examples) {
@@ -247,6 +283,24 @@ export function addServeOptions(command: Command): Command {
         '--audit-decisions <mode>',
         '审计日志记录哪些决定：all 全部、denied 仅拒绝、counted 每分钟计数 / which decisions the audit log records: all, denied only, or counted per minute',
       ).default(SERVE_DEFAULTS.auditDecisions),
+    )
+    .addOption(
+      new Option(
+        '--key-cache <n>',
+        '内存中保留的已解包数据密钥数（1–1000000）/ unwrapped data keys kept in memory (1-1000000): more make more reads skip the master key (a KMS call with a KMS provider), and keep more keys in the process',
+      ).default(SERVE_DEFAULTS.keyCache),
+    )
+    .addOption(
+      new Option(
+        '--key-cache-ttl <seconds>',
+        '已解包数据密钥的最长复用时间（1–86400 秒）/ how long an unwrapped data key may be reused (1-86400 s)',
+      ).default(SERVE_DEFAULTS.keyCacheTtl),
+    )
+    .addOption(
+      new Option(
+        '--masked-cache <n>',
+        '内存中保留其脱敏值的主体数（0–1000000，0 = 不缓存）/ subjects whose masked values are kept in memory (0-1000000, 0 = none): more make more masked reads skip decryption, at the cost of memory',
+      ).default(SERVE_DEFAULTS.maskedCache),
     )
     .option(
       '--suite <suite>',

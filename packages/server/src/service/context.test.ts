@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createFileKeyProvider } from '../crypto/key-file.js';
 import type { Database } from '../store/database.js';
 import { forEachDialect } from '../store/test-dialects.js';
-import { openServiceContext } from './context.js';
+import { DEFAULT_CACHES, openServiceContext, resolveCaches, type ServiceCaches } from './context.js';
 import { loadExample, openTestContext, publishForTest, TEST_MASTER_KEY } from './test-context.js';
 
 const OTHER_KEY = Buffer.alloc(32, 9).toString('base64');
@@ -246,6 +246,31 @@ describe('openServiceContext', () => {
         details: [{ path: 'dataDir' }],
       });
     });
+  });
+
+  it('checks the cache settings before creating anything, naming the setting and its limits', async () => {
+    await inTempDir(async (dir) => {
+      const dataDir = join(dir, 'data');
+      const cases: [Partial<ServiceCaches>, string][] = [
+        [{ dataKeys: 0 }, 'caches.dataKeys must be an integer from 1 to 1000000 (got 0)'],
+        [{ dataKeys: 1.5 }, 'caches.dataKeys must be an integer from 1 to 1000000 (got 1.5)'],
+        [{ dataKeyTtlMs: 999 }, 'caches.dataKeyTtlMs must be an integer from 1000 to 86400000 (got 999)'],
+        [{ maskedSubjects: -1 }, 'caches.maskedSubjects must be an integer from 0 to 1000000 (got -1)'],
+        [{ maskedSubjects: 1_000_001 }, 'caches.maskedSubjects must be an integer from 0 to 1000000 (got 1000001)'],
+        [{ maskedSubjects: '5' as unknown as number }, 'caches.maskedSubjects must be an integer from 0 to 1000000 (got 5)'],
+      ];
+      for (const [caches, message] of cases) {
+        const name = Object.keys(caches)[0];
+        await expect(openServiceContext({ dataDir, env: { PIPA_MASTER_KEY: TEST_MASTER_KEY }, caches })).rejects.toMatchObject({
+          name: 'PipaError',
+          code: 'invalid_request',
+          message,
+          details: [{ path: `$.caches.${name}` }],
+        });
+      }
+      expect(existsSync(dataDir)).toBe(false);
+    });
+    expect(resolveCaches({ dataKeys: 1, maskedSubjects: 0 })).toEqual({ ...DEFAULT_CACHES, dataKeys: 1, maskedSubjects: 0 });
   });
 
   it('refuses an unknown suite', async () => {

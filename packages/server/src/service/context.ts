@@ -109,8 +109,52 @@ export interface ServiceOptions {
   migrate?: boolean;
   /** Which decisions are audited. Default `denied`. */
   auditDecisions?: DecisionAuditMode;
+  /** Sizes of the in-memory caches of keys and masked values (see `ServiceCaches`). */
+  caches?: Partial<ServiceCaches>;
   /** An already open database (tests): used as is and not closed by `close`. */
   database?: Database;
+}
+
+/**
+ * What the service keeps in memory to answer the vault's reads without unwrapping or decrypting again.
+ * An operator's trade-off: larger caches make more reads cheap (a read whose data key is not cached
+ * unwraps it with the master key, one call to the KMS with a KMS provider; a read whose masked values
+ * are not cached decrypts the record), at the cost of memory and of more subjects' keys and masked
+ * values held in the process. Erasing a subject drops its entries (crypto-shredding in memory too).
+ */
+export interface ServiceCaches {
+  /** Unwrapped data keys kept (least recently used dropped first). Default 10,000; 1 to 1,000,000. */
+  dataKeys: number;
+  /** How long an unwrapped data key may be reused after it was unwrapped, ms. Default 300,000 (5 minutes); 1 s to 24 h. */
+  dataKeyTtlMs: number;
+  /** Subjects whose masked values the vault keeps. Default 10,000; 0 (none) to 1,000,000. */
+  maskedSubjects: number;
+}
+
+export const DEFAULT_CACHES: Readonly<ServiceCaches> = Object.freeze({ dataKeys: 10_000, dataKeyTtlMs: 300_000, maskedSubjects: 10_000 });
+
+/** The limits of each cache setting, and the option name errors quote. */
+export const CACHE_LIMITS: Readonly<Record<keyof ServiceCaches, { min: number; max: number }>> = Object.freeze({
+  dataKeys: { min: 1, max: 1_000_000 },
+  dataKeyTtlMs: { min: 1_000, max: 86_400_000 },
+  maskedSubjects: { min: 0, max: 1_000_000 },
+});
+
+/** The cache settings with their defaults, each checked (an integer within its limits). */
+export function resolveCaches(given: Partial<ServiceCaches> = {}): ServiceCaches {
+  const out = { ...DEFAULT_CACHES };
+  for (const name of Object.keys(CACHE_LIMITS) as (keyof ServiceCaches)[]) {
+    const value = given[name];
+    if (value === undefined) continue;
+    const { min, max } = CACHE_LIMITS[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new PipaError('invalid_request', `caches.${name} must be an integer from ${min} to ${max} (got ${String(value)})`, [
+        { path: `$.caches.${name}`, message: `an integer from ${min} to ${max}` },
+      ]);
+    }
+    out[name] = value;
+  }
+  return out;
 }
 
 export interface ServiceContext {
@@ -134,6 +178,8 @@ export interface ServiceContext {
   readonly auditBatcher: AuditBatcher;
   readonly checkpointSigner: CheckpointSigner;
   readonly auditDecisions: DecisionAuditMode;
+  /** The cache sizes this service runs with (defaults applied). */
+  readonly caches: Readonly<ServiceCaches>;
   readonly policies: PolicyRegistry;
   /** The in-memory consent projection (filled by the consent service's loader). */
   readonly consent: ConsentProjection;
@@ -153,6 +199,7 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
   if (requested !== undefined && !isSuiteName(requested)) {
     throw new PipaError('invalid_request', `unknown cipher suite ${String(requested)} (one of aes-256-gcm, sm4)`);
   }
+  const caches = Object.freeze(resolveCaches(options.caches));
   let suite: SuiteName = requested ?? 'aes-256-gcm';
   const setup = options.setup !== false;
   // The master key configuration is checked before anything is created (variables parsed, an existing
@@ -231,7 +278,7 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
     const ciphers = new Map<SuiteName, FieldCipher>();
     const policies = createPolicyRegistry(database.db);
     await policies.reload();
-    const dataKeys = createDataKeyCache({ now: clock });
+    const dataKeys = createDataKeyCache({ now: clock, maxEntries: caches.dataKeys, ttlMs: caches.dataKeyTtlMs });
     let closed = false;
     const ctx: ServiceContext = {
       database,
@@ -257,6 +304,7 @@ export async function openServiceContext(options: ServiceOptions = {}): Promise<
       auditBatcher,
       checkpointSigner,
       auditDecisions: options.auditDecisions ?? 'denied',
+      caches,
       policies,
       consent: createConsentProjection(),
       onClose(fn) {

@@ -5,7 +5,7 @@ import type { AuditEvent } from '../audit/types.js';
 import { DataKey } from '../crypto/data-key.js';
 import { createFieldCipher } from '../crypto/field-cipher.js';
 import { suiteById } from '../crypto/suites.js';
-import { CHANNELS, type ServiceContext } from '../service/context.js';
+import { CHANNELS, DEFAULT_CACHES, type ServiceContext } from '../service/context.js';
 import { openTestContext } from '../service/test-context.js';
 import { forEachDialect } from '../store/test-dialects.js';
 import { createSubjectService, type SubjectService } from '../subjects/index.js';
@@ -815,3 +815,62 @@ forEachDialect('vault service with the sm4 suite', (dctx) => {
     expect(receipt.keysShredded).toBe(1);
   });
 });
+
+forEachDialect(
+  'vault caches, as the service is configured',
+  (dctx) => {
+    it('keeps at most the configured number of data keys, each for the configured time; with no masked cache every read decrypts', async () => {
+      let now = Date.UTC(2026, 11, 3, 12, 0, 0);
+      const ctx = await openTestContext(dctx.database, {
+        caches: { dataKeys: 2, dataKeyTtlMs: 60_000, maskedSubjects: 0 },
+        clock: () => now,
+      });
+      try {
+        expect(ctx.caches).toEqual({ dataKeys: 2, dataKeyTtlMs: 60_000, maskedSubjects: 0 });
+        const subjects = createSubjectService(ctx);
+        const vault = createVaultService(ctx, { subjects });
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const id = (await subjects.ensure(ctx.db, { appId: SST, kind: 'account' })).id;
+          await vault.put(SST, id, PROFILE, KEY);
+          ids.push(id);
+        }
+        for (const id of ids) expect((await vault.read(SST, id, KEY)).fields['contact.phone']?.value).toBe('138****5678');
+        // Two keys at most: the least recently used one was dropped (not destroyed: it is the store's key).
+        expect(ctx.dataKeys.size).toBe(2);
+        expect(ctx.dataKeys.get(SST, ids[0] as string)).toBeUndefined();
+        expect(ctx.dataKeys.get(SST, ids[2] as string)).toBeDefined();
+        // No masked cache: a repeated read is decrypted again and answers new (equal) fields.
+        const first = await vault.read(SST, ids[2] as string, KEY);
+        const again = await vault.read(SST, ids[2] as string, KEY);
+        expect(again.fields).not.toBe(first.fields);
+        expect(again.fields).toEqual(first.fields);
+        // After the configured time a cached key is not reused: the next read unwraps it again.
+        now += 60_001;
+        expect(ctx.dataKeys.get(SST, ids[2] as string)).toBeUndefined();
+        expect((await vault.read(SST, ids[2] as string, KEY)).fields['basic.name']?.value).toBe('张*');
+        expect(ctx.dataKeys.get(SST, ids[2] as string)).toBeDefined();
+        await vault.erase(SST, ids[2] as string, { confirm: true }, KEY);
+        expect(ctx.dataKeys.get(SST, ids[2] as string)).toBeUndefined();
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    it('runs with the default sizes unless configured; a masked cache keeps answering the same fields', async () => {
+      const ctx = await openTestContext(dctx.database);
+      try {
+        expect(ctx.caches).toEqual(DEFAULT_CACHES);
+        const subjects = createSubjectService(ctx);
+        const vault = createVaultService(ctx, { subjects });
+        const id = (await subjects.ensure(ctx.db, { appId: SST, kind: 'account' })).id;
+        await vault.put(SST, id, PROFILE, KEY);
+        const first = await vault.read(SST, id, KEY);
+        expect((await vault.read(SST, id, KEY)).fields).toBe(first.fields);
+      } finally {
+        await ctx.close();
+      }
+    });
+  },
+  { perTest: true },
+);

@@ -160,7 +160,8 @@ export interface VaultServiceOptions {
   maxLookupMatches?: number;
   /**
    * Subjects whose masked values are kept in memory (LRU), each valid only for the exact ciphertext
-   * it was computed from, so a repeated masked read decrypts nothing. 0 disables. Default 10 000.
+   * it was computed from, so a repeated masked read decrypts nothing. 0 disables. Default: the
+   * service's setting (`ServiceCaches.maskedSubjects`, 10 000 unless configured).
    */
   maskedCacheSubjects?: number;
   /**
@@ -326,7 +327,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
   const plainRule = options.plainReadRule ?? 'decision';
   const maxMatches = options.maxLookupMatches ?? 100;
   const caps = ctx.database.caps;
-  const masks = createMaskedCache(options.maskedCacheSubjects ?? 10_000);
+  const masks = createMaskedCache(options.maskedCacheSubjects ?? ctx.caches.maskedSubjects);
   const readAuditMode = options.maskedReadAudit ?? 'counted';
   // `each`: one event per masked read, group-committed as soon as the event loop turns; the read
   // returns once its event is durable. `counted`: one event per actor, app and window.
