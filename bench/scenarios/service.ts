@@ -13,7 +13,8 @@
  * - masked read over HTTP (GET a subject's 10 fields masked: decrypted, masked, audited): ratio to
  *   the bare GET >= 0.30. Also printed, without a target: the same reads against a bare route that
  *   answers the same bytes (one real answer replayed), which separates the answer's size from the
- *   work behind it.
+ *   work behind it; and the same reads over a working set the default caches hold (10,000 subjects,
+ *   each read once first), where a read unwraps and decrypts nothing.
  *
  * The load generator shares the 2 cores with the server, so what it spends per request counts. The
  * decisions and their baseline send the same 1,000 requests (the same bodies and API-key header, to
@@ -45,6 +46,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { DEFAULT_CACHES } from '../../packages/server/dist/service/context.js';
 import { type Figure, median, round, type Scenario } from '../lib.js';
 import { benchDeclaration, profile } from '../profile.js';
 
@@ -570,6 +572,52 @@ async function sameBytes(
   };
 }
 
+/**
+ * The masked read over a working set the vault's caches hold (informational): reads spread over as
+ * many subjects as the default caches keep, each read once before the rounds, so that a read neither
+ * unwraps a key nor decrypts a record. What an operator gets with the caches sized to the subjects
+ * read within a few minutes (pipa serve --key-cache, --masked-cache); the figure with the target
+ * spreads its reads over every subject written, more than the caches hold.
+ */
+async function withinCaches(
+  pipa: Server,
+  bare: Server,
+  bareGet: LoadSpec,
+  written: readonly string[],
+  opts: { rounds: number; seconds: number; log: (l: string) => void },
+): Promise<Figure> {
+  const hot = written.slice(0, Math.min(DEFAULT_CACHES.dataKeys, DEFAULT_CACHES.maskedSubjects));
+  let i = 0;
+  const spec = (amount?: number): LoadSpec => ({
+    method: 'GET',
+    path: '/',
+    headers: { authorization: `Bearer ${pipa.token}` },
+    next: () => ({ path: `/v1/apps/${APP}/subjects/${hot[(i++ * 7919) % hot.length]}/pi` }),
+    ...(amount !== undefined ? { amount } : {}),
+  });
+  const warm = await load(pipa.url, spec(hot.length), 0);
+  if (warm.failed > 0) throw new Error(`masked reads of the working set: ${warm.failed} failed`);
+  const p = await paired(
+    `masked read over HTTP, ${hot.length.toLocaleString('en')} subjects (within the caches)`,
+    sideOf(pipa, spec()),
+    sideOf(bare, bareGet),
+    opts.rounds,
+    opts.seconds,
+    opts.log,
+  );
+  return {
+    name: `masked read over HTTP, reads spread over ${hot.length.toLocaleString('en')} subjects, which the default caches hold (informational)`,
+    value: round(p.value),
+    unit: 'req/s',
+    baseline: round(p.baseline),
+    ratio: round(p.ratio, 3),
+    target:
+      'none (informational: the working set within the caches, as an operator sizes them with pipa serve --key-cache and --masked-cache)',
+    ok: p.failed === 0,
+    note: spreadOf(p),
+  };
+}
+
 /** What the masked read's target leaves for the read's own work, given the rate of a bare route answering the same bytes. */
 function budgetOf(replayRate: number, target: { ratio: number; bareRate: number }): string {
   const atTarget = target.ratio * target.bareRate;
@@ -683,6 +731,7 @@ export const serviceScenario: Scenario = {
             target: { ratio: 0.3, bareRate: p.baseline },
           }),
         );
+        figures.push(await withinCaches(pipa, bare, bareGet, written, { rounds, seconds, log }));
       } else log('masked read over HTTP: route not present, not measured');
 
       if (has('POST /v1/apps/{app}/decisions') && has('POST /v1/apps/{app}/subjects/{subject}/consents')) {
