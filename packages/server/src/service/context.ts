@@ -133,7 +133,7 @@ export interface ServiceCaches {
 
 export const DEFAULT_CACHES: Readonly<ServiceCaches> = Object.freeze({ dataKeys: 10_000, dataKeyTtlMs: 300_000, maskedSubjects: 10_000 });
 
-/** The limits of each cache setting, and the option name errors quote. */
+/** The limits of each cache setting (integers, both ends included). */
 export const CACHE_LIMITS: Readonly<Record<keyof ServiceCaches, { min: number; max: number }>> = Object.freeze({
   dataKeys: { min: 1, max: 1_000_000 },
   dataKeyTtlMs: { min: 1_000, max: 86_400_000 },
