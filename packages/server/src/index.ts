@@ -32,7 +32,6 @@ export {
   DEFAULT_CACHES,
   type DecisionAuditMode,
   openServiceContext,
-  resolveCaches,
   type ServiceCaches,
   type ServiceContext,
   type ServiceOptions,
