@@ -40,7 +40,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -618,6 +618,55 @@ async function withinCaches(
   };
 }
 
+/**
+ * The masked read over every subject written, by two new servers on the same file, started alike
+ * but for `mmap_size`: one as `pipa serve` runs by default (the file read through a memory map,
+ * DEFAULT_SQLITE_MMAP_SIZE), one with `mmap_size=0` (each page the page cache does not hold is a
+ * `pread` and a copy). Informational: what the default is worth on a vault larger than the page cache.
+ */
+async function withoutMemoryMap(
+  pipa: Server,
+  dataDir: string,
+  written: readonly string[],
+  servers: Server[],
+  opts: { rounds: number; seconds: number; log: (l: string) => void },
+): Promise<Figure> {
+  const file = join(dataDir, 'pipa.db');
+  const mapped = await startServer({ mode: 'pipa', dataDir, db: `sqlite:${file}`, masterKey: MASTER_KEY });
+  servers.push(mapped);
+  const unmapped = await startServer({ mode: 'pipa', dataDir, db: `sqlite:${file}?mmap_size=0`, masterKey: MASTER_KEY });
+  servers.push(unmapped);
+  const spec = (): LoadSpec => {
+    let i = 0;
+    return {
+      method: 'GET',
+      path: '/',
+      headers: { authorization: `Bearer ${pipa.token}` },
+      next: () => ({ path: `/v1/apps/${APP}/subjects/${written[(i++ * 7919) % written.length]}/pi` }),
+    };
+  };
+  const p = await paired(
+    'masked read over HTTP, memory-mapped file vs mmap_size=0',
+    sideOf(mapped, spec()),
+    sideOf(unmapped, spec()),
+    opts.rounds,
+    opts.seconds,
+    opts.log,
+  );
+  await mapped.stop();
+  await unmapped.stop();
+  return {
+    name: 'masked read over HTTP, the SQLite file read through the default memory map vs the same file read without one (mmap_size=0), two new servers (informational)',
+    value: round(p.value),
+    unit: 'req/s',
+    baseline: round(p.baseline),
+    ratio: round(p.ratio, 3),
+    target: 'none (informational: what the default mmap_size is worth on a vault larger than the 16 MiB page cache)',
+    ok: p.failed === 0,
+    note: `${(statSync(file).size / 1024 / 1024).toFixed(0)} MiB database file; ${spreadOf(p)}`,
+  };
+}
+
 /** What the masked read's target leaves for the read's own work, given the rate of a bare route answering the same bytes. */
 function budgetOf(replayRate: number, target: { ratio: number; bareRate: number }): string {
   const atTarget = target.ratio * target.bareRate;
@@ -732,6 +781,7 @@ export const serviceScenario: Scenario = {
           }),
         );
         figures.push(await withinCaches(pipa, bare, bareGet, written, { rounds, seconds, log }));
+        figures.push(await withoutMemoryMap(pipa, dataDir, written, servers, { rounds, seconds, log }));
       } else log('masked read over HTTP: route not present, not measured');
 
       if (has('POST /v1/apps/{app}/decisions') && has('POST /v1/apps/{app}/subjects/{subject}/consents')) {

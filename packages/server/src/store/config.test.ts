@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { capabilitiesOf } from './capabilities.js';
-import { describeDatabase, dialectOfUrl, resolveDatabaseConfig } from './config.js';
+import { DEFAULT_SQLITE_MMAP_SIZE, describeDatabase, dialectOfUrl, resolveDatabaseConfig } from './config.js';
 import { isStoreError } from './errors.js';
 
 const cwd = '/srv/pipa';
@@ -24,6 +24,7 @@ describe('database configuration', () => {
       durability: 'process',
       busyTimeoutMs: 5000,
       statementCacheSize: 500,
+      mmapSize: 1024 * 1024 * 1024,
       checkpoint: 'background',
       checkpointIntervalMs: 1000,
     });
@@ -65,6 +66,18 @@ describe('database configuration', () => {
       /checkpoint must be one of background, inline \(got sometimes\)/,
     );
     expect(invalid({ url: 'sqlite:x.db', cwd, checkpointIntervalMs: 0 })).toMatch(/checkpointIntervalMs must be an integer >= 10/);
+  });
+
+  it('reads a SQLite file through a 1 GiB memory map unless told a size (0 = none); in memory there is no file to map', () => {
+    expect(DEFAULT_SQLITE_MMAP_SIZE).toBe(1024 * 1024 * 1024);
+    expect(resolveDatabaseConfig({ url: 'sqlite:x.db?mmap_size=0', cwd })).toMatchObject({ mmapSize: 0 });
+    expect(resolveDatabaseConfig({ url: 'sqlite:x.db?mmap_size=268435456', cwd })).toMatchObject({ mmapSize: 268_435_456 });
+    expect(resolveDatabaseConfig({ url: 'sqlite:x.db?mmap_size=0', cwd, mmapSize: 4096 })).toMatchObject({ mmapSize: 4096 });
+    expect(resolveDatabaseConfig({ url: ':memory:', cwd, mmapSize: 4096 })).toMatchObject({ mmapSize: 0 });
+    expect(invalid({ url: 'sqlite:x.db?mmap_size=-1', cwd })).toMatch(/mmap_size must be an integer >= 0 \(got -1\)/);
+    expect(invalid({ url: 'sqlite:x.db?mmap_size=1GB', cwd })).toMatch(/mmap_size must be an integer >= 0 \(got 1GB\)/);
+    expect(invalid({ url: 'sqlite:x.db?mmap_size=99999999999999999999', cwd })).toMatch(/mmap_size must be an integer/);
+    expect(invalid({ url: 'sqlite:x.db', cwd, mmapSize: 1.5 })).toMatch(/mmap_size must be an integer >= 0 \(got 1.5\)/);
   });
 
   it('rejects what it does not understand, saying what', () => {

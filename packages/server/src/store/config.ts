@@ -8,7 +8,7 @@
  *   postgres://… | postgresql://…    PostgreSQL (libpq-style URL, handled by `pg`)
  *
  * Query parameters pipa reads (and removes before handing a PostgreSQL URL to `pg`):
- *   SQLite:     durability=process|power, busy_timeout=<ms>, checkpoint=background|inline
+ *   SQLite:     durability=process|power, busy_timeout=<ms>, checkpoint=background|inline, mmap_size=<bytes>
  *   PostgreSQL: schema=<name>, pool_size=<n>
  * Options passed in code override the URL.
  */
@@ -32,6 +32,18 @@ export const DEFAULT_SQLITE_FILE = 'pipa.db';
 export const DURABILITIES = ['process', 'power'] as const;
 export type Durability = (typeof DURABILITIES)[number];
 
+/**
+ * How much of a SQLite file is read through a memory map (`PRAGMA mmap_size`) by default: 1 GiB.
+ * A page the 16 MiB page cache does not hold is then read from the OS page cache without a `pread`
+ * call and a copy, which is most pages of a vault larger than the cache read at random
+ * (`npm run bench -- service` prints what it is worth for masked reads over HTTP; docs/storage.md).
+ * It maps address space, not memory: the pages are the OS page cache's, shared and reclaimable.
+ * Writes still go through `write` (SQLite is built without SQLITE_MMAP_READWRITE), so durability is
+ * unchanged; the trade-off is that an I/O error while reading the file stops the process (SIGBUS)
+ * instead of failing one statement. 0 turns it off.
+ */
+export const DEFAULT_SQLITE_MMAP_SIZE = 1024 * 1024 * 1024;
+
 /** Who copies a SQLite file's write-ahead log back into it (store/checkpointer.ts). */
 export const CHECKPOINT_MODES = ['background', 'inline'] as const;
 export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
@@ -49,6 +61,11 @@ export interface DatabaseConfig {
   busyTimeoutMs?: number;
   /** SQLite: prepared statements kept per connection. Default 500. */
   statementCacheSize?: number;
+  /**
+   * SQLite file: bytes of the file read through a memory map (`PRAGMA mmap_size`; SQLite caps it at
+   * its compile-time maximum). 0 = none. Default `DEFAULT_SQLITE_MMAP_SIZE` (1 GiB).
+   */
+  mmapSize?: number;
   /**
    * SQLite file: who copies the write-ahead log back into the database file. `background` (default):
    * a worker thread, so that no commit stops the service for a checkpoint's fsync; `inline`: the
@@ -82,6 +99,8 @@ export interface SqliteResolved {
   durability: Durability;
   busyTimeoutMs: number;
   statementCacheSize: number;
+  /** Bytes read through a memory map; 0 for `:memory:` and when turned off. */
+  mmapSize: number;
   /** `inline` for `:memory:` (no log to copy). */
   checkpoint: CheckpointMode;
   checkpointIntervalMs: number;
@@ -210,7 +229,8 @@ export function resolveDatabaseConfig(input: DatabaseConfig | string = {}): Reso
     if (rest === '') throw invalid('the SQLite URL names no file (expected sqlite:<path>)', 'SQLite 地址未指定文件（应为 sqlite:<路径>）');
     file = rest === ':memory:' ? rest : isAbsolute(rest) ? rest : resolve(cwd, rest);
   }
-  checkKnown(params, ['durability', 'busy_timeout', 'checkpoint'], 'SQLite');
+  checkKnown(params, ['durability', 'busy_timeout', 'checkpoint', 'mmap_size'], 'SQLite');
+  const mmapSize = positiveInt('mmap_size', config.mmapSize ?? params.get('mmap_size') ?? undefined, DEFAULT_SQLITE_MMAP_SIZE, 0);
   const checkpoint = oneOf('checkpoint', CHECKPOINT_MODES, config.checkpoint ?? params.get('checkpoint') ?? undefined, 'background');
   return {
     dialect: 'sqlite',
@@ -218,6 +238,7 @@ export function resolveDatabaseConfig(input: DatabaseConfig | string = {}): Reso
     durability: oneOf('durability', DURABILITIES, config.durability ?? params.get('durability') ?? undefined, 'process'),
     busyTimeoutMs: positiveInt('busy_timeout', config.busyTimeoutMs ?? params.get('busy_timeout') ?? undefined, 5000, 0),
     statementCacheSize: positiveInt('statementCacheSize', config.statementCacheSize, 500, 0),
+    mmapSize: file === ':memory:' ? 0 : mmapSize,
     checkpoint: file === ':memory:' ? 'inline' : checkpoint,
     checkpointIntervalMs: positiveInt('checkpointIntervalMs', config.checkpointIntervalMs, 1000, 10),
   };

@@ -354,6 +354,28 @@ forEachDialect('sqlite settings', (ctx) => {
     const power = await ctx.connect({ durability: 'power' });
     expect(await pragma(power.db, 'synchronous')).toBe(2);
   });
+
+  it('reads the file through a memory map of the configured size, none when told 0, and gives the same rows either way', async () => {
+    if (ctx.caps.concurrentWriters) return;
+    const pragma = async (db: Kysely<Schema>, name: string) =>
+      Object.values((await sql.raw(`pragma ${name}`).execute(db)).rows[0] as object)[0];
+    expect(await pragma(ctx.db, 'mmap_size')).toBe(1024 * 1024 * 1024);
+    const unmapped = await ctx.connect({ mmapSize: 0 });
+    expect(await pragma(unmapped.db, 'mmap_size')).toBe(0);
+    const small = await ctx.connect({ mmapSize: 65_536 });
+    expect(await pragma(small.db, 'mmap_size')).toBe(65_536);
+    // A table larger than the small map: its rows come partly from the map, partly from reads.
+    await sql`create table mapped (id integer primary key, body text not null)`.execute(ctx.db);
+    await withTransaction(ctx.db, async (trx) => {
+      for (let i = 0; i < 200; i++) await sql`insert into mapped (body) values (${`${i}:${'m'.repeat(900)}`})`.execute(trx);
+    });
+    const sum = async (db: Kysely<Schema>) =>
+      (await sql<{ n: number; total: number }>`select count(*) as n, sum(length(body)) as total from mapped`.execute(db)).rows[0];
+    const expected = await sum(ctx.db);
+    expect(expected?.n).toBe(200);
+    expect(await sum(unmapped.db)).toEqual(expected);
+    expect(await sum(small.db)).toEqual(expected);
+  });
 });
 
 describe('SQLite checkpoints', () => {

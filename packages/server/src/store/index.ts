@@ -16,6 +16,7 @@ export {
   type DatabaseConfig,
   DEFAULT_DATA_DIR,
   DEFAULT_SQLITE_FILE,
+  DEFAULT_SQLITE_MMAP_SIZE,
   DURABILITIES,
   type Durability,
   describeDatabase,
