@@ -560,16 +560,12 @@ async function sameBytes(
     opts.log,
   );
   await replay.stop();
-  return {
-    name: 'masked read over HTTP vs a bare route answering the same bytes (informational)',
-    value: round(p.value),
-    unit: 'req/s',
-    baseline: round(p.baseline),
-    ratio: round(p.ratio, 3),
-    target: 'none (informational: the answer replayed by a bare route, to separate its size from the work behind it)',
-    ok: p.failed === 0,
-    note: `answer ${Buffer.byteLength(body)} bytes of JSON and ${Object.keys(headers).length} headers; ${budgetOf(p.baseline, opts.target)}; ${spreadOf(p)}`,
-  };
+  return informational(
+    'masked read over HTTP vs a bare route answering the same bytes (informational)',
+    p,
+    'the answer replayed by a bare route, to separate its size from the work behind it',
+    `answer ${Buffer.byteLength(body)} bytes of JSON and ${Object.keys(headers).length} headers; ${budgetOf(p.baseline, opts.target)}; ${spreadOf(p)}`,
+  );
 }
 
 /**
@@ -605,17 +601,12 @@ async function withinCaches(
     opts.seconds,
     opts.log,
   );
-  return {
-    name: `masked read over HTTP, reads spread over ${hot.length.toLocaleString('en')} subjects, which the default caches hold (informational)`,
-    value: round(p.value),
-    unit: 'req/s',
-    baseline: round(p.baseline),
-    ratio: round(p.ratio, 3),
-    target:
-      'none (informational: the working set within the caches, as an operator sizes them with pipa serve --key-cache and --masked-cache)',
-    ok: p.failed === 0,
-    note: spreadOf(p),
-  };
+  return informational(
+    `masked read over HTTP, reads spread over ${hot.length.toLocaleString('en')} subjects, which the default caches hold (informational)`,
+    p,
+    'the working set within the caches, as an operator sizes them with pipa serve --key-cache and --masked-cache',
+    spreadOf(p),
+  );
 }
 
 /**
@@ -655,16 +646,12 @@ async function withoutMemoryMap(
   );
   await mapped.stop();
   await unmapped.stop();
-  return {
-    name: 'masked read over HTTP, the SQLite file read through the default memory map vs the same file read without one (mmap_size=0), two new servers (informational)',
-    value: round(p.value),
-    unit: 'req/s',
-    baseline: round(p.baseline),
-    ratio: round(p.ratio, 3),
-    target: 'none (informational: what the default mmap_size is worth on a vault larger than the 16 MiB page cache)',
-    ok: p.failed === 0,
-    note: `${(statSync(file).size / 1024 / 1024).toFixed(0)} MiB database file; ${spreadOf(p)}`,
-  };
+  return informational(
+    'masked read over HTTP, the SQLite file read through the default memory map vs the same file read without one (mmap_size=0), two new servers (informational)',
+    p,
+    'what the default mmap_size is worth on a vault larger than the 16 MiB page cache',
+    `${(statSync(file).size / 1024 / 1024).toFixed(0)} MiB database file; ${spreadOf(p)}`,
+  );
 }
 
 /** What the masked read's target leaves for the read's own work, given the rate of a bare route answering the same bytes. */
@@ -685,15 +672,22 @@ function spreadOf(p: Paired): string {
   return `rounds ${round(Math.min(...p.ratios), 2)}–${round(Math.max(...p.ratios), 2)} on a shared 2-core machine; ${describeCpu(p.cpu)}`;
 }
 
+/** A pair's figure fields: the row's rate, its baseline's, their ratio. */
+function ratesOf(p: Paired): Pick<Figure, 'value' | 'unit' | 'baseline' | 'ratio'> {
+  return { value: round(p.value), unit: 'req/s', baseline: round(p.baseline), ratio: round(p.ratio, 3) };
+}
+
+/** A row without a target: the pair's rates and ratio, `why` it is printed, and its note. */
+function informational(name: string, p: Paired, why: string, note: string): Figure {
+  return { name, ...ratesOf(p), target: `none (informational: ${why})`, ok: p.failed === 0, note };
+}
+
 function figure(name: string, p: Paired, min: number, baseline: 'GET' | 'POST', bound: string): Figure {
   const ok = p.ratio >= min && p.failed === 0;
   const spread = spreadOf(p);
   return {
     name,
-    value: round(p.value),
-    unit: 'req/s',
-    baseline: round(p.baseline),
-    ratio: round(p.ratio, 3),
+    ...ratesOf(p),
     target: `ratio >= ${min} of the bare ${baseline} (median of paired rounds)${p.failed > 0 ? `; ${p.failed} requests failed` : ''}`,
     ok,
     note: ok
