@@ -209,6 +209,11 @@ describe('pipa start / serve', () => {
     const bad = await runCli(['serve', '--db', 'mysql://x@y/z', '--port', '0'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('pipa:');
+    const badMap = await runCli(['serve', '--db', 'sqlite:mapped/pipa.db?mmap_size=lots', '--port', '0'], { cwd: dir });
+    expect(badMap.code).toBe(2);
+    expect(badMap.stdout).toBe('');
+    expect(badMap.stderr).toContain('mmap_size must be an integer >= 0 (got lots)');
+    expect(existsSync(join(dir, 'mapped'))).toBe(false);
   });
 });
 
