@@ -321,6 +321,8 @@ export async function sweepVault(ctx: ServiceContext, input: VaultSweepInput): P
     }
     if (holders.length < input.batchSize) break;
   }
+  // The removed values' old page images leave the SQLite log too (store/database.ts scrubLog).
+  if (input.write && removals.length > 0) void ctx.database.scrubLog();
   return { persons: persons.size, fields, deferred: deferred.size, removals, errors, aborted };
 }
 

@@ -14,6 +14,12 @@
  * so the log does not grow under a write load that never pauses. If the worker fails, that inline
  * checkpoint does the whole work as before; the failure is reported to `onError`.
  *
+ * `scrub()` (after an erasure, store/database.ts `scrubLog`) turns the next checkpoint into a
+ * TRUNCATE one: the log file is emptied, so the page images it held from before the erasure (the
+ * deleted wrapped key, record and blind indexes) are gone from it as well as from the database file
+ * (where `secure_delete` overwrote them). It waits for the writer of the moment and holds new writers
+ * back while it copies and truncates, a few milliseconds; requests coalesce into one per interval.
+ *
  * The worker is a script evaluated from a string (no separate file to ship or resolve), and loads
  * better-sqlite3 from the path this module resolves.
  */
@@ -27,9 +33,17 @@ export interface CheckpointerOptions {
   /** Time between two checkpoints, ms. */
   intervalMs: number;
   onError?: (error: Error, context: string) => void;
+  /** Called when a scrub (TRUNCATE checkpoint) asked for has succeeded. */
+  onScrubbed?: () => void;
 }
 
 export interface Checkpointer {
+  /**
+   * Empty the log soon: the next checkpoint (within `intervalMs`) is a TRUNCATE one, which copies
+   * every page back and truncates the log file to zero bytes, so that page images written before an
+   * erasure do not stay in it; tried again at each interval until it succeeds. Requests coalesce.
+   */
+  scrub(): void;
   /** Stop the worker after its current checkpoint and close its connection. Idempotent. */
   stop(): Promise<void>;
 }
@@ -50,14 +64,27 @@ try {
   parentPort.close();
 }
 if (db) {
+  // A scrub asked for: TRUNCATE instead of PASSIVE until one succeeds (busy = 0: every page copied
+  // and the log truncated). Busy when a reader still uses an older snapshot: tried at the next tick.
+  let scrub = false;
   const timer = setInterval(() => {
     try {
-      db.pragma('wal_checkpoint(PASSIVE)');
+      if (scrub) {
+        const [row] = db.pragma('wal_checkpoint(TRUNCATE)');
+        if (row && row.busy === 0) {
+          scrub = false;
+          parentPort.postMessage({ scrubbed: true });
+        }
+      } else db.pragma('wal_checkpoint(PASSIVE)');
     } catch (err) {
       parentPort.postMessage({ error: message(err) });
     }
   }, workerData.intervalMs);
   parentPort.on('message', (m) => {
+    if (m === 'scrub') {
+      scrub = true;
+      return;
+    }
     if (m !== 'stop') return;
     clearInterval(timer);
     db.close();
@@ -93,14 +120,18 @@ export function startCheckpointer(options: CheckpointerOptions): Promise<Checkpo
   return new Promise<Checkpointer>((resolve, reject) => {
     const fail = (err: Error) => reject(err);
     worker.once('error', fail);
-    worker.on('message', (m: { ready?: boolean; error?: string; fatal?: string }) => {
+    worker.on('message', (m: { ready?: boolean; error?: string; fatal?: string; scrubbed?: boolean }) => {
       if (m.fatal !== undefined) fail(new Error(m.fatal));
       if (m.error !== undefined) report(new Error(m.error));
+      if (m.scrubbed === true) options.onScrubbed?.();
       if (m.ready !== true) return;
       worker.off('error', fail);
       worker.on('error', report);
       let stopping: Promise<void> | undefined;
       resolve({
+        scrub() {
+          if (!exited && stopping === undefined) worker.postMessage('scrub');
+        },
         stop() {
           stopping ??= (async () => {
             if (exited) return;

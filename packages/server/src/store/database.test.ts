@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
@@ -353,6 +353,19 @@ forEachDialect('sqlite settings', (ctx) => {
     expect(await pragma(ctx.db, 'busy_timeout')).toBe(5000);
     const power = await ctx.connect({ durability: 'power' });
     expect(await pragma(power.db, 'synchronous')).toBe(2);
+    // Deleted content is overwritten, not only unlinked (docs/crypto.md §9).
+    expect(await pragma(ctx.db, 'secure_delete')).toBe(1);
+  });
+
+  it('scrubLog resolves once there is nothing left to empty, on either store', async () => {
+    const other = await ctx.connect({ checkpointIntervalMs: 20 });
+    await sql`select 1`.execute(other.db);
+    await other.scrubLog();
+    if (!ctx.caps.concurrentWriters) {
+      const config = other.config;
+      if (config.dialect !== 'sqlite') throw new Error('expected SQLite');
+      expect(existsSync(`${config.file}-wal`) ? statSync(`${config.file}-wal`).size : 0).toBe(0);
+    }
   });
 
   it('reads the file through a memory map of the configured size, none when told 0, and gives the same rows either way', async () => {
@@ -375,6 +388,101 @@ forEachDialect('sqlite settings', (ctx) => {
     expect(expected?.n).toBe(200);
     expect(await sum(unmapped.db)).toEqual(expected);
     expect(await sum(small.db)).toEqual(expected);
+  });
+});
+
+describe('SQLite log scrub', () => {
+  const secret = Buffer.from('wrapped-key-7f3a9c1e5b2d4f6a8c0e', 'utf8');
+  const holds = (file: string) => existsSync(file) && readFileSync(file).includes(secret);
+  for (const checkpoint of ['background', 'inline'] as const) {
+    it(`with checkpoint=${checkpoint}: deleted bytes end up in neither the database file nor the log`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pipa-scrub-'));
+      try {
+        const file = join(dir, 'pipa.db');
+        const database = await createDatabase({ url: `sqlite:${file}`, checkpoint, checkpointIntervalMs: 20 });
+        try {
+          await sql`create table keys (id integer primary key, wrapped blob not null)`.execute(database.db);
+          await withTransaction(database.db, async (trx) => {
+            for (let i = 0; i < 50; i++) await sql`insert into keys (wrapped) values (${i === 17 ? secret : Buffer.alloc(64, i)})`.execute(trx);
+          });
+          // Copied into the file and still in the log: both hold it before the deletion.
+          await sql`pragma wal_checkpoint(PASSIVE)`.execute(database.db);
+          expect(holds(file)).toBe(true);
+          expect(holds(`${file}-wal`)).toBe(true);
+          await sql`delete from keys where id = 18`.execute(database.db);
+          await database.scrubLog();
+          expect(statSync(`${file}-wal`).size).toBe(0);
+          expect(holds(file)).toBe(false);
+          expect(holds(`${file}-wal`)).toBe(false);
+          // The store goes on: rows written after a scrub are there.
+          await sql`insert into keys (wrapped) values (${Buffer.alloc(8)})`.execute(database.db);
+          const n = await sql<{ n: number }>`select count(*) as n from keys`.execute(database.db);
+          expect(n.rows[0]?.n).toBe(50);
+        } finally {
+          await database.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('waits while a reader holds an older snapshot, and empties the log once it is done', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipa-scrub-'));
+    try {
+      const file = join(dir, 'pipa.db');
+      const database = await createDatabase({ url: `sqlite:${file}`, checkpointIntervalMs: 20 });
+      const reader = await createDatabase({ url: `sqlite:${file}`, checkpoint: 'inline' });
+      try {
+        await sql`create table keys (id integer primary key, wrapped blob not null)`.execute(database.db);
+        await sql`insert into keys (wrapped) values (${secret})`.execute(database.db);
+        let released: () => void = () => {};
+        const holding = withTransaction(
+          reader.db,
+          async (trx) => {
+            await sql`select count(*) from keys`.execute(trx);
+            await new Promise<void>((resolve) => {
+              released = resolve;
+            });
+          },
+          { readOnly: true },
+        );
+        await new Promise((r) => setTimeout(r, 20));
+        await sql`delete from keys`.execute(database.db);
+        let done = false;
+        const scrub = database.scrubLog().then(() => {
+          done = true;
+        });
+        await new Promise((r) => setTimeout(r, 200));
+        expect(done).toBe(false);
+        expect(holds(`${file}-wal`)).toBe(true);
+        released();
+        await holding;
+        await scrub;
+        expect(statSync(`${file}-wal`).size).toBe(0);
+        expect(holds(file)).toBe(false);
+      } finally {
+        await reader.close();
+        await database.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resolves at once in memory, and at close for a request not yet served', async () => {
+    const memory = await createDatabase(':memory:');
+    await memory.scrubLog();
+    await memory.close();
+    const dir = mkdtempSync(join(tmpdir(), 'pipa-scrub-'));
+    try {
+      const database = await createDatabase({ url: `sqlite:${join(dir, 'pipa.db')}`, checkpointIntervalMs: 60_000 });
+      const pending = database.scrubLog();
+      await database.close();
+      await pending;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

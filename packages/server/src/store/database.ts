@@ -52,6 +52,14 @@ export interface Database {
    * have been missed: reload what they keep current).
    */
   listen(channel: string, handler: ListenHandler): Promise<() => Promise<void>>;
+  /**
+   * After deleting personal information (an erasure, a retention removal): SQLite empties its
+   * write-ahead log soon (a TRUNCATE checkpoint, by the background checkpointer within its interval),
+   * so that page images from before the deletion stay in neither file (`secure_delete` overwrote them
+   * in the database file). Resolves once the log is empty, or at close; callers need not wait.
+   * Requests coalesce. PostgreSQL and SQLite in memory: nothing to do (docs/crypto.md §9).
+   */
+  scrubLog(): Promise<void>;
   /** Close every connection; idempotent. */
   close(): Promise<void>;
 }
@@ -96,6 +104,9 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
     }
     raw.pragma(`synchronous = ${synchronous}`);
     raw.pragma('foreign_keys = ON');
+    // Deleted content is overwritten with zeros, not only unlinked: an erasure's wrapped data key,
+    // record and blind indexes must not stay readable in the file's free space (docs/crypto.md §9).
+    raw.pragma('secure_delete = ON');
     raw.pragma('temp_store = MEMORY');
     // 16 MiB page cache (negative = KiB).
     raw.pragma('cache_size = -16384');
@@ -118,6 +129,13 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
     );
   }
   let checkpointer: Checkpointer | undefined;
+  /** Callers of scrubLog waiting for the log to be emptied. */
+  let scrubWaiters: (() => void)[] = [];
+  const scrubbed = () => {
+    const waiting = scrubWaiters;
+    scrubWaiters = [];
+    for (const done of waiting) done();
+  };
   if (config.checkpoint === 'background') {
     try {
       checkpointer = await startCheckpointer({
@@ -125,6 +143,7 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
         busyTimeoutMs: config.busyTimeoutMs,
         synchronous,
         intervalMs: config.checkpointIntervalMs,
+        onScrubbed: scrubbed,
         ...(onError !== undefined ? { onError } : {}),
       });
     } catch (err) {
@@ -140,6 +159,29 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
   const db = new Kysely<Schema>({ dialect: new PipaSqliteDialect({ database: raw, statementCacheSize: config.statementCacheSize }) });
   const local = new LocalNotifier(db);
   let closed = false;
+  // Inline checkpoints (no worker): the service's own connection runs the TRUNCATE checkpoint, once
+  // per interval at most, between other statements (through the driver's mutex, never inside a
+  // transaction), and again at the next interval while a reader holds an older snapshot.
+  let inlineScrub: ReturnType<typeof setTimeout> | undefined;
+  const scrubInline = (delayMs: number) => {
+    if (inlineScrub !== undefined || closed) return;
+    inlineScrub = setTimeout(() => {
+      void (async () => {
+        try {
+          const result = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+          inlineScrub = undefined;
+          if (result.rows[0]?.busy === 0) scrubbed();
+          else scrubInline(config.checkpointIntervalMs);
+        } catch (err) {
+          inlineScrub = undefined;
+          if (closed) return;
+          onError?.(err as Error, 'SQLite log scrub failed');
+          scrubInline(config.checkpointIntervalMs);
+        }
+      })();
+    }, delayMs);
+    inlineScrub.unref();
+  };
   return {
     db,
     dialect: 'sqlite',
@@ -159,14 +201,23 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
       checkChannel(channel);
       return local.listen(channel, handler);
     },
+    scrubLog() {
+      if (memory || closed) return Promise.resolve();
+      const done = new Promise<void>((resolve) => scrubWaiters.push(resolve));
+      if (checkpointer !== undefined) checkpointer.scrub();
+      else scrubInline(0);
+      return done;
+    },
     async close() {
       if (closed) return;
       closed = true;
       local.clear();
+      if (inlineScrub !== undefined) clearTimeout(inlineScrub);
       // The worker's connection first: the service's connection, closing last, checkpoints what is
       // left and removes the log.
       await checkpointer?.stop();
       await db.destroy();
+      scrubbed();
     },
   };
 }
@@ -218,6 +269,8 @@ async function openPostgres(config: PostgresResolved, onError: DatabaseConfig['o
     listen(channel, handler) {
       return listener.listen(channel, handler);
     },
+    // PostgreSQL keeps no page images pipa could empty (docs/crypto.md §9).
+    scrubLog: () => Promise.resolve(),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { countAuditEvents } from '../audit/audit-log.js';
@@ -672,6 +673,43 @@ forEachDialect('vault service', (dctx) => {
       expect(await vault.lookup(SST, { phone: PROFILE['contact.phone'] }, KEY)).not.toContainEqual(
         expect.objectContaining({ subjectId: sub }),
       );
+    });
+
+    it('leaves nothing of the subject in the SQLite file: the deleted wrapped key, record and blind indexes are overwritten, not only unlinked', async () => {
+      const config = ctx.database.config;
+      if (config.dialect !== 'sqlite' || config.file === ':memory:') return; // PostgreSQL: docs/crypto.md §9.
+      const sub = await account();
+      // Values no other test stores, so that their blind indexes are this subject's alone.
+      const own = {
+        ...PROFILE,
+        'contact.phone': '13987650321',
+        'contact.email': 'scrub.test@example.org',
+        'custom.document-number': 'E98765432',
+      };
+      await vault.put(SST, sub, own, KEY);
+      await vault.flush();
+      const key = await ctx.db.selectFrom('data_keys').select('wrapped_dek').where('subject_id', '=', sub).executeTakeFirstOrThrow();
+      const record = await ctx.db.selectFrom('vault_records').select('envelope').where('subject_id', '=', sub).executeTakeFirstOrThrow();
+      const indexes = await ctx.db.selectFrom('vault_index').select('blind_index').where('subject_id', '=', sub).execute();
+      expect(indexes.length).toBeGreaterThan(0);
+      // Every page written so far reaches the file, so that the bytes are there to be found before the erasure.
+      const checkpoint = () => sql.raw('pragma wal_checkpoint(TRUNCATE)').execute(ctx.db);
+      await checkpoint();
+      const secrets = [key.wrapped_dek, record.envelope.subarray(record.envelope.length - 48), ...indexes.map((i) => i.blind_index)];
+      const found = (file: string) => {
+        const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+        return secrets.filter((secret) => bytes.includes(secret)).length;
+      };
+      expect(found(config.file)).toBe(secrets.length);
+      // Another subject's write: the log holds pages again (its values differ, so do its blind indexes).
+      await vault.put(SST, await account(), { 'basic.name': '王五' }, KEY);
+      await vault.erase(SST, sub, { confirm: true }, KEY);
+      const wal = `${config.file}-wal`;
+      expect(statSync(wal).size).toBeGreaterThan(0);
+      // The erasure itself has the log emptied by the background checkpointer, within its interval.
+      await vi.waitFor(() => expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0), { timeout: 5000, interval: 50 });
+      expect(found(config.file)).toBe(0);
+      expect(found(wal)).toBe(0);
     });
 
     it('a change notified for a subject drops its key from memory; the key is destroyed only when the subject was erased (PostgreSQL, where nodes notify each other)', async () => {

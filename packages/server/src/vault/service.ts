@@ -924,8 +924,11 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
       };
       return receipt;
     });
-    // The wrapped keys are gone from the database; destroy the unwrapped copies in memory.
+    // The wrapped keys are gone from the database; destroy the unwrapped copies in memory, and have
+    // the SQLite log emptied of the page images from before the erasure (secure_delete overwrote
+    // them in the database file; store/database.ts scrubLog).
     for (const id of result.subjects) forget(appId, id);
+    if (result.keysShredded > 0 || result.fieldsDeleted > 0) void ctx.database.scrubLog();
     return result;
   };
 

@@ -294,10 +294,14 @@ export function createVaultWriter(ctx: ServiceContext, options: VaultWriterOptio
       const { firstSeq } = await ctx.audit.appendMany(trx, events);
       return new Map(accepted.map((b, i) => [b, { at, auditSeq: firstSeq + i, removed: removedBy.get(b) ?? [] }]));
     });
+    let removed = false;
     for (const [b, ack] of acks) {
       if (!b.w.key.stored) options.onCommitted?.(b.w.key);
+      if (ack.removed.length > 0) removed = true;
       b.resolve(ack);
     }
+    // Values removed by a write leave the SQLite log too (store/database.ts scrubLog).
+    if (removed) void ctx.database.scrubLog();
     return refused;
   };
 
