@@ -4,12 +4,12 @@
  * consent never given, cancellation, the last activity, linked devices, open rights requests, dry runs, stored and
  * audited reports, and a SQLite dataset whose legally held rows go once the period is over.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuditEvent } from '../audit/types.js';
 import { createConsentLedger } from '../consent/ledger.js';
 import { PipaError } from '../errors.js';
@@ -126,6 +126,28 @@ forEachDialect('retention sweep', (dctx) => {
       r = await sweep();
       expect(removal(r, 'device.id.oaid')).toMatchObject([{ subjects: 1, fields: 1, action: 'anonymise' }]);
       expect(await fieldsOf(b)).toEqual([]);
+    });
+
+    it('leaves no copy of a removed value in the SQLite files', async () => {
+      const config = ctx.database.config;
+      if (config.dialect !== 'sqlite' || config.file === ':memory:') return;
+      const c = await account();
+      await grant(c, 'analytics');
+      await vault.put(RET_APP, c, { 'device.id.oaid': 'oaid-c-scrub-0001' }, WRITER);
+      await vault.flush();
+      const record = await ctx.db.selectFrom('vault_records').select('envelope').where('subject_id', '=', c).executeTakeFirstOrThrow();
+      const slice = record.envelope.subarray(record.envelope.length - 48);
+      const holds = (file: string) => existsSync(file) && readFileSync(file).includes(slice);
+      await sql.raw('pragma wal_checkpoint(TRUNCATE)').execute(ctx.db);
+      expect(holds(config.file)).toBe(true);
+      at(now + 91 * DAY);
+      const r = await sweep();
+      expect(removal(r, 'device.id.oaid')).toMatchObject([{ subjects: 1, fields: 1 }]);
+      expect(await fieldsOf(c)).toEqual([]);
+      const wal = `${config.file}-wal`;
+      await vi.waitFor(() => expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0), { timeout: 5000, interval: 50 });
+      expect(holds(config.file)).toBe(false);
+      expect(holds(wal)).toBe(false);
     });
 
     it('counts the period from the last write of the value', async () => {

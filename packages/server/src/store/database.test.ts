@@ -403,7 +403,8 @@ describe('SQLite log scrub', () => {
         try {
           await sql`create table keys (id integer primary key, wrapped blob not null)`.execute(database.db);
           await withTransaction(database.db, async (trx) => {
-            for (let i = 0; i < 50; i++) await sql`insert into keys (wrapped) values (${i === 17 ? secret : Buffer.alloc(64, i)})`.execute(trx);
+            for (let i = 0; i < 50; i++)
+              await sql`insert into keys (wrapped) values (${i === 17 ? secret : Buffer.alloc(64, i)})`.execute(trx);
           });
           // Copied into the file and still in the log: both hold it before the deletion.
           await sql`pragma wal_checkpoint(PASSIVE)`.execute(database.db);

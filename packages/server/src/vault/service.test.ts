@@ -712,6 +712,35 @@ forEachDialect('vault service', (dctx) => {
       expect(found(wal)).toBe(0);
     });
 
+    it('a write that removes a field leaves neither its old record nor its blind index in the SQLite files', async () => {
+      const config = ctx.database.config;
+      if (config.dialect !== 'sqlite' || config.file === ':memory:') return;
+      const sub = await account();
+      await vault.put(SST, sub, { 'basic.name': '赵六', 'contact.phone': '13911112222' }, KEY);
+      await vault.flush();
+      const before = await ctx.db.selectFrom('vault_records').select('envelope').where('subject_id', '=', sub).executeTakeFirstOrThrow();
+      const index = await ctx.db
+        .selectFrom('vault_index')
+        .select('blind_index')
+        .where('subject_id', '=', sub)
+        .where('category', '=', 'contact.phone')
+        .executeTakeFirstOrThrow();
+      await sql.raw('pragma wal_checkpoint(TRUNCATE)').execute(ctx.db);
+      const secrets = [before.envelope.subarray(before.envelope.length - 48), index.blind_index];
+      const found = (file: string) => {
+        const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+        return secrets.filter((secret) => bytes.includes(secret)).length;
+      };
+      expect(found(config.file)).toBe(2);
+      const ack = await vault.put(SST, sub, { 'contact.phone': null }, KEY);
+      expect(ack.removed).toEqual(['contact.phone']);
+      const wal = `${config.file}-wal`;
+      await vi.waitFor(() => expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0), { timeout: 5000, interval: 50 });
+      expect(found(config.file)).toBe(0);
+      expect(found(wal)).toBe(0);
+      expect((await vault.read(SST, sub, KEY)).fields['basic.name']?.value).toBe('赵*');
+    });
+
     it('a change notified for a subject drops its key from memory; the key is destroyed only when the subject was erased (PostgreSQL, where nodes notify each other)', async () => {
       if (!ctx.database.caps.listenNotify) return; // SQLite: one node, nothing to notify.
       const until = async (what: () => boolean) => {
