@@ -3,7 +3,8 @@
  * runner and the SQL connector on the 小票票 demo tables (SQLite here; MariaDB in connectors.test.ts),
  * on SQLite and PostgreSQL for pipa's own store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decide } from '../consent/decide.js';
 import { PipaError } from '../errors.js';
 import { forEachDialect } from '../store/test-dialects.js';
@@ -274,6 +275,14 @@ forEachDialect('rights requests', (dialect) => {
     });
     expect(r.request.payload.corrections).toEqual(['basic.name', 'contact.phone']);
     expect(JSON.stringify(r)).not.toContain('13900000000');
+    // The request key that seals the new values, as stored before the request runs.
+    const sealedWith = await h.ctx.db
+      .selectFrom('rights_requests')
+      .select(['key_wrapped', 'sealed'])
+      .where('id', '=', r.request.id)
+      .executeTakeFirstOrThrow();
+    if (sealedWith.key_wrapped === null || sealedWith.sealed === null) throw new Error('the request holds no sealed corrections');
+    const secrets = [sealedWith.key_wrapped, sealedWith.sealed.subarray(sealedWith.sealed.length - 32)];
     await h.drain();
     expect((await h.rights.get(XPP, r.request.id)).request.state).toBe('completed');
     expect(await h.demo.rows('SELECT phone, name FROM {merchants} WHERE id = 2')).toEqual([{ phone: '13900000000', name: '李思' }]);
@@ -286,6 +295,16 @@ forEachDialect('rights requests', (dialect) => {
       .executeTakeFirstOrThrow();
     expect(row.sealed).toBeNull();
     expect(row.key_wrapped).toBeNull();
+    // SQLite: the shredded key and the sealed values are in neither file once the log is emptied.
+    const config = h.ctx.database.config;
+    if (config.dialect === 'sqlite' && config.file !== ':memory:') {
+      const wal = `${config.file}-wal`;
+      await vi.waitFor(() => expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0), { timeout: 5000, interval: 50 });
+      for (const file of [config.file, wal]) {
+        const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+        expect(secrets.filter((secret) => bytes.includes(secret))).toEqual([]);
+      }
+    }
   });
 
   it('consent withdrawal: through the ledger, only what was asked', async () => {

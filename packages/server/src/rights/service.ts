@@ -901,10 +901,14 @@ export function createRightsService(ctx: ServiceContext, deps: RightsDeps, optio
     return applied(result);
   }
 
-  /** Drop the request key and everything sealed with it. */
+  /**
+   * Drop the request key and everything sealed with it; the SQLite log is then emptied of their old
+   * page images (store/database.ts scrubLog: it runs after this transaction, which holds the writer).
+   */
   async function shred(trx: Kysely<Schema>, requestId: string): Promise<void> {
     await trx.deleteFrom('rights_artifacts').where('request_id', '=', requestId).execute();
     await trx.updateTable('rights_requests').set({ key_wrapped: null, sealed: null }).where('id', '=', requestId).execute();
+    void ctx.database.scrubLog();
   }
 
   async function retry(appId: string, requestId: string, actor: RightsActor): Promise<string[]> {
