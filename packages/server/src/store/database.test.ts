@@ -394,10 +394,17 @@ forEachDialect('sqlite settings', (ctx) => {
 describe('SQLite log scrub', () => {
   const secret = Buffer.from('wrapped-key-7f3a9c1e5b2d4f6a8c0e', 'utf8');
   const holds = (file: string) => existsSync(file) && readFileSync(file).includes(secret);
+  const inTempDir = async (fn: (dir: string) => Promise<void>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipa-scrub-'));
+    try {
+      await fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
   for (const checkpoint of ['background', 'inline'] as const) {
     it(`with checkpoint=${checkpoint}: deleted bytes end up in neither the database file nor the log`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'pipa-scrub-'));
-      try {
+      await inTempDir(async (dir) => {
         const file = join(dir, 'pipa.db');
         const database = await createDatabase({ url: `sqlite:${file}`, checkpoint, checkpointIntervalMs: 20 });
         try {
@@ -422,15 +429,12 @@ describe('SQLite log scrub', () => {
         } finally {
           await database.close();
         }
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 
   it('waits while a reader holds an older snapshot, and empties the log once it is done', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pipa-scrub-'));
-    try {
+    await inTempDir(async (dir) => {
       const file = join(dir, 'pipa.db');
       const database = await createDatabase({ url: `sqlite:${file}`, checkpointIntervalMs: 20 });
       const reader = await createDatabase({ url: `sqlite:${file}`, checkpoint: 'inline' });
@@ -466,24 +470,19 @@ describe('SQLite log scrub', () => {
         await reader.close();
         await database.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('resolves at once in memory, and at close for a request not yet served', async () => {
     const memory = await createDatabase(':memory:');
     await memory.scrubLog();
     await memory.close();
-    const dir = mkdtempSync(join(tmpdir(), 'pipa-scrub-'));
-    try {
+    await inTempDir(async (dir) => {
       const database = await createDatabase({ url: `sqlite:${join(dir, 'pipa.db')}`, checkpointIntervalMs: 60_000 });
       const pending = database.scrubLog();
       await database.close();
       await pending;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
