@@ -33,17 +33,19 @@ export interface CheckpointerOptions {
   /** Time between two checkpoints, ms. */
   intervalMs: number;
   onError?: (error: Error, context: string) => void;
-  /** Called when a scrub (TRUNCATE checkpoint) asked for has succeeded. */
-  onScrubbed?: () => void;
+  /** Called when a scrub (TRUNCATE checkpoint) has succeeded, with the highest request number it served. */
+  onScrubbed?: (upTo: number) => void;
 }
 
 export interface Checkpointer {
   /**
    * Empty the log soon: the next checkpoint (within `intervalMs`) is a TRUNCATE one, which copies
    * every page back and truncates the log file to zero bytes, so that page images written before an
-   * erasure do not stay in it; tried again at each interval until it succeeds. Requests coalesce.
+   * erasure do not stay in it; tried again at each interval until it succeeds. Requests coalesce;
+   * `request` numbers them (increasing), and `onScrubbed` reports the highest one served. False when
+   * the worker is gone (stopped or failed): the caller scrubs another way.
    */
-  scrub(): void;
+  scrub(request: number): boolean;
   /** Stop the worker after its current checkpoint and close its connection. Idempotent. */
   stop(): Promise<void>;
 }
@@ -66,14 +68,18 @@ try {
 if (db) {
   // A scrub asked for: TRUNCATE instead of PASSIVE until one succeeds (busy = 0: every page copied
   // and the log truncated). Busy when a reader still uses an older snapshot: tried at the next tick.
-  let scrub = false;
+  // Requests are numbered; a success serves every request received before it (this thread runs the
+  // checkpoint synchronously, so none arrives during it).
+  let wanted = 0;
+  let served = 0;
   const timer = setInterval(() => {
     try {
-      if (scrub) {
+      if (wanted > served) {
+        const upTo = wanted;
         const [row] = db.pragma('wal_checkpoint(TRUNCATE)');
         if (row && row.busy === 0) {
-          scrub = false;
-          parentPort.postMessage({ scrubbed: true });
+          served = upTo;
+          parentPort.postMessage({ scrubbed: upTo });
         }
       } else db.pragma('wal_checkpoint(PASSIVE)');
     } catch (err) {
@@ -81,8 +87,8 @@ if (db) {
     }
   }, workerData.intervalMs);
   parentPort.on('message', (m) => {
-    if (m === 'scrub') {
-      scrub = true;
+    if (m && typeof m.scrub === 'number') {
+      if (m.scrub > wanted) wanted = m.scrub;
       return;
     }
     if (m !== 'stop') return;
@@ -120,17 +126,19 @@ export function startCheckpointer(options: CheckpointerOptions): Promise<Checkpo
   return new Promise<Checkpointer>((resolve, reject) => {
     const fail = (err: Error) => reject(err);
     worker.once('error', fail);
-    worker.on('message', (m: { ready?: boolean; error?: string; fatal?: string; scrubbed?: boolean }) => {
+    worker.on('message', (m: { ready?: boolean; error?: string; fatal?: string; scrubbed?: number }) => {
       if (m.fatal !== undefined) fail(new Error(m.fatal));
       if (m.error !== undefined) report(new Error(m.error));
-      if (m.scrubbed === true) options.onScrubbed?.();
+      if (m.scrubbed !== undefined) options.onScrubbed?.(m.scrubbed);
       if (m.ready !== true) return;
       worker.off('error', fail);
       worker.on('error', report);
       let stopping: Promise<void> | undefined;
       resolve({
-        scrub() {
-          if (!exited && stopping === undefined) worker.postMessage('scrub');
+        scrub(request) {
+          if (exited || stopping !== undefined) return false;
+          worker.postMessage({ scrub: request });
+          return true;
         },
         stop() {
           stopping ??= (async () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { forUpdate } from './capabilities.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createDatabase, type ListenEvent } from './database.js';
@@ -527,6 +527,36 @@ describe('SQLite checkpoints', () => {
       await filled(database.db);
       await new Promise((r) => setTimeout(r, 300));
       expect(statSync(file).size).toBe(before);
+      await database.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves scrub requests by number, and refuses them once stopped (the database then scrubs inline)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipa-ckpt-'));
+    try {
+      const file = join(dir, 'pipa.db');
+      const database = await createDatabase({ url: `sqlite:${file}`, checkpoint: 'inline' });
+      await sql`create table t (x integer)`.execute(database.db);
+      const served: number[] = [];
+      const worker = await startCheckpointer({
+        file,
+        busyTimeoutMs: 100,
+        synchronous: 'NORMAL',
+        intervalMs: 20,
+        onScrubbed: (upTo) => served.push(upTo),
+      });
+      expect(worker.scrub(1)).toBe(true);
+      expect(worker.scrub(2)).toBe(true);
+      // Usually one scrub serves both; a tick between the two messages serves them one by one.
+      await vi.waitFor(() => expect(served.at(-1)).toBe(2), { timeout: 3000, interval: 20 });
+      expect([[2], [1, 2]]).toContainEqual(served);
+      expect(worker.scrub(3)).toBe(true);
+      await vi.waitFor(() => expect(served.at(-1)).toBe(3), { timeout: 3000, interval: 20 });
+      expect(served.filter((n) => n === 3)).toHaveLength(1);
+      await worker.stop();
+      expect(worker.scrub(4)).toBe(false);
       await database.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -129,12 +129,13 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
     );
   }
   let checkpointer: Checkpointer | undefined;
-  /** Callers of scrubLog waiting for the log to be emptied. */
-  let scrubWaiters: (() => void)[] = [];
-  const scrubbed = () => {
-    const waiting = scrubWaiters;
-    scrubWaiters = [];
-    for (const done of waiting) done();
+  /** scrubLog requests, numbered; their callers wait until a scrub that started after them succeeds. */
+  let scrubRequests = 0;
+  let scrubWaiters: { request: number; done: () => void }[] = [];
+  const scrubbed = (upTo: number) => {
+    const ready = scrubWaiters.filter((w) => w.request <= upTo);
+    scrubWaiters = scrubWaiters.filter((w) => w.request > upTo);
+    for (const w of ready) w.done();
   };
   if (config.checkpoint === 'background') {
     try {
@@ -167,11 +168,16 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
     if (inlineScrub !== undefined || closed) return;
     inlineScrub = setTimeout(() => {
       void (async () => {
+        const upTo = scrubRequests;
         try {
           const result = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(db);
           inlineScrub = undefined;
-          if (result.rows[0]?.busy === 0) scrubbed();
-          else scrubInline(config.checkpointIntervalMs);
+          if (result.rows[0]?.busy !== 0) scrubInline(config.checkpointIntervalMs);
+          else {
+            scrubbed(upTo);
+            // Asked again while this one ran: once more, for them.
+            if (scrubRequests > upTo) scrubInline(0);
+          }
         } catch (err) {
           inlineScrub = undefined;
           if (closed) return;
@@ -203,9 +209,10 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
     },
     scrubLog() {
       if (memory || closed) return Promise.resolve();
-      const done = new Promise<void>((resolve) => scrubWaiters.push(resolve));
-      if (checkpointer !== undefined) checkpointer.scrub();
-      else scrubInline(0);
+      const request = ++scrubRequests;
+      const done = new Promise<void>((resolve) => scrubWaiters.push({ request, done: resolve }));
+      // Without a worker (inline checkpoints, or the worker failed) the service's connection does it.
+      if (checkpointer?.scrub(request) !== true) scrubInline(0);
       return done;
     },
     async close() {
@@ -217,7 +224,7 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
       // left and removes the log.
       await checkpointer?.stop();
       await db.destroy();
-      scrubbed();
+      scrubbed(Number.POSITIVE_INFINITY);
     },
   };
 }
