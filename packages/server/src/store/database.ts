@@ -53,10 +53,11 @@ export interface Database {
    */
   listen(channel: string, handler: ListenHandler): Promise<() => Promise<void>>;
   /**
-   * After deleting personal information (an erasure, a retention removal): SQLite empties its
-   * write-ahead log soon (a TRUNCATE checkpoint, by the background checkpointer within its interval),
-   * so that page images from before the deletion stay in neither file (`secure_delete` overwrote them
-   * in the database file). Resolves once the log is empty, or at close; callers need not wait.
+   * After deleting personal information (an erasure, a retention removal, a write that removes
+   * fields, a rights request's key dropped): SQLite empties its write-ahead log soon (a TRUNCATE
+   * checkpoint, by the background checkpointer within its interval), so that page images from before
+   * the deletion stay in neither file (`secure_delete` overwrote them in the database file). Resolves
+   * once a scrub that started after the call has succeeded, or at close; callers need not wait.
    * Requests coalesce. PostgreSQL and SQLite in memory: nothing to do (docs/crypto.md §9).
    */
   scrubLog(): Promise<void>;
@@ -160,9 +161,10 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
   const db = new Kysely<Schema>({ dialect: new PipaSqliteDialect({ database: raw, statementCacheSize: config.statementCacheSize }) });
   const local = new LocalNotifier(db);
   let closed = false;
-  // Inline checkpoints (no worker): the service's own connection runs the TRUNCATE checkpoint, once
-  // per interval at most, between other statements (through the driver's mutex, never inside a
-  // transaction), and again at the next interval while a reader holds an older snapshot.
+  // Without a worker (inline checkpoints, or the worker failed): the service's own connection runs
+  // the TRUNCATE checkpoint at the next turn of the event loop, between other statements (through
+  // the driver's mutex, never inside a transaction); requests made while one is pending or running
+  // share it or the next one, and a reader holding an older snapshot defers it by an interval.
   let inlineScrub: ReturnType<typeof setTimeout> | undefined;
   const scrubInline = (delayMs: number) => {
     if (inlineScrub !== undefined || closed) return;
