@@ -41,7 +41,14 @@ export interface VaultLike {
     subjectId: string,
     confirmation: { confirm: boolean },
     actor: { id: string; scopes?: ReadonlySet<string>; requestId?: string | null },
-  ): Promise<{ categories: string[]; fieldsDeleted: number; keysShredded: number; alreadyErased: boolean; backups: string }>;
+  ): Promise<{
+    categories: string[];
+    fieldsDeleted: number;
+    keysShredded: number;
+    alreadyErased: boolean;
+    backups: string;
+    storage: string;
+  }>;
 }
 
 /** The part of the consent ledger (consent/ledger.ts) a withdrawal request uses. */
@@ -102,6 +109,7 @@ export function rightsVault(vault: VaultLike): RightsVault {
         keysShredded: r.keysShredded,
         alreadyErased: r.alreadyErased,
         backups: r.backups,
+        storage: r.storage,
       };
     },
   };

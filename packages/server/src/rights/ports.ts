@@ -32,6 +32,8 @@ export interface VaultErasure {
   alreadyErased: boolean;
   /** `pending-kek-retirement`: backups taken before hold the wrapped key until the master key version is retired. */
   backups: string;
+  /** The store's own files: `overwritten` (SQLite), `pending-kek-retirement` (PostgreSQL), `complete` (nothing shredded). */
+  storage: string;
 }
 
 /** The vault as a rights request uses it: everything plain (audited as a rights access), correct, erase. */

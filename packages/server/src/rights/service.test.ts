@@ -158,6 +158,12 @@ forEachDialect('rights requests', (dialect) => {
     const fields = await recordCategories(h.ctx.db, subjectId);
     expect(fields).toHaveLength(0);
     expect(await h.ctx.db.selectFrom('data_keys').select('subject_id').where('subject_id', '=', subjectId).execute()).toHaveLength(0);
+    // The vault's erasure says what remains of the key in backups and in the store's own files.
+    expect(done.tasks.find((t) => t.kind === 'erase' && t.target === 'vault')?.result).toMatchObject({
+      keysShredded: 1,
+      backups: 'pending-kek-retirement',
+      storage: h.ctx.database.dialect === 'sqlite' ? 'overwritten' : 'pending-kek-retirement',
+    });
     const erase = done.tasks.find((t) => t.kind === 'erase' && t.target.startsWith('dataset:'));
     const report = erase?.result as { tables: { table: string; actions: { strategy: string; legalHold?: unknown }[] }[] };
     expect(

@@ -441,7 +441,12 @@ forEachDialect('pipa server', (dctx) => {
       });
       const erased = await call('DELETE', `/v1/apps/${XPP}/subjects/${id}/pi`, { token: backend, body: { confirm: true } });
       expect(erased.status).toBe(200);
-      expect(erased.body).toMatchObject({ subjectId: id, keysShredded: 1 });
+      expect(erased.body).toMatchObject({
+        subjectId: id,
+        keysShredded: 1,
+        storage: dctx.dialect === 'sqlite' ? 'overwritten' : 'pending-kek-retirement',
+        backups: 'pending-kek-retirement',
+      });
       const history = await call('GET', `/v1/apps/${XPP}/subjects/${id}/access-history`, { token: backend });
       const actions = (history.body.events as { action: string }[]).map((e) => e.action);
       expect(actions).toEqual(expect.arrayContaining(['vault.write', 'consent.grant', 'vault.erase']));

@@ -136,6 +136,10 @@ forEachDialect('vault routes', (dctx) => {
       const erased = await app.inject({ method: 'DELETE', url: pi(), headers: as('eraser'), payload: { confirm: true } });
       expect(erased.statusCode).toBe(200);
       expect(erased.json()).toMatchObject({ subjectId: sub, subjects: [sub], fieldsDeleted: 2, keysShredded: 1, alreadyErased: false });
+      expect(erased.json()).toMatchObject({
+        backups: 'pending-kek-retirement',
+        storage: ctx.database.dialect === 'sqlite' ? 'overwritten' : 'pending-kek-retirement',
+      });
       const after = await app.inject({ method: 'GET', url: pi(), headers: as('reader') });
       expect(after.json()).toMatchObject({ status: 'erased', fields: {} });
       // Personal information never reaches the logs.

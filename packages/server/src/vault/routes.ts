@@ -123,7 +123,13 @@ const Receipt = z.object({
   fieldsDeleted: z.number(),
   keysShredded: z.number(),
   kekVersions: z.array(z.number()),
-  backups: z.enum(['complete', 'pending-kek-retirement']),
+  backups: z.enum(['complete', 'pending-kek-retirement']).meta({
+    description: 'pending-kek-retirement: backups taken before the erasure hold the wrapped keys until kekVersions are retired',
+  }),
+  storage: z.enum(['complete', 'overwritten', 'pending-kek-retirement']).meta({
+    description:
+      "The store's own files. overwritten (SQLite): the deleted bytes are overwritten and the log emptied within seconds; pending-kek-retirement (PostgreSQL): dead tuples may hold the wrapped keys until their space is reused or kekVersions are retired; complete: nothing was shredded",
+  }),
   alreadyErased: z.boolean(),
   auditSeq: z.number(),
 });

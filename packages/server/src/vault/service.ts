@@ -140,6 +140,14 @@ export interface ErasureReceipt {
    */
   kekVersions: number[];
   backups: 'complete' | 'pending-kek-retirement';
+  /**
+   * The live store's own files (docs/crypto.md §9). `overwritten` (SQLite): the deleted bytes are
+   * overwritten in the database file (`secure_delete`), and the write-ahead log is emptied within the
+   * checkpoint interval. `pending-kek-retirement` (PostgreSQL): dead tuples may hold the wrapped keys
+   * until their space is reused; a copy of the files is harmless once `kekVersions` are retired.
+   * `complete`: nothing was shredded by this call.
+   */
+  storage: 'complete' | 'overwritten' | 'pending-kek-retirement';
   alreadyErased: boolean;
   auditSeq: number;
 }
@@ -919,6 +927,14 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
         keysShredded: dataKeys.length,
         kekVersions,
         backups: dataKeys.length === 0 ? 'complete' : 'pending-kek-retirement',
+        storage:
+          dataKeys.length === 0 && fields.length === 0
+            ? 'complete'
+            : ctx.database.dialect === 'sqlite'
+              ? 'overwritten'
+              : dataKeys.length === 0
+                ? 'complete'
+                : 'pending-kek-retirement',
         alreadyErased,
         auditSeq: firstSeq,
       };
