@@ -41,14 +41,7 @@ export interface VaultLike {
     subjectId: string,
     confirmation: { confirm: boolean },
     actor: { id: string; scopes?: ReadonlySet<string>; requestId?: string | null },
-  ): Promise<{
-    categories: string[];
-    fieldsDeleted: number;
-    keysShredded: number;
-    alreadyErased: boolean;
-    backups: string;
-    storage: string;
-  }>;
+  ): Promise<VaultErasure>;
 }
 
 /** The part of the consent ledger (consent/ledger.ts) a withdrawal request uses. */
