@@ -111,8 +111,9 @@ async function openSqlite(config: SqliteResolved, onError: DatabaseConfig['onErr
     raw.pragma('temp_store = MEMORY');
     // 16 MiB page cache (negative = KiB).
     raw.pragma('cache_size = -16384');
-    // Pages beyond the cache read from a memory map rather than with pread (config.ts, DEFAULT_SQLITE_MMAP_SIZE).
-    if (!memory) raw.pragma(`mmap_size = ${config.mmapSize}`);
+    // Pages beyond the cache read from a memory map rather than with pread (config.ts,
+    // DEFAULT_SQLITE_MMAP_SIZE; 0 in memory).
+    raw.pragma(`mmap_size = ${config.mmapSize}`);
     // Inline checkpoints every ~40 MiB of log instead of ~4 MiB: a page rewritten by several commits
     // is copied back once (random-key indexes dirty many pages per commit). With background
     // checkpoints (checkpointer.ts) the inline one is only the backstop that lets the log start again

@@ -916,6 +916,8 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
           await deps.subjects.setStatus(trx, appId, id, 'erased', { actor: actor.id, requestId: actor.requestId ?? null, at });
       }
       const kekVersions = [...new Set(dataKeys.map((k) => k.kek_version))].sort((a, b) => a - b);
+      const backups = dataKeys.length === 0 ? 'complete' : 'pending-kek-retirement';
+      const deleted = dataKeys.length > 0 || fields.length > 0;
       const receipt: ErasureReceipt = {
         appId,
         subjectId,
@@ -926,15 +928,9 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
         fieldsDeleted: fields.length,
         keysShredded: dataKeys.length,
         kekVersions,
-        backups: dataKeys.length === 0 ? 'complete' : 'pending-kek-retirement',
-        storage:
-          dataKeys.length === 0 && fields.length === 0
-            ? 'complete'
-            : ctx.database.dialect === 'sqlite'
-              ? 'overwritten'
-              : dataKeys.length === 0
-                ? 'complete'
-                : 'pending-kek-retirement',
+        backups,
+        // PostgreSQL's files keep dead tuples as backups keep rows: the same answer.
+        storage: ctx.database.dialect !== 'sqlite' ? backups : deleted ? 'overwritten' : 'complete',
         alreadyErased,
         auditSeq: firstSeq,
       };
@@ -944,7 +940,7 @@ export function createVaultService(ctx: ServiceContext, deps: VaultServiceDeps, 
     // the SQLite log emptied of the page images from before the erasure (secure_delete overwrote
     // them in the database file; store/database.ts scrubLog).
     for (const id of result.subjects) forget(appId, id);
-    if (result.keysShredded > 0 || result.fieldsDeleted > 0) void ctx.database.scrubLog();
+    if (result.storage === 'overwritten') void ctx.database.scrubLog();
     return result;
   };
 
